@@ -1,0 +1,127 @@
+#pragma once
+/// \file
+/// Element-wise arithmetic ops: add, subtract, multiply (tensor and scalar).
+
+#include "resilinet/autodiff/tape.hpp"
+
+namespace resilinet {
+namespace detail {
+
+/// Throws unless two op inputs have the same shape.
+template <class T>
+void require_same_shape(const char* op, Var<T> a, Var<T> b) {
+  require<ShapeError>(a.shape() == b.shape(), op, ": shapes ", a.shape().str(), " and ",
+                      b.shape().str(), " differ");
+}
+
+/// y = a + sign·b (sign = +1 for add, −1 for subtract).
+template <class T>
+struct AddOp : Node<T> {
+  Node<T>* a = nullptr;
+  Node<T>* b = nullptr;
+  T sign = T(1);
+  void backward() override {
+    const std::size_t n = this->value.size();
+    const T* g = this->grad.data();
+    if (a->requires_grad) accumulate(a->grad.data(), g, n);
+    if (b->requires_grad) {
+      T* d = b->grad.data();
+      for (std::size_t i = 0; i < n; ++i) d[i] += sign * g[i];
+    }
+  }
+};
+
+/// y = a ⊙ b.
+template <class T>
+struct MulOp : Node<T> {
+  Node<T>* a = nullptr;
+  Node<T>* b = nullptr;
+  void backward() override {
+    const std::size_t n = this->value.size();
+    const T* g = this->grad.data();
+    if (a->requires_grad) {
+      T* d = a->grad.data();
+      const T* v = b->value.data();
+      for (std::size_t i = 0; i < n; ++i) d[i] += g[i] * v[i];
+    }
+    if (b->requires_grad) {
+      T* d = b->grad.data();
+      const T* v = a->value.data();
+      for (std::size_t i = 0; i < n; ++i) d[i] += g[i] * v[i];
+    }
+  }
+};
+
+/// y = s·x for a fixed scalar s.
+template <class T>
+struct ScaleOp : Node<T> {
+  Node<T>* x = nullptr;
+  T s = T(1);
+  void backward() override {
+    const std::size_t n = this->value.size();
+    const T* g = this->grad.data();
+    T* d = x->grad.data();
+    for (std::size_t i = 0; i < n; ++i) d[i] += s * g[i];
+  }
+};
+
+template <class T>
+Var<T> add_signed(const char* name, Var<T> a, Var<T> b, T sign) {
+  require_same_shape(name, a, b);
+  Tape<T>& tape = tape_of({a, b});
+  auto& op = tape.template record<AddOp<T>>();
+  op.a = a.node();
+  op.b = b.node();
+  op.sign = sign;
+  op.requires_grad = a.requires_grad() || b.requires_grad();
+  op.value.resize(a.shape());
+  const T* x = a.value().data();
+  const T* y = b.value().data();
+  T* out = op.value.data();
+  for (std::size_t i = 0, n = op.value.size(); i < n; ++i) out[i] = x[i] + sign * y[i];
+  return Var<T>(&op, &tape);
+}
+
+}  // namespace detail
+
+/// a + b element-wise (same shapes).
+template <class T>
+Var<T> add(Var<T> a, Var<T> b) { return detail::add_signed("add", a, b, T(1)); }
+
+/// a − b element-wise (same shapes).
+template <class T>
+Var<T> subtract(Var<T> a, Var<T> b) { return detail::add_signed("subtract", a, b, T(-1)); }
+
+/// a ⊙ b element-wise (same shapes).
+template <class T>
+Var<T> multiply(Var<T> a, Var<T> b) {
+  detail::require_same_shape("multiply", a, b);
+  Tape<T>& tape = detail::tape_of({a, b});
+  auto& op = tape.template record<detail::MulOp<T>>();
+  op.a = a.node();
+  op.b = b.node();
+  op.requires_grad = a.requires_grad() || b.requires_grad();
+  op.value.resize(a.shape());
+  const T* x = a.value().data();
+  const T* y = b.value().data();
+  T* out = op.value.data();
+  for (std::size_t i = 0, n = op.value.size(); i < n; ++i) out[i] = x[i] * y[i];
+  return Var<T>(&op, &tape);
+}
+
+/// s·x for a fixed (non-trainable) scalar s, e.g. a hyperconnection weight.
+template <class T>
+Var<T> multiply(Var<T> x, T s) {
+  Tape<T>& tape = detail::tape_of({x});
+  auto& op = tape.template record<detail::ScaleOp<T>>();
+  op.x = x.node();
+  op.s = s;
+  op.requires_grad = x.requires_grad();
+  op.value.resize(x.shape());
+  const T* in = x.value().data();
+  T* out = op.value.data();
+  for (std::size_t i = 0, n = op.value.size(); i < n; ++i) out[i] = s * in[i];
+  return Var<T>(&op, &tape);
+}
+
+}  // namespace resilinet

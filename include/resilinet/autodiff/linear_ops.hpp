@@ -1,0 +1,150 @@
+#pragma once
+/// \file
+/// Matrix ops on the last axis: matmul, bias_add, and dense (matmul + bias + activation, fused).
+///
+/// Shape letters: R rows (every axis but the last, flattened), K input features, N outputs.
+/// All products go through gemm() into buffers owned by the op node, so they are reused.
+
+#include "resilinet/autodiff/activation_ops.hpp"
+#include "resilinet/autodiff/tape.hpp"
+#include "resilinet/core/gemm.hpp"
+
+namespace resilinet {
+namespace detail {
+
+/// Checks x (..., K) against a kernel (K, N) and returns the output shape (..., N).
+template <class T>
+Shape last_axis_product_shape(const char* op, Var<T> x, Var<T> w) {
+  require<ShapeError>(x.shape().rank() >= 1 && w.shape().rank() == 2 &&
+                          x.shape().back() == w.shape()[0],
+                      op, ": cannot multiply input ", x.shape().str(), " by kernel ",
+                      w.shape().str());
+  Shape out = x.shape();
+  out[out.rank() - 1] = w.shape()[1];
+  return out;
+}
+
+/// dx += dy·wᵀ and dw += xᵀ·dy for y = x·w with x (R, K), w (K, N).
+template <class T>
+void matmul_backward(Node<T>& x, Node<T>& w, const T* dy) {
+  const std::size_t k = w.value.shape()[0], n = w.value.shape()[1];
+  const std::size_t r = k == 0 ? 0 : x.value.size() / k;
+  if (x.requires_grad)
+    gemm(Trans::no, Trans::yes, r, k, n, T(1), dy, n, w.value.data(), n, T(1), x.grad.data(), k);
+  if (w.requires_grad)
+    gemm(Trans::yes, Trans::no, k, n, r, T(1), x.value.data(), k, dy, n, T(1), w.grad.data(), n);
+}
+
+/// db += column sums of dy (R, N).
+template <class T>
+void bias_backward(Node<T>& b, const T* dy, std::size_t r, std::size_t n) {
+  T* db = b.grad.data();
+  for (std::size_t i = 0; i < r; ++i)
+    for (std::size_t j = 0; j < n; ++j) db[j] += dy[i * n + j];
+}
+
+/// y = x·w on the last axis.
+template <class T>
+struct MatMulOp : Node<T> {
+  Node<T>* x = nullptr;
+  Node<T>* w = nullptr;
+  void backward() override { matmul_backward(*x, *w, this->grad.data()); }
+};
+
+/// y = x + b, b broadcast over every axis but the last.
+template <class T>
+struct BiasAddOp : Node<T> {
+  Node<T>* x = nullptr;
+  Node<T>* b = nullptr;
+  void backward() override {
+    const std::size_t n = this->value.shape().back();
+    if (x->requires_grad) accumulate(x->grad.data(), this->grad.data(), this->value.size());
+    if (b->requires_grad) bias_backward(*b, this->grad.data(), this->value.size() / n, n);
+  }
+};
+
+/// y = act(x·w + b), fused so the pre-activation never leaves the node.
+template <class T>
+struct DenseOp : Node<T> {
+  Node<T>* x = nullptr;
+  Node<T>* w = nullptr;
+  Node<T>* b = nullptr;
+  Activation act = Activation::linear;
+  Tensor<T> dz;
+  void backward() override {
+    const std::size_t n = this->value.shape().back();
+    dz.resize(this->value.shape());
+    activation_backward(act, this->value.data(), this->grad.data(), dz.data(), dz.size());
+    matmul_backward(*x, *w, dz.data());
+    if (b && b->requires_grad) bias_backward(*b, dz.data(), dz.size() / n, n);
+  }
+};
+
+}  // namespace detail
+
+/// x·w over the last axis of x: (..., K) × (K, N) → (..., N).
+template <class T>
+Var<T> matmul(Var<T> x, Var<T> w) {
+  const Shape out = detail::last_axis_product_shape("matmul", x, w);
+  Tape<T>& tape = detail::tape_of({x, w});
+  auto& op = tape.template record<detail::MatMulOp<T>>();
+  op.x = x.node();
+  op.w = w.node();
+  op.requires_grad = x.requires_grad() || w.requires_grad();
+  op.value.resize(out);
+  const std::size_t k = w.shape()[0], n = w.shape()[1], r = k == 0 ? 0 : x.value().size() / k;
+  gemm(Trans::no, Trans::no, r, n, k, T(1), x.value().data(), k, w.value().data(), n, T(0),
+       op.value.data(), n);
+  return Var<T>(&op, &tape);
+}
+
+/// x + b with b (N) broadcast over every axis of x (..., N) but the last.
+template <class T>
+Var<T> bias_add(Var<T> x, Var<T> b) {
+  require<ShapeError>(b.shape().rank() == 1 && x.shape().rank() >= 1 &&
+                          b.shape()[0] == x.shape().back(),
+                      "bias_add: bias ", b.shape().str(), " does not match the last axis of ",
+                      x.shape().str());
+  Tape<T>& tape = detail::tape_of({x, b});
+  auto& op = tape.template record<detail::BiasAddOp<T>>();
+  op.x = x.node();
+  op.b = b.node();
+  op.requires_grad = x.requires_grad() || b.requires_grad();
+  op.value = x.value();
+  const std::size_t n = b.shape()[0];
+  T* y = op.value.data();
+  const T* bias = b.value().data();
+  for (std::size_t i = 0, r = op.value.size() / (n ? n : 1); i < r; ++i)
+    for (std::size_t j = 0; j < n; ++j) y[i * n + j] += bias[j];
+  return Var<T>(&op, &tape);
+}
+
+/// act(x·w + b) over the last axis, fused into one op; pass an empty `b` for no bias.
+template <class T>
+Var<T> dense(Var<T> x, Var<T> w, Var<T> b, Activation act) {
+  const Shape out = detail::last_axis_product_shape("dense", x, w);
+  const std::size_t k = w.shape()[0], n = w.shape()[1], r = k == 0 ? 0 : x.value().size() / k;
+  if (b)
+    require<ShapeError>(b.shape().rank() == 1 && b.shape()[0] == n, "dense: bias ",
+                        b.shape().str(), " does not match ", n, " units");
+  Tape<T>& tape = detail::tape_of({x, w});
+  auto& op = tape.template record<detail::DenseOp<T>>();
+  op.x = x.node();
+  op.w = w.node();
+  op.b = b ? b.node() : nullptr;
+  op.act = act;
+  op.requires_grad = x.requires_grad() || w.requires_grad() || (b && b.requires_grad());
+  op.value.resize(out);
+  T* y = op.value.data();
+  if (b) {
+    // Seed the output with the bias so the GEMM accumulates onto it (beta = 1).
+    const T* bias = b.value().data();
+    for (std::size_t i = 0; i < r; ++i) std::copy(bias, bias + n, y + i * n);
+  }
+  gemm(Trans::no, Trans::no, r, n, k, T(1), x.value().data(), k, w.value().data(), n,
+       b ? T(1) : T(0), y, n);
+  detail::activate(act, y, op.value.size());
+  return Var<T>(&op, &tape);
+}
+
+}  // namespace resilinet

@@ -1,0 +1,95 @@
+#pragma once
+/// \file
+/// Ops that move elements without arithmetic: reshape and concat.
+
+#include <algorithm>
+#include <vector>
+
+#include "resilinet/autodiff/tape.hpp"
+
+namespace resilinet {
+namespace detail {
+
+/// y = x viewed under another shape (copied, so x stays untouched).
+template <class T>
+struct ReshapeOp : Node<T> {
+  Node<T>* x = nullptr;
+  void backward() override { accumulate(x->grad.data(), this->grad.data(), this->value.size()); }
+};
+
+/// y = concatenation of the inputs along one axis.
+///
+/// Viewed as (outer, width_i) with outer = the product of the axes before the joined one,
+/// input i occupies columns [offset_i, offset_i + width_i) of the output's (outer, Σwidth).
+template <class T>
+struct ConcatOp : Node<T> {
+  std::vector<Node<T>*> xs;
+  std::size_t outer = 0;
+  void backward() override {
+    const std::size_t total = this->value.size() / (outer ? outer : 1);
+    std::size_t offset = 0;
+    for (Node<T>* x : xs) {
+      const std::size_t w = x->value.size() / (outer ? outer : 1);
+      if (x->requires_grad)
+        for (std::size_t o = 0; o < outer; ++o)
+          accumulate(x->grad.data() + o * w, this->grad.data() + o * total + offset, w);
+      offset += w;
+    }
+  }
+};
+
+}  // namespace detail
+
+/// x with a new shape holding the same number of elements (row-major order is kept).
+template <class T>
+Var<T> reshape(Var<T> x, const Shape& shape) {
+  require<ShapeError>(shape.numel() == x.value().size(), "reshape: cannot view ",
+                      x.shape().str(), " as ", shape.str());
+  Tape<T>& tape = detail::tape_of({x});
+  auto& op = tape.template record<detail::ReshapeOp<T>>();
+  op.x = x.node();
+  op.requires_grad = x.requires_grad();
+  op.value.resize(shape);
+  std::copy(x.value().begin(), x.value().end(), op.value.begin());
+  return Var<T>(&op, &tape);
+}
+
+/// The inputs joined along `axis`; every other dimension must agree.
+template <class T>
+Var<T> concat(const std::vector<Var<T>>& xs, std::size_t axis) {
+  require(!xs.empty(), "concat: needs at least one input");
+  const Shape& first = xs[0].shape();
+  require<ShapeError>(axis < first.rank(), "concat: axis ", axis, " out of range for shape ",
+                      first.str());
+  Shape out = first;
+  out[axis] = 0;
+  for (const Var<T>& x : xs) {
+    bool match = x.shape().rank() == first.rank();
+    for (std::size_t d = 0; match && d < first.rank(); ++d)
+      match = d == axis || x.shape()[d] == first[d];
+    require<ShapeError>(match, "concat: shape ", x.shape().str(), " does not match ",
+                        first.str(), " outside axis ", axis);
+    out[axis] += x.shape()[axis];
+  }
+  Tape<T>& tape = detail::tape_of(xs);
+  auto& op = tape.template record<detail::ConcatOp<T>>();
+  op.xs.clear();
+  op.outer = 1;
+  for (std::size_t d = 0; d < axis; ++d) op.outer *= first[d];
+  op.requires_grad = false;
+  op.value.resize(out);
+  const std::size_t total = out.numel() / (op.outer ? op.outer : 1);
+  std::size_t offset = 0;
+  for (const Var<T>& x : xs) {
+    op.xs.push_back(x.node());
+    op.requires_grad = op.requires_grad || x.requires_grad();
+    const std::size_t w = x.value().size() / (op.outer ? op.outer : 1);
+    for (std::size_t o = 0; o < op.outer; ++o)
+      std::copy(x.value().data() + o * w, x.value().data() + (o + 1) * w,
+                op.value.data() + o * total + offset);
+    offset += w;
+  }
+  return Var<T>(&op, &tape);
+}
+
+}  // namespace resilinet

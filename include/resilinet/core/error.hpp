@@ -1,0 +1,65 @@
+#pragma once
+/// \file
+/// Exception types; every message names the offending value.
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace resilinet {
+
+/// Base class of every error resilinet throws.
+class Error : public std::runtime_error {
+ public:
+  /// Creates an error carrying a complete, one-line message.
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+/// A tensor shape does not fit the operation.
+class ShapeError : public Error {
+ public:
+  /// Creates a shape error with a one-line message.
+  using Error::Error;
+};
+
+/// An argument is outside its documented range (a probability outside [0,1], a zero size...).
+class ValueError : public Error {
+ public:
+  /// Creates a value error with a one-line message.
+  using Error::Error;
+};
+
+/// A file could not be opened, read, written or renamed.
+class IoError : public Error {
+ public:
+  /// Creates an I/O error with a one-line message.
+  using Error::Error;
+};
+
+/// A file was opened but its contents are malformed, truncated or of the wrong kind.
+class FormatError : public Error {
+ public:
+  /// Creates a format error with a one-line message.
+  using Error::Error;
+};
+
+namespace detail {
+
+/// Concatenates streamable parts into one string (used to build error messages).
+template <class... Parts>
+std::string cat(Parts&&... parts) {
+  std::ostringstream out;
+  (out << ... << std::forward<Parts>(parts));
+  return out.str();
+}
+
+}  // namespace detail
+
+/// Throws `E` with the concatenated message unless `condition` holds.
+template <class E = ValueError, class... Parts>
+void require(bool condition, Parts&&... parts) {
+  if (!condition) throw E(detail::cat(std::forward<Parts>(parts)...));
+}
+
+}  // namespace resilinet

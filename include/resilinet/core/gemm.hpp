@@ -1,0 +1,79 @@
+#pragma once
+/// \file
+/// gemm(): the single matrix-multiply entry point, with a BLAS and an Eigen backend.
+///
+/// The BLAS backend (default) calls OpenBLAS through xtensor-blas's cxxblas layer; define
+/// `RESILINET_GEMM_EIGEN` before including resilinet to use Eigen's GEMM instead. Both write
+/// into a caller-owned output, so hot loops never allocate.
+
+#include <cstddef>
+
+#include <Eigen/Core>
+#include <xtensor-blas/xblas.hpp>
+
+namespace resilinet {
+
+/// Whether an operand of gemm() is used as stored or transposed.
+enum class Trans { no, yes };
+
+namespace detail {
+
+/// Row-major C = alpha·op(A)·op(B) + beta·C through BLAS (A is M×K after op, B is K×N).
+template <class T>
+void gemm_blas(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+               const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+               std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  using I = int;
+  cxxblas::gemm<I>(cxxblas::RowMajor,
+                   ta == Trans::yes ? cxxblas::Trans : cxxblas::NoTrans,
+                   tb == Trans::yes ? cxxblas::Trans : cxxblas::NoTrans, I(m), I(n), I(k), alpha,
+                   a, I(lda), b, I(ldb), beta, c, I(ldc));
+}
+
+/// Row-major C = alpha·op(A)·op(B) + beta·C through Eigen (same contract as gemm_blas).
+template <class T>
+void gemm_eigen(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Stride = Eigen::OuterStride<>;
+  using Idx = Eigen::Index;
+  Eigen::Map<Mat, 0, Stride> cm(c, Idx(m), Idx(n), Stride(Idx(ldc)));
+  if (beta == T(0))
+    cm.setZero();
+  else if (beta != T(1))
+    cm *= beta;
+  if (k == 0) return;
+  // A stored row-major as (rows × cols); a transposed operand is the transpose of that map.
+  const Idx ar = ta == Trans::yes ? Idx(k) : Idx(m), ac = ta == Trans::yes ? Idx(m) : Idx(k);
+  const Idx br = tb == Trans::yes ? Idx(n) : Idx(k), bc = tb == Trans::yes ? Idx(k) : Idx(n);
+  Eigen::Map<const Mat, 0, Stride> am(a, ar, ac, Stride(Idx(lda)));
+  Eigen::Map<const Mat, 0, Stride> bm(b, br, bc, Stride(Idx(ldb)));
+  if (ta == Trans::no && tb == Trans::no)
+    cm.noalias() += alpha * am * bm;
+  else if (ta == Trans::yes && tb == Trans::no)
+    cm.noalias() += alpha * am.transpose() * bm;
+  else if (ta == Trans::no && tb == Trans::yes)
+    cm.noalias() += alpha * am * bm.transpose();
+  else
+    cm.noalias() += alpha * am.transpose() * bm.transpose();
+}
+
+}  // namespace detail
+
+/// Row-major C = alpha·op(A)·op(B) + beta·C with op(A) of M×K and op(B) of K×N.
+///
+/// `lda`, `ldb`, `ldc` are the row strides of the matrices as stored. C must not alias A or B.
+template <class T>
+void gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+          std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+#ifdef RESILINET_GEMM_EIGEN
+  detail::gemm_eigen(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#else
+  detail::gemm_blas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+}
+
+}  // namespace resilinet

@@ -1,0 +1,43 @@
+#pragma once
+/// \file
+/// write_atomically(): write a file through a temporary and rename, so readers never see half.
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include <unistd.h>
+
+#include "resilinet/core/error.hpp"
+
+namespace resilinet {
+
+/// Writes `path` by calling `write` on a temporary file next to it, then renaming it over
+/// `path`. On any failure the temporary is removed and `path` is left as it was.
+inline void write_atomically(const std::string& path,
+                             const std::function<void(const std::string& temp_path)>& write) {
+  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    write(temp);
+  } catch (...) {
+    std::remove(temp.c_str());
+    throw;
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::remove(temp.c_str());
+    throw IoError("cannot rename '" + temp + "' to '" + path + "'");
+  }
+}
+
+/// Writes `text` to `path` atomically (temporary file + rename).
+inline void write_text_file(const std::string& path, const std::string& text) {
+  write_atomically(path, [&](const std::string& temp) {
+    std::ofstream out(temp, std::ios::binary);
+    out << text;
+    out.close();
+    if (!out) throw IoError("cannot write '" + temp + "'");
+  });
+}
+
+}  // namespace resilinet

@@ -1,0 +1,143 @@
+#pragma once
+/// \file
+/// save_parameters() / load_parameters(): every parameter of a module in one binary file.
+///
+/// Layout (little-endian): magic "RSLNPARM", u32 format version (1), u32 bytes per scalar
+/// (4 or 8), u64 parameter count, then per parameter: u32 name length, name bytes, u32 rank,
+/// rank × u64 dimensions, the values. Loading checks every name and shape and converts the
+/// scalar type; it changes the module only when the whole file is valid.
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "resilinet/io/atomic_file.hpp"
+#include "resilinet/nn/module.hpp"
+
+namespace resilinet {
+
+namespace detail {
+
+inline constexpr char model_magic[8] = {'R', 'S', 'L', 'N', 'P', 'A', 'R', 'M'};
+inline constexpr std::uint32_t model_format_version = 1;
+
+template <class U>
+void put(std::ostream& out, U v) {
+  out.write(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+/// Sequential reader over a loaded file that names the file and field on truncation.
+class ByteReader {
+ public:
+  ByteReader(std::string bytes, std::string path) : bytes_(std::move(bytes)), path_(std::move(path)) {}
+  template <class U>
+  U get(const char* what) {
+    U v;
+    need(sizeof v, what);
+    std::memcpy(&v, bytes_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return v;
+  }
+  std::string get_bytes(std::size_t n, const char* what) {
+    need(n, what);
+    pos_ += n;
+    return bytes_.substr(pos_ - n, n);
+  }
+  bool at_end() const { return pos_ == bytes_.size(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  void need(std::size_t n, const char* what) {
+    require<FormatError>(bytes_.size() - pos_ >= n, "'", path_, "': truncated while reading ",
+                         what, " at byte ", pos_);
+  }
+  std::string bytes_;
+  std::string path_;
+  std::size_t pos_ = 0;
+};
+
+template <class T, class S>
+void read_values(ByteReader& in, Tensor<T>& dst) {
+  for (T& v : dst) v = static_cast<T>(in.get<S>("parameter values"));
+}
+
+}  // namespace detail
+
+/// Writes every parameter of `module` to `path` atomically (temporary file + rename).
+template <class T>
+void save_parameters(const Module<T>& module, const std::string& path) {
+  const std::vector<Parameter<T>*> params = module.parameters();
+  write_atomically(path, [&](const std::string& temp) {
+    std::ofstream out(temp, std::ios::binary);
+    if (!out) throw IoError("cannot create '" + temp + "'");
+    out.write(detail::model_magic, sizeof detail::model_magic);
+    detail::put<std::uint32_t>(out, detail::model_format_version);
+    detail::put<std::uint32_t>(out, sizeof(T));
+    detail::put<std::uint64_t>(out, params.size());
+    for (const Parameter<T>* p : params) {
+      detail::put<std::uint32_t>(out, std::uint32_t(p->name().size()));
+      out.write(p->name().data(), std::streamsize(p->name().size()));
+      const Shape& s = p->value.shape();
+      detail::put<std::uint32_t>(out, std::uint32_t(s.rank()));
+      for (std::size_t d = 0; d < s.rank(); ++d) detail::put<std::uint64_t>(out, s[d]);
+      out.write(reinterpret_cast<const char*>(p->value.data()),
+                std::streamsize(p->value.size() * sizeof(T)));
+    }
+    out.close();
+    if (!out) throw IoError("cannot write '" + temp + "'");
+  });
+}
+
+/// Reads parameters saved by save_parameters() into `module`; names, count and shapes must
+/// match. Throws IoError / FormatError and leaves the module unchanged on any problem.
+template <class T>
+void load_parameters(Module<T>& module, const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw IoError("cannot open '" + path + "'");
+  std::ostringstream content;
+  content << file.rdbuf();
+  detail::ByteReader in(content.str(), path);
+  const std::string magic = in.get_bytes(sizeof detail::model_magic, "the magic number");
+  require<FormatError>(magic == std::string(detail::model_magic, sizeof detail::model_magic),
+                       "'", path, "': not a resilinet parameter file (bad magic)");
+  const auto version = in.get<std::uint32_t>("the format version");
+  require<FormatError>(version == detail::model_format_version, "'", path,
+                       "': unsupported format version ", version, " (expected ",
+                       detail::model_format_version, ")");
+  const auto scalar = in.get<std::uint32_t>("the scalar size");
+  require<FormatError>(scalar == 4 || scalar == 8, "'", path, "': scalar size ", scalar,
+                       " is neither 4 nor 8 bytes");
+  const std::vector<Parameter<T>*> params = module.parameters();
+  const auto count = in.get<std::uint64_t>("the parameter count");
+  require<FormatError>(count == params.size(), "'", path, "' holds ", count,
+                       " parameters but module '", module.name(), "' has ", params.size());
+  std::vector<Tensor<T>> loaded;
+  for (const Parameter<T>* p : params) {
+    const auto len = in.get<std::uint32_t>("a parameter name length");
+    const std::string name = in.get_bytes(len, "a parameter name");
+    require<FormatError>(name == p->name(), "'", path, "': found parameter '", name,
+                         "' where module '", module.name(), "' expects '", p->name(), "'");
+    const auto rank = in.get<std::uint32_t>("a parameter rank");
+    require<FormatError>(rank <= Shape::max_rank, "'", path, "': parameter '", name, "' has rank ",
+                         rank);
+    std::vector<std::size_t> dims;
+    for (std::uint32_t d = 0; d < rank; ++d) dims.push_back(in.get<std::uint64_t>("a dimension"));
+    const Shape shape(dims);
+    require<FormatError>(shape == p->value.shape(), "'", path, "': parameter '", name,
+                         "' has shape ", shape.str(), " but the module expects ",
+                         p->value.shape().str());
+    Tensor<T> t(shape);
+    if (scalar == 4)
+      detail::read_values<T, float>(in, t);
+    else
+      detail::read_values<T, double>(in, t);
+    loaded.push_back(std::move(t));
+  }
+  require<FormatError>(in.at_end(), "'", path, "': unexpected bytes after the last parameter");
+  for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = std::move(loaded[i]);
+}
+
+}  // namespace resilinet

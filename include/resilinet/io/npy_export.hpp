@@ -1,0 +1,38 @@
+#pragma once
+/// \file
+/// export_npy(): one `.npy` file per parameter, for inspection with NumPy.
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include <string>
+
+#include <xtensor/xnpy.hpp>
+
+#include "resilinet/io/atomic_file.hpp"
+#include "resilinet/nn/module.hpp"
+
+namespace resilinet {
+
+/// Writes each parameter of `module` to `<dir>/<name>.npy` (a `/` in the name becomes `.`),
+/// each file atomically; `dir` is created if missing. Returns the paths written.
+template <class T>
+std::vector<std::string> export_npy(const Module<T>& module, const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    throw IoError("cannot create directory '" + dir + "'");
+  std::vector<std::string> written;
+  for (const Parameter<T>* p : module.parameters()) {
+    std::string file = p->name();
+    for (char& c : file)
+      if (c == '/') c = '.';
+    const std::string path = dir + "/" + file + ".npy";
+    write_atomically(path, [&](const std::string& temp) {
+      xt::dump_npy(temp, xt::xarray<T>(p->value.xt()));
+    });
+    written.push_back(path);
+  }
+  return written;
+}
+
+}  // namespace resilinet

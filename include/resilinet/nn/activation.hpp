@@ -1,0 +1,27 @@
+#pragma once
+/// \file
+/// ActivationLayer<T>: an activation function as a module (ReLU, ReLU6, linear).
+
+#include <string>
+
+#include "resilinet/autodiff/activation_ops.hpp"
+#include "resilinet/nn/module.hpp"
+
+namespace resilinet {
+
+/// A parameter-free module applying one activation element-wise.
+template <class T>
+class ActivationLayer : public Module<T> {
+ public:
+  /// Creates the layer; its default name is the activation's Keras name.
+  explicit ActivationLayer(Activation act, std::string name = "")
+      : Module<T>(name.empty() ? to_string(act) : std::move(name)), act_(act) {}
+
+  /// Records act(x).
+  Var<T> forward(Var<T> x) override { return activate(x, act_); }
+
+ private:
+  Activation act_;
+};
+
+}  // namespace resilinet

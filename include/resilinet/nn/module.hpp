@@ -1,0 +1,86 @@
+#pragma once
+/// \file
+/// Module<T>: the base of every layer and network (parameters, train/eval mode, children).
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "resilinet/autodiff/tape.hpp"
+
+namespace resilinet {
+
+/// A differentiable building block that owns parameters and may contain child modules.
+template <class T>
+class Module {
+  static_assert(std::is_floating_point_v<T>, "Module<T> requires a floating-point T");
+
+ public:
+  /// Creates a module with a name used to prefix its parameters' names.
+  explicit Module(std::string name) : name_(std::move(name)) {}
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  /// Records the forward computation of `x` on x's tape and returns the result.
+  virtual Var<T> forward(Var<T> x) = 0;
+
+  /// Same as forward().
+  Var<T> operator()(Var<T> x) { return forward(x); }
+
+  /// The module's name.
+  const std::string& name() const { return name_; }
+
+  /// Every parameter of this module and of its children, in registration order.
+  std::vector<Parameter<T>*> parameters() const {
+    std::vector<Parameter<T>*> out;
+    collect(out);
+    return out;
+  }
+
+  /// Switches this module and its children to training (`true`) or inference (`false`) mode.
+  void train(bool on = true) {
+    training_ = on;
+    for (Module* c : children_) c->train(on);
+  }
+
+  /// Switches to inference mode (same as `train(false)`).
+  void eval() { train(false); }
+
+  /// Whether the module is in training mode (failout and dropout act only then).
+  bool is_training() const { return training_; }
+
+  /// Sets the gradient of every parameter to zero.
+  void zero_grad() {
+    for (Parameter<T>* p : parameters()) p->zero_grad();
+  }
+
+ protected:
+  /// Creates a parameter named `<module name>/<name>` owned by this module.
+  Parameter<T>& register_parameter(const std::string& name, Tensor<T> initial,
+                                   bool trainable = true) {
+    params_.push_back(std::make_unique<Parameter<T>>(name_ + "/" + name, std::move(initial),
+                                                     trainable));
+    return *params_.back();
+  }
+
+  /// Registers a child whose parameters and mode follow this module's (the caller owns it).
+  void register_module(Module& child) {
+    child.train(training_);
+    children_.push_back(&child);
+  }
+
+ private:
+  void collect(std::vector<Parameter<T>*>& out) const {
+    for (const auto& p : params_) out.push_back(p.get());
+    for (const Module* c : children_) c->collect(out);
+  }
+
+  std::string name_;
+  bool training_ = true;
+  std::vector<std::unique_ptr<Parameter<T>>> params_;
+  std::vector<Module*> children_;
+};
+
+}  // namespace resilinet

@@ -1,0 +1,47 @@
+#pragma once
+/// \file
+/// Sequential<T>: modules applied one after another.
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "resilinet/nn/module.hpp"
+
+namespace resilinet {
+
+/// A chain of modules; the output of each is the input of the next. Owns its modules.
+template <class T>
+class Sequential : public Module<T> {
+ public:
+  /// Creates an empty chain (an empty chain is the identity).
+  explicit Sequential(std::string name = "sequential") : Module<T>(std::move(name)) {}
+
+  /// Constructs a module of type M in place at the end of the chain and returns it.
+  template <class M, class... Args>
+  M& add(Args&&... args) {
+    auto owned = std::make_unique<M>(std::forward<Args>(args)...);
+    M& ref = *owned;
+    this->register_module(ref);
+    layers_.push_back(std::move(owned));
+    return ref;
+  }
+
+  /// Records every module's forward in order.
+  Var<T> forward(Var<T> x) override {
+    for (auto& layer : layers_) x = layer->forward(x);
+    return x;
+  }
+
+  /// Number of modules in the chain.
+  std::size_t size() const { return layers_.size(); }
+
+  /// The i-th module (requires i < size()).
+  Module<T>& operator[](std::size_t i) { return *layers_.at(i); }
+
+ private:
+  std::vector<std::unique_ptr<Module<T>>> layers_;
+};
+
+}  // namespace resilinet

@@ -1,0 +1,79 @@
+#pragma once
+/// \file
+/// Adam<T>: Adam with Keras's defaults and Keras's placement of ε.
+
+#include <cmath>
+#include <vector>
+
+#include "resilinet/core/error.hpp"
+#include "resilinet/optim/optimizer.hpp"
+
+namespace resilinet {
+
+/// Hyperparameters of Adam (Keras defaults); setters chain, Adam validates on construction.
+struct AdamOptions {
+  /// Learning rate (> 0).
+  double lr = 1e-3;
+  /// Decay of the first-moment estimate, in [0, 1).
+  double beta1 = 0.9;
+  /// Decay of the second-moment estimate, in [0, 1).
+  double beta2 = 0.999;
+  /// Added to sqrt(v) in the denominator (> 0).
+  double eps = 1e-7;
+
+  /// Sets the learning rate.
+  AdamOptions& with_lr(double v) { lr = v; return *this; }
+  /// Sets β1.
+  AdamOptions& with_beta1(double v) { beta1 = v; return *this; }
+  /// Sets β2.
+  AdamOptions& with_beta2(double v) { beta2 = v; return *this; }
+  /// Sets ε.
+  AdamOptions& with_eps(double v) { eps = v; return *this; }
+};
+
+/// Adam as in Keras 2.2: at step t, lr_t = lr·sqrt(1−β2^t)/(1−β1^t); m ← β1m + (1−β1)g;
+/// v ← β2v + (1−β2)g²; p ← p − lr_t·m/(sqrt(v) + ε).
+///
+/// t is the optimizer's own step count (one per step(), never one per tensor). PyTorch adds ε
+/// after bias-correcting v instead, which differs only while sqrt(v) is near ε.
+template <class T>
+class Adam : public Optimizer<T> {
+ public:
+  /// Creates the optimizer; throws ValueError naming any hyperparameter out of range.
+  explicit Adam(const std::vector<Parameter<T>*>& params, AdamOptions options = {})
+      : Optimizer<T>(params), o_(options) {
+    require(o_.lr > 0, "Adam: lr must be > 0, got ", o_.lr);
+    require(o_.beta1 >= 0 && o_.beta1 < 1, "Adam: beta1 must be in [0, 1), got ", o_.beta1);
+    require(o_.beta2 >= 0 && o_.beta2 < 1, "Adam: beta2 must be in [0, 1), got ", o_.beta2);
+    require(o_.eps > 0, "Adam: eps must be > 0, got ", o_.eps);
+    for (Parameter<T>* p : this->parameters()) {
+      m_.emplace_back(p->value.shape());
+      v_.emplace_back(p->value.shape());
+    }
+  }
+
+  /// The hyperparameters.
+  const AdamOptions& options() const { return o_; }
+
+ protected:
+  void update(std::size_t index, Parameter<T>& p) override {
+    const double t = double(this->step_count());
+    const T lr_t = T(o_.lr * std::sqrt(1 - std::pow(o_.beta2, t)) / (1 - std::pow(o_.beta1, t)));
+    const T b1 = T(o_.beta1), b2 = T(o_.beta2), eps = T(o_.eps);
+    T* w = p.value.data();
+    const T* g = p.grad.data();
+    T* m = m_[index].data();
+    T* v = v_[index].data();
+    for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
+      m[i] = b1 * m[i] + (1 - b1) * g[i];
+      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+      w[i] -= lr_t * m[i] / (std::sqrt(v[i]) + eps);
+    }
+  }
+
+ private:
+  AdamOptions o_;
+  std::vector<Tensor<T>> m_, v_;
+};
+
+}  // namespace resilinet

@@ -1,0 +1,39 @@
+#pragma once
+/// \file
+/// The whole of resilinet in one include.
+
+#include "resilinet/core/error.hpp"
+#include "resilinet/core/gemm.hpp"
+#include "resilinet/core/rng.hpp"
+#include "resilinet/core/shape.hpp"
+#include "resilinet/core/tensor.hpp"
+#include "resilinet/core/threads.hpp"
+
+#include "resilinet/autodiff/activation_ops.hpp"
+#include "resilinet/autodiff/elementwise_ops.hpp"
+#include "resilinet/autodiff/grad_check.hpp"
+#include "resilinet/autodiff/linear_ops.hpp"
+#include "resilinet/autodiff/loss_ops.hpp"
+#include "resilinet/autodiff/reduce_ops.hpp"
+#include "resilinet/autodiff/shape_ops.hpp"
+#include "resilinet/autodiff/tape.hpp"
+
+#include "resilinet/nn/activation.hpp"
+#include "resilinet/nn/dense.hpp"
+#include "resilinet/nn/init.hpp"
+#include "resilinet/nn/module.hpp"
+#include "resilinet/nn/sequential.hpp"
+
+#include "resilinet/optim/adam.hpp"
+#include "resilinet/optim/optimizer.hpp"
+#include "resilinet/optim/sgd.hpp"
+
+#include "resilinet/data/dataset.hpp"
+#include "resilinet/data/idx.hpp"
+
+#include "resilinet/train/fit.hpp"
+#include "resilinet/train/predict.hpp"
+
+#include "resilinet/io/atomic_file.hpp"
+#include "resilinet/io/model_file.hpp"
+#include "resilinet/io/npy_export.hpp"

@@ -1,0 +1,152 @@
+#pragma once
+/// \file
+/// fit(): mini-batch training with per-epoch validation and best-validation model selection.
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "resilinet/autodiff/loss_ops.hpp"
+#include "resilinet/core/rng.hpp"
+#include "resilinet/optim/optimizer.hpp"
+#include "resilinet/train/predict.hpp"
+
+namespace resilinet {
+
+namespace detail {
+/// Keeps a parameter out of template argument deduction (so `nullptr` works as a Dataset*).
+template <class U>
+using NoDeduce = typename std::enable_if<true, U>::type;
+}  // namespace detail
+
+/// Settings of fit().
+struct FitOptions {
+  /// Number of passes over the training set (> 0).
+  std::size_t epochs = 1;
+  /// Examples per mini-batch (> 0); the last batch of an epoch may be smaller.
+  std::size_t batch_size = 32;
+  /// Seed of the per-epoch shuffling.
+  std::uint64_t seed = 0;
+  /// Keep the weights of the epoch with the strictly best validation accuracy (needs a
+  /// validation set), as the reference's Keras checkpoint does.
+  bool restore_best = true;
+  /// Examples per batch when computing validation accuracy.
+  std::size_t eval_batch_size = 1024;
+  /// Per-class loss weights (empty: all 1), like Keras `class_weight`.
+  std::vector<double> class_weights;
+  /// Where the one-line-per-epoch progress goes (null: silent).
+  std::ostream* log = &std::cout;
+  /// Prefix of every progress line (e.g. the model's name).
+  std::string label;
+};
+
+/// What happened in one epoch.
+struct EpochStats {
+  /// Mean training loss over the epoch's examples.
+  double loss = 0;
+  /// Training accuracy over the epoch (measured during training, as Keras reports it).
+  double accuracy = 0;
+  /// Validation accuracy after the epoch (NaN without a validation set).
+  double val_accuracy = 0;
+  /// Wall-clock seconds of the epoch, validation included.
+  double seconds = 0;
+};
+
+/// The record of a fit() call.
+struct History {
+  /// One entry per epoch.
+  std::vector<EpochStats> epochs;
+  /// Index of the epoch whose weights were kept (the last one without a validation set).
+  std::size_t best_epoch = 0;
+  /// Validation accuracy of that epoch (NaN without a validation set).
+  double best_val_accuracy = 0;
+};
+
+/// Trains `model` with `optimizer` on softmax cross-entropy of its outputs (logits).
+///
+/// Shuffles with a generator seeded from `options.seed` every epoch, evaluates on
+/// `validation` (may be null) after each epoch, and finally restores the weights of the
+/// epoch with the best validation accuracy. Leaves the model in inference mode.
+template <class T>
+History fit(Module<T>& model, Optimizer<T>& optimizer, const Dataset<T>& train,
+            const detail::NoDeduce<Dataset<T>>* validation, const FitOptions& options) {
+  train.validate();
+  require(options.epochs > 0, "fit: epochs must be positive, got ", options.epochs);
+  require(options.batch_size > 0, "fit: batch_size must be positive, got ", options.batch_size);
+  require(train.size() > 0, "fit: the training set is empty");
+  if (validation) validation->validate();
+  const std::vector<T> class_weights(options.class_weights.begin(), options.class_weights.end());
+
+  Rng rng(options.seed);
+  std::vector<std::size_t> order(train.size());
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  const std::vector<Parameter<T>*> params = model.parameters();
+  std::vector<Tensor<T>> best;
+  History history;
+  history.best_val_accuracy = std::numeric_limits<double>::quiet_NaN();
+  Tape<T> tape;
+  Tensor<T> batch_x;
+  std::vector<int> batch_y;
+
+  for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    model.train();
+    rng.shuffle(order);
+    double loss_sum = 0, hits = 0;
+    for (std::size_t first = 0; first < order.size(); first += options.batch_size) {
+      const std::size_t rows = std::min(options.batch_size, order.size() - first);
+      train.x.gather_rows(order.data() + first, rows, batch_x);
+      batch_y.resize(rows);
+      for (std::size_t i = 0; i < rows; ++i) batch_y[i] = train.y[order[first + i]];
+      tape.clear();
+      Var<T> logits = model.forward(tape.input(batch_x));
+      Var<T> loss = softmax_cross_entropy(logits, batch_y, class_weights);
+      optimizer.zero_grad();
+      tape.backward(loss);
+      optimizer.step();
+      loss_sum += double(loss.value()[0]) * double(rows);
+      const std::vector<int> predicted = argmax_rows(logits.value());
+      for (std::size_t i = 0; i < rows; ++i) hits += predicted[i] == batch_y[i];
+    }
+    EpochStats stats;
+    stats.loss = loss_sum / double(train.size());
+    stats.accuracy = hits / double(train.size());
+    stats.val_accuracy = validation ? evaluate(model, *validation, options.eval_batch_size)
+                                    : std::numeric_limits<double>::quiet_NaN();
+    stats.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    history.epochs.push_back(stats);
+    const bool improved = validation && (best.empty() || stats.val_accuracy > history.best_val_accuracy);
+    if (improved) {
+      history.best_epoch = epoch;
+      history.best_val_accuracy = stats.val_accuracy;
+      if (options.restore_best) {
+        best.clear();
+        for (Parameter<T>* p : params) best.push_back(p->value);
+      }
+    }
+    if (options.log) {
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "%sepoch %zu/%zu  loss %.4f  acc %.4f  val_acc %.4f%s  %.2fs\n",
+                    options.label.empty() ? "" : (options.label + "  ").c_str(), epoch + 1,
+                    options.epochs, stats.loss, stats.accuracy, stats.val_accuracy,
+                    improved ? " *" : "", stats.seconds);
+      *options.log << line << std::flush;
+    }
+  }
+  if (!validation || !options.restore_best) {
+    history.best_epoch = options.epochs - 1;
+    history.best_val_accuracy = history.epochs.back().val_accuracy;
+  } else {
+    for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = best[i];
+  }
+  model.eval();
+  return history;
+}
+
+}  // namespace resilinet

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs everything resilinet needs on Debian 12 (compiler, CMake, libraries, Fashion-MNIST).
+set -euo pipefail
+packages=(build-essential cmake libeigen3-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev
+          doctest-dev catch2 libstb-dev libcli11-dev zlib1g-dev dataset-fashion-mnist)
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+echo "== installing dependencies with apt-get: ${packages[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

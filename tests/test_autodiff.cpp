@@ -1,0 +1,162 @@
+// Finite-difference gradient checks of every autodiff op (double precision), plus tape rules.
+#include <doctest/doctest.h>
+
+#include <functional>
+
+#include "helpers.hpp"
+
+using namespace resilinet;
+using F = std::function<Var<double>(Tape<double>&)>;
+
+namespace {
+
+constexpr double kTolerance = 1e-6;
+
+Parameter<double> param(const char* name, const Shape& shape, Rng& rng) {
+  return Parameter<double>(name, testing::random_tensor<double>(shape, rng));
+}
+
+// Reduces any output to a scalar with fixed random weights so every output element matters.
+Var<double> project(Var<double> y, const Tensor<double>& r) {
+  Tape<double>& tape = *y.tape();
+  return sum(multiply(y, tape.input(r)));
+}
+
+void expect_gradients(const char* what, const F& f, std::vector<Parameter<double>*> params) {
+  const GradCheckResult r = check_gradients<double>(f, params);
+  MESSAGE(std::string(what) << ": max error " << r.max_error << " at " << r.worst << " over " << r.checked
+               << " elements");
+  CHECK(r.checked > 0);
+  CHECK(r.max_error < kTolerance);
+}
+
+}  // namespace
+
+TEST_CASE("gradient check: matmul, bias_add, dense with every activation") {
+  Rng rng(1);
+  auto x = param("x", Shape{4, 3, 5}, rng);  // rank 3: acts on the last axis
+  auto w = param("w", Shape{5, 6}, rng);
+  auto b = param("b", Shape{6}, rng);
+  const auto r = testing::random_tensor<double>(Shape{4, 3, 6}, rng);
+  expect_gradients("matmul", [&](Tape<double>& t) { return project(matmul<double>(t.param(x), w), r); },
+                   {&x, &w});
+  expect_gradients("bias_add",
+                   [&](Tape<double>& t) { return project(bias_add<double>(matmul<double>(t.param(x), w), b), r); },
+                   {&x, &w, &b});
+  for (Activation act : {Activation::linear, Activation::relu, Activation::relu6}) {
+    // Scale inputs up so relu6 saturates for some elements.
+    for (double& v : x.value) v *= 3;
+    expect_gradients(("dense " + to_string(act)).c_str(),
+                     [&](Tape<double>& t) { return project(dense<double>(t.param(x), w, b, act), r); },
+                     {&x, &w, &b});
+    expect_gradients(("dense no-bias " + to_string(act)).c_str(),
+                     [&](Tape<double>& t) { return project(dense<double>(t.param(x), w, {}, act), r); },
+                     {&x, &w});
+  }
+}
+
+TEST_CASE("gradient check: element-wise ops and activations") {
+  Rng rng(2);
+  auto a = param("a", Shape{3, 4}, rng);
+  auto b = param("b", Shape{3, 4}, rng);
+  for (double& v : a.value) v *= 8;  // covers both ReLU6 kinks' sides
+  const auto r = testing::random_tensor<double>(Shape{3, 4}, rng);
+  expect_gradients("add", [&](Tape<double>& t) { return project(add<double>(t.param(a), b), r); }, {&a, &b});
+  expect_gradients("subtract", [&](Tape<double>& t) { return project(subtract<double>(t.param(a), b), r); },
+                   {&a, &b});
+  expect_gradients("multiply", [&](Tape<double>& t) { return project(multiply<double>(t.param(a), b), r); },
+                   {&a, &b});
+  expect_gradients("multiply scalar",
+                   [&](Tape<double>& t) { return project(multiply<double>(t.param(a), -0.37), r); }, {&a});
+  expect_gradients("relu", [&](Tape<double>& t) { return project(relu<double>(t.param(a)), r); }, {&a});
+  expect_gradients("relu6", [&](Tape<double>& t) { return project(relu6<double>(t.param(a)), r); }, {&a});
+  expect_gradients("identity", [&](Tape<double>& t) { return project(identity<double>(t.param(a)), r); },
+                   {&a});
+}
+
+TEST_CASE("gradient check: sum, mean, reshape, concat") {
+  Rng rng(3);
+  auto a = param("a", Shape{2, 3, 4}, rng);
+  auto b = param("b", Shape{2, 2, 4}, rng);
+  expect_gradients("sum", [&](Tape<double>& t) { return sum<double>(relu<double>(t.param(a))); }, {&a});
+  expect_gradients("mean", [&](Tape<double>& t) { return mean<double>(relu<double>(t.param(a))); }, {&a});
+  const auto r6 = testing::random_tensor<double>(Shape{6, 4}, rng);
+  expect_gradients("reshape",
+                   [&](Tape<double>& t) { return project(reshape<double>(t.param(a), Shape{6, 4}), r6); },
+                   {&a});
+  const auto r1 = testing::random_tensor<double>(Shape{2, 5, 4}, rng);
+  expect_gradients("concat axis 1",
+                   [&](Tape<double>& t) { return project(concat<double>({t.param(a), t.param(b)}, 1), r1); },
+                   {&a, &b});
+  auto c = param("c", Shape{2, 3, 2}, rng);
+  const auto r2 = testing::random_tensor<double>(Shape{2, 3, 6}, rng);
+  expect_gradients("concat last axis",
+                   [&](Tape<double>& t) { return project(concat<double>({t.param(a), t.param(c)}, 2), r2); },
+                   {&a, &c});
+}
+
+TEST_CASE("gradient check: softmax cross-entropy, with and without class weights") {
+  Rng rng(4);
+  auto z = param("logits", Shape{5, 4}, rng);
+  for (double& v : z.value) v *= 5;
+  const std::vector<int> y{0, 3, 1, 1, 2};
+  expect_gradients("softmax_cross_entropy",
+                   [&](Tape<double>& t) { return softmax_cross_entropy<double>(t.param(z), y); }, {&z});
+  expect_gradients("weighted softmax_cross_entropy",
+                   [&](Tape<double>& t) {
+                     return softmax_cross_entropy<double>(t.param(z), y, {0.5, 2.0, 1.0, 3.0});
+                   },
+                   {&z});
+}
+
+TEST_CASE("softmax cross-entropy is stable for huge logits and matches a hand value") {
+  Tape<double> tape;
+  Tensor<double> z(Shape{1, 2}, {1000.0, 0.0});
+  auto loss = softmax_cross_entropy<double>(tape.input(z), {1});
+  CHECK(loss.value()[0] == doctest::Approx(1000.0));
+  tape.clear();
+  Tensor<double> even(Shape{1, 4}, {0.0, 0.0, 0.0, 0.0});
+  CHECK(softmax_cross_entropy<double>(tape.input(even), {2}).value()[0] ==
+        doctest::Approx(std::log(4.0)));
+  CHECK_THROWS_AS(softmax_cross_entropy<double>(tape.input(even), {4}), ValueError);
+  CHECK_THROWS_AS(softmax_cross_entropy<double>(tape.input(even), {1, 2}), ShapeError);
+}
+
+TEST_CASE("a value used twice receives the sum of both gradients") {
+  Rng rng(5);
+  auto a = param("a", Shape{2, 3}, rng);
+  Tape<double> tape;
+  a.zero_grad();
+  // loss = sum(a ⊙ a) + sum(3a): d/da = 2a + 3.
+  auto loss = add<double>(sum<double>(multiply<double>(tape.param(a), a)), sum<double>(multiply<double>(tape.param(a), 3.0)));
+  tape.backward(loss);
+  for (std::size_t i = 0; i < a.value.size(); ++i)
+    CHECK(a.grad[i] == doctest::Approx(2 * a.value[i] + 3));
+}
+
+TEST_CASE("the tape reuses its nodes and buffers across identical steps") {
+  Rng rng(6);
+  auto w = param("w", Shape{8, 4}, rng);
+  const auto x = testing::random_tensor<double>(Shape{16, 8}, rng);
+  Tape<double> tape;
+  const double* buffer = nullptr;
+  for (int step = 0; step < 3; ++step) {
+    tape.clear();
+    auto y = dense<double>(tape.input(x), w, {}, Activation::relu);
+    tape.backward(sum<double>(y));
+    if (step == 0) buffer = y.value().data();
+    CHECK(y.value().data() == buffer);
+  }
+}
+
+TEST_CASE("op errors name the shapes involved") {
+  Tape<double> tape;
+  auto a = tape.input(Tensor<double>(Shape{2, 3}));
+  auto b = tape.input(Tensor<double>(Shape{3, 2}));
+  CHECK_THROWS_WITH_AS(add(a, b), "add: shapes (2, 3) and (3, 2) differ", ShapeError);
+  CHECK_THROWS_WITH_AS(matmul(a, a), "matmul: cannot multiply input (2, 3) by kernel (2, 3)",
+                       ShapeError);
+  CHECK_THROWS_AS(tape.backward(a), ShapeError);
+  Parameter<double> p("p", Tensor<double>(Shape{2}));
+  CHECK_THROWS_AS(relu<double>(p), ValueError);  // not on any tape
+}

@@ -1,0 +1,64 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "helpers.hpp"
+
+using namespace resilinet;
+
+// Naive triple loop: the independent reference for both backends.
+template <class T>
+void naive_gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                std::size_t ldc) {
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      double acc = 0;
+      for (std::size_t p = 0; p < k; ++p) {
+        const T av = ta == Trans::yes ? a[p * lda + i] : a[i * lda + p];
+        const T bv = tb == Trans::yes ? b[j * ldb + p] : b[p * ldb + j];
+        acc += double(av) * double(bv);
+      }
+      c[i * ldc + j] = T(alpha * acc + beta * c[i * ldc + j]);
+    }
+}
+
+TEST_CASE_TEMPLATE("BLAS and Eigen GEMM agree with each other and a naive loop", T, float,
+                   double) {
+  Rng rng(11);
+  const std::size_t m = 37, n = 23, k = 51;
+  double worst_be = 0, worst_bn = 0;
+  for (Trans ta : {Trans::no, Trans::yes})
+    for (Trans tb : {Trans::no, Trans::yes})
+      for (double beta : {0.0, 1.0, 0.5}) {
+        CAPTURE(int(ta));
+        CAPTURE(int(tb));
+        CAPTURE(beta);
+        const std::size_t lda = (ta == Trans::yes ? m : k) + 3;  // padded strides
+        const std::size_t ldb = (tb == Trans::yes ? k : n) + 2;
+        const std::size_t ldc = n + 1;
+        auto a = testing::random_tensor<T>(Shape{(ta == Trans::yes ? k : m) * lda}, rng);
+        auto b = testing::random_tensor<T>(Shape{(tb == Trans::yes ? n : k) * ldb}, rng);
+        auto c0 = testing::random_tensor<T>(Shape{m * ldc}, rng);
+        Tensor<T> c_blas = c0, c_eigen = c0, c_naive = c0;
+        const T alpha = T(0.75);
+        detail::gemm_blas(ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, T(beta),
+                          c_blas.data(), ldc);
+        detail::gemm_eigen(ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, T(beta),
+                           c_eigen.data(), ldc);
+        naive_gemm(ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, T(beta),
+                   c_naive.data(), ldc);
+        double maxdiff_be = 0, maxdiff_bn = 0;
+        for (std::size_t i = 0; i < c0.size(); ++i) {
+          maxdiff_be = std::max(maxdiff_be, std::abs(double(c_blas[i]) - double(c_eigen[i])));
+          maxdiff_bn = std::max(maxdiff_bn, std::abs(double(c_blas[i]) - double(c_naive[i])));
+        }
+        const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;
+        CHECK(maxdiff_be < tol);
+        CHECK(maxdiff_bn < tol);
+        worst_be = std::max(worst_be, maxdiff_be);
+        worst_bn = std::max(worst_bn, maxdiff_bn);
+      }
+  MESSAGE("maxdiff blas-eigen " << worst_be << ", blas-naive " << worst_bn);
+}
