@@ -15,6 +15,7 @@
 #include "resilinet/autodiff/linear_ops.hpp"
 #include "resilinet/autodiff/loss_ops.hpp"
 #include "resilinet/autodiff/reduce_ops.hpp"
+#include "resilinet/autodiff/row_ops.hpp"
 #include "resilinet/autodiff/shape_ops.hpp"
 #include "resilinet/autodiff/tape.hpp"
 
@@ -30,6 +31,8 @@
 
 #include "resilinet/data/dataset.hpp"
 #include "resilinet/data/idx.hpp"
+#include "resilinet/data/mhealth.hpp"
+#include "resilinet/data/sha1.hpp"
 
 #include "resilinet/train/fit.hpp"
 #include "resilinet/train/predict.hpp"
@@ -37,3 +40,12 @@
 #include "resilinet/io/atomic_file.hpp"
 #include "resilinet/io/model_file.hpp"
 #include "resilinet/io/npy_export.hpp"
+
+#include "resilinet/resilience/failout.hpp"
+#include "resilinet/resilience/failure_mask.hpp"
+#include "resilinet/resilience/hyperconnection_weights.hpp"
+#include "resilinet/resilience/partitioned_network.hpp"
+
+#include "resilinet/eval/expected_accuracy.hpp"
+
+#include "resilinet/models/health_mlp.hpp"

@@ -1,0 +1,140 @@
+#pragma once
+// Result output shared by the examples: the reference's text lines, a CSV table, an SVG plot.
+
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <resilinet/io/atomic_file.hpp>
+
+namespace examples {
+
+/// A double as Python's str() prints it (shortest round-trip; "1.0", "nan").
+inline std::string py(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, r.ptr);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+/// A list as Python prints it, e.g. "[0.99, 0.96, 0.92]".
+inline std::string py(const std::vector<double>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + py(v[i]);
+  return s + "]";
+}
+
+/// One named reliability setting; `text` is how the reference prints it.
+struct Setting {
+  std::string name;
+  std::vector<double> reliability;
+  std::string text;
+};
+
+/// The four health reliability settings of spec §1.3 ([fog1, fog2, edge]).
+inline std::vector<Setting> health_settings() {
+  return {{"no_failure", {1, 1, 1}, "[1, 1, 1]"},
+          {"normal", {0.99, 0.96, 0.92}, "[0.99, 0.96, 0.92]"},
+          {"poor", {0.95, 0.91, 0.87}, "[0.95, 0.91, 0.87]"},
+          {"hazardous", {0.85, 0.8, 0.78}, "[0.85, 0.8, 0.78]"}};
+}
+
+/// Collects the text lines, CSV rows and plot values of one experiment run.
+class Report {
+ public:
+  explicit Report(std::string experiment) : experiment_(std::move(experiment)) {}
+
+  /// Appends one line of the reference-format text file (also echoed to stdout).
+  void line(const std::string& s) {
+    text_ += s + "\n";
+    std::printf("%s\n", s.c_str());
+    std::fflush(stdout);
+  }
+
+  /// Records one evaluation: CSV row and a value for the plot's (series, setting) cell.
+  void row(const std::string& model, const std::string& variant, const Setting& setting,
+           int iteration, double expected, const std::vector<double>& combination_accuracy) {
+    if (csv_.empty()) {
+      csv_ = "experiment,model,variant,setting,reliability,iteration,expected_accuracy";
+      for (std::size_t i = 0; i < combination_accuracy.size(); ++i) csv_ += ",acc_" + std::to_string(i);
+      csv_ += "\n";
+    }
+    csv_ += experiment_ + "," + model + "," + quote(variant) + "," + setting.name + "," +
+            quote(setting.text) + "," + std::to_string(iteration) + "," + py(expected);
+    for (double a : combination_accuracy) csv_ += "," + py(a);
+    csv_ += "\n";
+    const std::string series = variant.empty() ? model : model + " " + variant;
+    if (plot_.find(series) == plot_.end()) series_order_.push_back(series);
+    plot_[series][setting.name].push_back(expected);
+  }
+
+  /// Writes <out>/<experiment>.txt, .csv and .svg atomically; returns the text path.
+  std::string write(const std::string& out_dir, const std::vector<Setting>& settings) const {
+    const std::string base = out_dir + "/" + experiment_;
+    resilinet::write_text_file(base + ".txt", text_);
+    resilinet::write_text_file(base + ".csv", csv_);
+    resilinet::write_text_file(base + ".svg", svg(settings));
+    return base + ".txt";
+  }
+
+ private:
+  static std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+  // Grouped bars: one group per reliability setting, one bar per series (mean over iterations).
+  std::string svg(const std::vector<Setting>& settings) const {
+    const double w = 900, h = 420, left = 60, bottom = 60, top = 40;
+    const double group_w = (w - left - 20) / double(settings.size());
+    const double bar_w = group_w * 0.8 / double(std::max<std::size_t>(1, series_order_.size()));
+    static const char* colors[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
+                                   "#e6ab02", "#a6761d", "#666666", "#1f78b4", "#b2df8a"};
+    std::ostringstream s;
+    s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << h + 30 * ((series_order_.size() + 3) / 4)
+      << "' font-family='sans-serif' font-size='12'>\n";
+    s << "<text x='" << left << "' y='20' font-size='15'>" << experiment_
+      << ": expected accuracy (mean over iterations)</text>\n";
+    const double plot_h = h - bottom - top;
+    for (int t = 0; t <= 5; ++t) {
+      const double y = top + plot_h * (1 - t / 5.0);
+      s << "<line x1='" << left << "' x2='" << w - 20 << "' y1='" << y << "' y2='" << y
+        << "' stroke='#ddd'/><text x='" << left - 35 << "' y='" << y + 4 << "'>" << t / 5.0
+        << "</text>\n";
+    }
+    for (std::size_t g = 0; g < settings.size(); ++g) {
+      const double gx = left + g * group_w + group_w * 0.1;
+      for (std::size_t k = 0; k < series_order_.size(); ++k) {
+        const auto& cells = plot_.at(series_order_[k]);
+        auto it = cells.find(settings[g].name);
+        if (it == cells.end()) continue;
+        double mean = 0;
+        for (double v : it->second) mean += v;
+        mean /= double(it->second.size());
+        const double bh = plot_h * std::max(0.0, std::min(1.0, mean));
+        s << "<rect x='" << gx + k * bar_w << "' y='" << top + plot_h - bh << "' width='"
+          << bar_w * 0.9 << "' height='" << bh << "' fill='" << colors[k % 10] << "'><title>"
+          << series_order_[k] << " " << settings[g].name << ": " << mean << "</title></rect>\n";
+      }
+      s << "<text x='" << gx << "' y='" << h - bottom + 18 << "'>" << settings[g].name << " "
+        << settings[g].text << "</text>\n";
+    }
+    for (std::size_t k = 0; k < series_order_.size(); ++k) {
+      const double x = left + double(k % 4) * 200, y = h - 10 + 22 * double(k / 4);
+      s << "<rect x='" << x << "' y='" << y - 10 << "' width='12' height='12' fill='"
+        << colors[k % 10] << "'/><text x='" << x + 16 << "' y='" << y << "'>" << series_order_[k]
+        << "</text>\n";
+    }
+    s << "</svg>\n";
+    return s.str();
+  }
+
+  std::string experiment_;
+  std::string text_, csv_;
+  std::map<std::string, std::map<std::string, std::vector<double>>> plot_;
+  std::vector<std::string> series_order_;
+};
+
+}  // namespace examples

@@ -1,0 +1,94 @@
+#pragma once
+/// \file
+/// Per-example ops on the leading (batch) axis: mask_rows and select_rows.
+///
+/// They carry failure: a failed node's rows are zeroed (mask_rows), and an input mux takes
+/// each example from the main or the skip path (select_rows). Flags are one byte per example.
+
+#include <cstdint>
+#include <vector>
+
+#include "resilinet/autodiff/tape.hpp"
+
+namespace resilinet {
+
+/// One flag per example (row): 1 = keep / alive / take the first input, 0 = the other.
+using RowFlags = std::vector<std::uint8_t>;
+
+namespace detail {
+
+/// Throws unless `flags` has one entry per row of `x`.
+template <class T>
+void require_row_flags(const char* op, Var<T> x, const RowFlags& flags) {
+  require<ShapeError>(x.shape().rank() >= 1 && x.shape()[0] == flags.size(), op, ": ",
+                      flags.size(), " row flags for a tensor of shape ", x.shape().str());
+}
+
+/// y_i = keep_i ? x_i : 0.
+template <class T>
+struct MaskRowsOp : Node<T> {
+  Node<T>* x = nullptr;
+  RowFlags keep;
+  void backward() override {
+    const std::size_t w = this->value.shape().row_size();
+    for (std::size_t i = 0; i < keep.size(); ++i)
+      if (keep[i]) accumulate(x->grad.data() + i * w, this->grad.data() + i * w, w);
+  }
+};
+
+/// y_i = first_i ? a_i : b_i.
+template <class T>
+struct SelectRowsOp : Node<T> {
+  Node<T>* a = nullptr;
+  Node<T>* b = nullptr;
+  RowFlags first;
+  void backward() override {
+    const std::size_t w = this->value.shape().row_size();
+    for (std::size_t i = 0; i < first.size(); ++i) {
+      Node<T>* target = first[i] ? a : b;
+      if (target->requires_grad)
+        accumulate(target->grad.data() + i * w, this->grad.data() + i * w, w);
+    }
+  }
+};
+
+}  // namespace detail
+
+/// Zeroes every example whose flag is 0; kept examples pass unchanged (no rescaling).
+template <class T>
+Var<T> mask_rows(Var<T> x, const RowFlags& keep) {
+  detail::require_row_flags("mask_rows", x, keep);
+  Tape<T>& tape = detail::tape_of({x});
+  auto& op = tape.template record<detail::MaskRowsOp<T>>();
+  op.x = x.node();
+  op.keep = keep;
+  op.requires_grad = x.requires_grad();
+  op.value = x.value();
+  const std::size_t w = x.shape().row_size();
+  for (std::size_t i = 0; i < keep.size(); ++i)
+    if (!keep[i]) std::fill(op.value.data() + i * w, op.value.data() + (i + 1) * w, T(0));
+  return Var<T>(&op, &tape);
+}
+
+/// Takes each example from `a` where its flag is 1 and from `b` where it is 0 (same shapes).
+template <class T>
+Var<T> select_rows(const RowFlags& first, Var<T> a, Var<T> b) {
+  require<ShapeError>(a.shape() == b.shape(), "select_rows: shapes ", a.shape().str(), " and ",
+                      b.shape().str(), " differ");
+  detail::require_row_flags("select_rows", a, first);
+  Tape<T>& tape = detail::tape_of({a, b});
+  auto& op = tape.template record<detail::SelectRowsOp<T>>();
+  op.a = a.node();
+  op.b = b.node();
+  op.first = first;
+  op.requires_grad = a.requires_grad() || b.requires_grad();
+  op.value.resize(a.shape());
+  const std::size_t w = a.shape().row_size();
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    const T* src = (first[i] ? a : b).value().data() + i * w;
+    std::copy(src, src + w, op.value.data() + i * w);
+  }
+  return Var<T>(&op, &tape);
+}
+
+}  // namespace resilinet

@@ -1,0 +1,137 @@
+#pragma once
+/// \file
+/// Scoring a partitioned network under node failures: per-combination accuracy, random-guess
+/// fallback, expected accuracy under a reliability vector, and mean/std across iterations.
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <vector>
+
+#include "resilinet/core/rng.hpp"
+#include "resilinet/data/dataset.hpp"
+#include "resilinet/resilience/failure_mask.hpp"
+#include "resilinet/resilience/partitioned_network.hpp"
+#include "resilinet/train/predict.hpp"
+
+namespace resilinet {
+
+/// Accuracy of guessing each test label at random with the training class frequencies.
+///
+/// Classes are sorted by label value; for each test example u ~ U[0,1) picks the first class j
+/// with C_j ≤ u ≤ C_{j+1} (C = cumulative relative frequencies). The guess is the label value;
+/// `guess_index` reproduces the reference's bug of guessing the class *index* instead.
+inline double random_guess_accuracy(const std::vector<int>& train_labels,
+                                    const std::vector<int>& test_labels, Rng& rng,
+                                    bool guess_index = false) {
+  require(!train_labels.empty() && !test_labels.empty(),
+          "random_guess_accuracy: needs training and test labels");
+  std::map<int, std::size_t> counts;
+  for (int y : train_labels) ++counts[y];
+  std::vector<int> classes;
+  std::vector<double> cumulative{0.0};
+  for (const auto& [label, count] : counts) {
+    classes.push_back(label);
+    cumulative.push_back(cumulative.back() + double(count) / double(train_labels.size()));
+  }
+  std::vector<int> guesses(test_labels.size());
+  for (int& g : guesses) {
+    const double u = rng.uniform();
+    std::size_t j = 0;
+    while (j + 1 < classes.size() && !(cumulative[j] <= u && u <= cumulative[j + 1])) ++j;
+    g = guess_index ? int(j) : classes[j];
+  }
+  return accuracy(guesses, test_labels);
+}
+
+/// Settings of combination_accuracies().
+struct FailureEvaluationOptions {
+  /// Examples per inference batch (Keras predict's default is 32).
+  std::size_t batch_size = 32;
+  /// Reproduce the reference's random guess of a class index instead of a label.
+  bool guess_index = false;
+  /// A constant accuracy for combinations without information flow (ImageNet uses 0.001);
+  /// unset means the random guess.
+  std::optional<double> no_flow_accuracy;
+  /// Seed of the random guesses.
+  std::uint64_t seed = 0;
+  /// Where one line per combination goes (null: silent).
+  std::ostream* log = nullptr;
+};
+
+/// Accuracy of `net` on `test` for every failure combination, in index order (MSB first).
+///
+/// Combinations where no information reaches the output are not run: they score the random
+/// guess (from `train_labels`) or the configured constant.
+template <class T>
+std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, const Dataset<T>& test,
+                                           const std::vector<int>& train_labels,
+                                           const FailureEvaluationOptions& options = {}) {
+  test.validate();
+  Rng rng(options.seed);
+  const bool was_training = net.is_training();
+  net.eval();
+  std::vector<double> acc;
+  for (const FailureMask& mask : failure_combinations(net.num_failable())) {
+    const bool flow = net.has_information_flow(mask);
+    double a;
+    if (!flow)
+      a = options.no_flow_accuracy ? *options.no_flow_accuracy
+                                   : random_guess_accuracy(train_labels, test.y, rng,
+                                                           options.guess_index);
+    else
+      a = accuracy(argmax_rows(predict_with([&](Var<T> v) { return net.forward(v, mask); },
+                                            test.x, options.batch_size)),
+                   test.y);
+    if (options.log)
+      *options.log << "  " << to_string(mask) << (flow ? "" : " (no flow)") << " accuracy " << a
+                   << "\n";
+    acc.push_back(a);
+  }
+  net.train(was_training);
+  return acc;
+}
+
+/// E[acc] = Σ_i a_i·w_i / Σ_i w_i with w_i the probability of combination i under
+/// `reliability` (one value per failable node, failure order).
+inline double expected_accuracy(const std::vector<double>& combination_accuracy,
+                                const std::vector<double>& reliability) {
+  require<ShapeError>(combination_accuracy.size() == (std::size_t(1) << reliability.size()),
+                      "expected_accuracy: ", combination_accuracy.size(),
+                      " accuracies for 2^", reliability.size(), " combinations");
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < combination_accuracy.size(); ++i) {
+    const double w = combination_probability(failure_combination(i, reliability.size()), reliability);
+    num += combination_accuracy[i] * w;
+    den += w;
+  }
+  return num / den;
+}
+
+/// Arithmetic mean and sample standard deviation (ddof = 1; NaN for a single value).
+struct MeanStd {
+  /// The mean.
+  double mean = 0;
+  /// The sample standard deviation.
+  double std = 0;
+};
+
+/// Mean and sample standard deviation of `values` (requires at least one value).
+inline MeanStd mean_std(const std::vector<double>& values) {
+  require(!values.empty(), "mean_std: no values");
+  MeanStd r;
+  for (double v : values) r.mean += v;
+  r.mean /= double(values.size());
+  if (values.size() < 2) {
+    r.std = std::numeric_limits<double>::quiet_NaN();
+    return r;
+  }
+  double ss = 0;
+  for (double v : values) ss += (v - r.mean) * (v - r.mean);
+  r.std = std::sqrt(ss / double(values.size() - 1));
+  return r;
+}
+
+}  // namespace resilinet

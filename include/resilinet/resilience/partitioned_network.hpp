@@ -1,0 +1,350 @@
+#pragma once
+/// \file
+/// PartitionedNetwork<T>: a neural network laid out over physical nodes, described as data.
+///
+/// A topology is a list of physical nodes (each with its own layers), *main links* from a node
+/// to the node above it, and *skip hyperconnections* that jump over nodes. Every link carries
+/// a fixed, non-trainable weight and optionally a trainable transform (e.g. the IoT→fog Dense
+/// of the health MLP). Training, failure simulation, reachability and the expected-accuracy
+/// evaluation all follow from this one description.
+///
+/// A node's input is the sum of its *mux groups*: each main link into the node opens a group,
+/// and each skip hyperconnection joins the group of a named main link. The network's
+/// MergeRule decides how a group combines its main input with its skip inputs.
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "resilinet/autodiff/elementwise_ops.hpp"
+#include "resilinet/autodiff/row_ops.hpp"
+#include "resilinet/core/error.hpp"
+#include "resilinet/nn/sequential.hpp"
+#include "resilinet/resilience/failout.hpp"
+#include "resilinet/resilience/failure_mask.hpp"
+
+namespace resilinet {
+
+/// The level of a physical node, from the sensors up.
+enum class Tier { iot, edge, fog, cloud };
+
+/// How a mux group combines its main input with its skip hyperconnections.
+enum class MergeRule {
+  /// Weighted sum of all inputs: Vanilla (main links only), deepFogGuard, and ResiliNet+.
+  sum,
+  /// ResiliNet's input mux: per example, the main input when the node below is alive, else
+  /// the sum of the skip inputs. Decided by the explicit alive state, never by the values.
+  mux,
+  /// Compatibility with the reference's first version: sum while training, mux at inference.
+  mux_legacy,
+  /// Compatibility with the reference's final code: main unless the whole batch's main tensor
+  /// sums to exactly 0 (misfires on signed or legitimately zero activations).
+  mux_batch_sum,
+};
+
+/// Whether a link is part of the main chain or a skip hyperconnection.
+enum class LinkKind { main, skip };
+
+/// A connection from one physical node's output into another node's input.
+template <class T>
+struct Link {
+  /// Index of the source node.
+  std::size_t from = 0;
+  /// Index of the destination node.
+  std::size_t to = 0;
+  /// Main link or skip hyperconnection.
+  LinkKind kind = LinkKind::main;
+  /// Key naming the weight, as in the paper's code (e.g. "IoTf2", "ef1", "f2c").
+  std::string key;
+  /// Fixed multiplier applied before merging (0 for a disabled skip).
+  double weight = 1.0;
+  /// False for a skip hyperconnection switched off by the configuration vector: it stays in the
+  /// graph carrying zeros, but information cannot flow through it.
+  bool enabled = true;
+  /// For a skip: index of the main link whose mux group it joins.
+  std::size_t group = 0;
+  /// Optional trainable transform applied to the source output on this link only.
+  std::unique_ptr<Module<T>> transform;
+};
+
+/// One physical node: a name, a tier, whether it can fail, and its layers.
+template <class T>
+struct PhysicalNode {
+  /// Creates a node; its layers start empty and are named after it.
+  PhysicalNode(const std::string& node_name, Tier node_tier, bool can_fail)
+      : name(node_name), tier(node_tier), failable(can_fail), layers(node_name) {}
+
+  /// Unique name ("edge", "fog2", ...).
+  std::string name;
+  /// Tier of the node.
+  Tier tier = Tier::cloud;
+  /// Whether the node can fail (has an alive bit and, in ResiliNet, failout).
+  bool failable = false;
+  /// The node's layers, applied to its merged input.
+  Sequential<T> layers;
+  /// Training-time failout of this node (survival 1 = none).
+  Failout failout;
+  /// Indices of the links entering this node, in the order they were added.
+  std::vector<std::size_t> inputs;
+};
+
+/// A network partitioned over physical nodes; see the file comment.
+template <class T>
+class PartitionedNetwork : public Module<T> {
+ public:
+  /// Creates an empty network with the merge rule used at every node input.
+  explicit PartitionedNetwork(std::string name, MergeRule rule = MergeRule::sum,
+                              std::uint64_t failout_seed = 0)
+      : Module<T>(std::move(name)), rule_(rule), failout_rng_(failout_seed) {}
+
+  /// Adds a physical node; nodes must be added bottom-up (every link goes from an earlier node
+  /// to a later one), the first nodes without inputs receive the network input, and the last
+  /// node added is the output (cloud). Returns the node so its layers can be filled.
+  PhysicalNode<T>& add_node(const std::string& name, Tier tier, bool failable = false) {
+    require(find(name) == npos, "PartitionedNetwork: duplicate node name '", name, "'");
+    nodes_.push_back(std::make_unique<PhysicalNode<T>>(name, tier, failable));
+    PhysicalNode<T>& n = *nodes_.back();
+    this->register_module(n.layers);
+    if (failable) failure_order_.insert(failure_order_.begin(), nodes_.size() - 1);
+    return n;
+  }
+
+  /// Adds a main link `from → to` with weight key `key`; it opens a mux group at `to`.
+  void add_main_link(const std::string& from, const std::string& to, const std::string& key) {
+    add_link(from, to, LinkKind::main, key, nullptr, npos);
+  }
+
+  /// Adds a skip hyperconnection `from → to` joining the mux group of the main link coming
+  /// from `main_source` into `to`; `transform` (optional) is applied on this link only.
+  void add_skip(const std::string& from, const std::string& to, const std::string& key,
+                    const std::string& main_source,
+                    std::unique_ptr<Module<T>> transform = nullptr) {
+    const std::size_t dst = index_of(to), src = index_of(main_source);
+    std::size_t group = npos;
+    for (std::size_t l : nodes_[dst]->inputs)
+      if (links_[l].kind == LinkKind::main && links_[l].from == src) group = l;
+    require(group != npos, "PartitionedNetwork: no main link '", main_source, "' -> '", to,
+            "' for skip '", key, "' to join");
+    add_link(from, to, LinkKind::skip, key, std::move(transform), group);
+  }
+
+  /// Sets the order of the failable nodes used by masks, reliabilities and survival vectors
+  /// (default: reverse order of addition, i.e. cloud side first for a bottom-up build).
+  void set_failure_order(const std::vector<std::string>& names) {
+    std::vector<std::size_t> order;
+    for (const std::string& name : names) {
+      const std::size_t i = index_of(name);
+      require(nodes_[i]->failable, "PartitionedNetwork: node '", name, "' is not failable");
+      require(std::find(order.begin(), order.end(), i) == order.end(),
+              "PartitionedNetwork: node '", name, "' listed twice in the failure order");
+      order.push_back(i);
+    }
+    require(order.size() == failure_order_.size(), "PartitionedNetwork: failure order names ",
+            order.size(), " nodes but the network has ", failure_order_.size(), " failable");
+    failure_order_ = order;
+  }
+
+  /// Gives failable node k (failure order) failout with survival_rates[k]; an empty vector
+  /// removes failout (Vanilla, deepFogGuard). Reseeds the failout generator.
+  void set_failout(const std::vector<double>& survival_rates,
+                   FailoutGranularity granularity = FailoutGranularity::per_batch,
+                   std::uint64_t seed = 0) {
+    require<ShapeError>(survival_rates.empty() || survival_rates.size() == failure_order_.size(),
+                        "set_failout: ", survival_rates.size(), " survival rates for ",
+                        failure_order_.size(), " failable nodes");
+    for (std::size_t k = 0; k < failure_order_.size(); ++k)
+      nodes_[failure_order_[k]]->failout =
+          Failout(survival_rates.empty() ? 1.0 : survival_rates[k], granularity);
+    failout_rng_ = Rng(seed);
+  }
+
+  /// Enables or disables a skip hyperconnection by key; a disabled skip carries weight 0.
+  void set_skip_enabled(const std::string& key, bool enabled) {
+    Link<T>& l = links_[link_index(key)];
+    require(l.kind == LinkKind::skip, "set_skip_enabled: link '", key, "' is a main link");
+    l.enabled = enabled;
+    if (!enabled) l.weight = 0.0;
+  }
+
+  /// Sets the fixed weight of the link named `key` (a disabled skip stays at 0).
+  void set_weight(const std::string& key, double weight) {
+    Link<T>& l = links_[link_index(key)];
+    l.weight = l.enabled ? weight : 0.0;
+  }
+
+  /// Records the forward pass: with failout sampling in training mode, all nodes alive in
+  /// inference mode.
+  Var<T> forward(Var<T> x) override { return run(x, nullptr); }
+
+  /// Records the forward pass with the failable nodes failed as `mask` says (failure order);
+  /// failout is not applied.
+  Var<T> forward(Var<T> x, const FailureMask& mask) {
+    require<ShapeError>(mask.size() == failure_order_.size(), "forward: failure mask of ",
+                        mask.size(), " bits for ", failure_order_.size(), " failable nodes");
+    return run(x, &mask);
+  }
+
+  /// True when a path of alive nodes and enabled links leads from an input node to the output.
+  bool has_information_flow(const FailureMask& mask) const {
+    require<ShapeError>(mask.size() == failure_order_.size(), "has_information_flow: mask of ",
+                        mask.size(), " bits for ", failure_order_.size(), " failable nodes");
+    std::vector<std::uint8_t> alive(nodes_.size(), 1), reached(nodes_.size(), 0);
+    for (std::size_t k = 0; k < mask.size(); ++k) alive[failure_order_[k]] = mask[k];
+    for (std::size_t n = 0; n < nodes_.size(); ++n) {
+      if (!alive[n]) continue;
+      if (nodes_[n]->inputs.empty()) reached[n] = 1;
+      for (std::size_t l : nodes_[n]->inputs)
+        if (links_[l].enabled && reached[links_[l].from]) reached[n] = 1;
+    }
+    return !nodes_.empty() && reached.back();
+  }
+
+  /// The physical nodes in order of addition.
+  const std::vector<std::unique_ptr<PhysicalNode<T>>>& nodes() const { return nodes_; }
+
+  /// Every link in order of addition.
+  const std::vector<Link<T>>& links() const { return links_; }
+
+  /// Node indices of the failable nodes in failure order.
+  const std::vector<std::size_t>& failure_order() const { return failure_order_; }
+
+  /// Number of failable nodes.
+  std::size_t num_failable() const { return failure_order_.size(); }
+
+  /// The merge rule used at every node input.
+  MergeRule merge_rule() const { return rule_; }
+
+  /// Index of the node called `name` (throws when there is none).
+  std::size_t index_of(const std::string& name) const {
+    const std::size_t i = find(name);
+    require(i != npos, "PartitionedNetwork: no node named '", name, "'");
+    return i;
+  }
+
+  /// The "dropout-like failout" option of the reference (off by default): scales the last
+  /// parameterised layer of every failable node by the node's survival rate, as dropout does
+  /// at inference. Call once, after training.
+  void apply_dropout_like_failout() {
+    for (std::size_t n : failure_order_) {
+      PhysicalNode<T>& node = *nodes_[n];
+      for (std::size_t i = node.layers.size(); i-- > 0;) {
+        const auto params = node.layers[i].parameters();
+        if (params.empty()) continue;
+        for (Parameter<T>* p : params)
+          for (T& v : p->value) v *= T(node.failout.survival_rate());
+        break;
+      }
+    }
+  }
+
+ private:
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  std::size_t find(const std::string& name) const {
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      if (nodes_[i]->name == name) return i;
+    return npos;
+  }
+
+  std::size_t link_index(const std::string& key) const {
+    for (std::size_t i = 0; i < links_.size(); ++i)
+      if (links_[i].key == key) return i;
+    throw ValueError("PartitionedNetwork: no link with key '" + key + "'");
+  }
+
+  void add_link(const std::string& from, const std::string& to, LinkKind kind,
+                    const std::string& key, std::unique_ptr<Module<T>> transform,
+                    std::size_t group) {
+    const std::size_t src = index_of(from), dst = index_of(to);
+    require(src < dst, "PartitionedNetwork: link '", key, "' must go from an earlier node to a ",
+            "later one ('", from, "' -> '", to, "')");
+    for (const Link<T>& l : links_)
+      require(l.key != key, "PartitionedNetwork: duplicate link key '", key, "'");
+    Link<T> link;
+    link.from = src;
+    link.to = dst;
+    link.kind = kind;
+    link.key = key;
+    link.group = kind == LinkKind::main ? links_.size() : group;
+    link.transform = std::move(transform);
+    if (link.transform) this->register_module(*link.transform);
+    links_.push_back(std::move(link));
+    nodes_[dst]->inputs.push_back(links_.size() - 1);
+  }
+
+  /// The weighted (and transformed) value a link delivers.
+  Var<T> link_value(const Link<T>& l) {
+    Var<T> v = outputs_[l.from];
+    if (l.transform) v = l.transform->forward(v);
+    return l.weight == 1.0 ? v : multiply(v, T(l.weight));
+  }
+
+  /// Combines one mux group: the main link `m` and the skips that joined it.
+  Var<T> merge_group(std::size_t m) {
+    const Link<T>& main = links_[m];
+    Var<T> main_value = link_value(main);
+    Var<T> skips;
+    for (std::size_t l : nodes_[main.to]->inputs) {
+      if (links_[l].kind != LinkKind::skip || links_[l].group != m) continue;
+      Var<T> s = link_value(links_[l]);
+      skips = skips ? add(skips, s) : s;
+    }
+    if (!skips) return main_value;
+    MergeRule rule = rule_;
+    if (rule == MergeRule::mux_legacy) rule = this->is_training() ? MergeRule::sum : MergeRule::mux;
+    switch (rule) {
+      case MergeRule::mux:
+        return select_rows(alive_[main.from], main_value, skips);
+      case MergeRule::mux_batch_sum: {
+        T total = T(0);
+        for (T v : main_value.value()) total += v;
+        flags_.assign(main_value.shape()[0], std::uint8_t(total != T(0)));
+        return select_rows(flags_, main_value, skips);
+      }
+      default:
+        return add(main_value, skips);
+    }
+  }
+
+  Var<T> run(Var<T> x, const FailureMask* mask) {
+    require(!nodes_.empty(), "PartitionedNetwork '", this->name(), "' has no nodes");
+    const std::size_t batch = x.shape().rank() ? x.shape()[0] : 1;
+    outputs_.assign(nodes_.size(), Var<T>());
+    alive_.resize(nodes_.size());
+    for (std::size_t n = 0; n < nodes_.size(); ++n) {
+      PhysicalNode<T>& node = *nodes_[n];
+      Var<T> input;
+      if (node.inputs.empty()) input = x;
+      for (std::size_t l : node.inputs) {
+        if (links_[l].kind != LinkKind::main) continue;
+        Var<T> g = merge_group(l);
+        input = input ? add(input, g) : g;
+      }
+      outputs_[n] = node.layers.forward(input);
+      alive_[n].assign(batch, 1);
+      if (!node.failable) continue;
+      if (mask) {
+        const std::size_t k = std::size_t(
+            std::find(failure_order_.begin(), failure_order_.end(), n) - failure_order_.begin());
+        alive_[n].assign(batch, (*mask)[k]);
+      } else if (this->is_training()) {
+        node.failout.sample(failout_rng_, batch, alive_[n]);
+      }
+      if (std::find(alive_[n].begin(), alive_[n].end(), 0) != alive_[n].end())
+        outputs_[n] = mask_rows(outputs_[n], alive_[n]);
+    }
+    return outputs_.back();
+  }
+
+  MergeRule rule_;
+  Rng failout_rng_;
+  std::vector<std::unique_ptr<PhysicalNode<T>>> nodes_;
+  std::vector<Link<T>> links_;
+  std::vector<std::size_t> failure_order_;
+  std::vector<Var<T>> outputs_;
+  std::vector<RowFlags> alive_;
+  RowFlags flags_;
+};
+
+}  // namespace resilinet

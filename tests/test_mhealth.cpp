@@ -1,0 +1,91 @@
+// The mHealth loader on the real files in ../shared/data (found through RESILINET_DATA_DIR).
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.hpp"
+
+using namespace resilinet;
+
+namespace {
+
+bool have_data(const char* sub) {
+  const std::string dir = testing::data_dir() + "/" + sub;
+  if (std::ifstream(dir + "/mHealth_subject1.log").good()) return true;
+  if (testing::require_data()) FAIL("RESILINET_DATA_DIR does not hold " << sub << " (CI must provide ../shared/data)");
+  MESSAGE("skipped: set RESILINET_DATA_DIR to ../shared/data to run the mHealth loader tests");
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("mHealth raw sample: 36 rows per subject, label 0 dropped, truncation options") {
+  if (!have_data("mhealth-raw-sample")) return;
+  const std::string dir = testing::data_dir() + "/mhealth-raw-sample";
+  MhealthOptions exact;
+  exact.subjects = {1, 2};
+  exact.int_truncate = false;
+  exact.skip = FirstLineSkip::none;
+  exact.log = nullptr;
+  const auto d = load_mhealth<double>(dir, exact);
+  CHECK(d.x.shape() == Shape{72, 23});
+  std::vector<int> counts(13, 0);
+  for (int y : d.y) ++counts[y];
+  CHECK(counts[0] == 0);
+  for (int c = 1; c <= 12; ++c) CHECK(counts[c] == 6);  // 3 per class per subject
+  // First row of subject 1 as written in the file.
+  std::ifstream in(dir + "/mHealth_subject1.log");
+  double first;
+  in >> first;
+  CHECK(d.x[0] == first);
+  MhealthOptions ref = exact;
+  ref.int_truncate = true;
+  ref.skip = FirstLineSkip::reference;
+  const auto t = load_mhealth<double>(dir, ref);
+  CHECK(t.size() == 72 - 3);  // two files' first lines and the combined first row
+  for (double v : t.x) CHECK(v == std::trunc(v));
+}
+
+TEST_CASE("mHealth window means: 10,729 rows of 23 features with labels 1..12") {
+  if (!have_data("mhealth-window-means")) return;
+  MhealthOptions o;
+  o.int_truncate = false;
+  o.skip = FirstLineSkip::none;
+  std::ostringstream log;
+  o.log = &log;
+  const auto d = load_mhealth<float>(testing::data_dir() + "/mhealth-window-means", o);
+  CHECK(d.size() == 10729);
+  CHECK(d.x.dim(1) == 23);
+  CHECK(*std::min_element(d.y.begin(), d.y.end()) == 1);
+  CHECK(*std::max_element(d.y.begin(), d.y.end()) == 12);
+  CHECK(log.str().find("0 of 10 match the UCI originals") != std::string::npos);
+}
+
+TEST_CASE("mHealth loader names malformed input") {
+  const std::string dir = "/tmp/resilinet_mhealth_" + std::to_string(::getpid());
+  ::mkdir(dir.c_str(), 0755);
+  MhealthOptions o;
+  o.subjects = {1};
+  o.log = nullptr;
+  o.skip = FirstLineSkip::none;
+  std::ofstream(dir + "/mHealth_subject1.log") << "1 2 3\n";
+  CHECK_THROWS_WITH_AS(load_mhealth<float>(dir, o),
+                       ("'" + dir + "/mHealth_subject1.log' line 1: 3 columns, expected 24").c_str(),
+                       FormatError);
+  std::ofstream(dir + "/mHealth_subject1.log") << "1 2 x3\n";
+  CHECK_THROWS_AS(load_mhealth<float>(dir, o), FormatError);
+  o.subjects = {2};
+  CHECK_THROWS_AS(load_mhealth<float>(dir, o), IoError);
+  std::remove((dir + "/mHealth_subject1.log").c_str());
+  ::rmdir(dir.c_str());
+}
+
+TEST_CASE("git blob SHA-1 matches git hash-object") {
+  CHECK(sha1_hex("abc") == "a9993e364706816aba3e25717850c26c9cd0d89d");
+  CHECK(git_blob_sha1("") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+  CHECK(git_blob_sha1("hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a");
+}
