@@ -3,13 +3,9 @@
 #include "common/health.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"health_average_accuracy: expected accuracy of ResiliNet, DFG and Vanilla (mHealth)"};
-  examples::HealthArgs args;
-  examples::add_health_flags(app, args);
-  CLI11_PARSE(app, argc, argv);
-  return examples::guarded("health_average_accuracy", [&] {
+  return examples::health_main(argc, argv, "health_average_accuracy", "expected accuracy of ResiliNet, DFG and Vanilla (mHealth)",
+                               [&](examples::HealthExperiment& ex) {
     using resilinet::Variant;
-    examples::HealthExperiment ex("health_average_accuracy", args);
     const auto settings = examples::health_settings();
     const Variant variants[] = {Variant::resilinet, Variant::dfg, Variant::vanilla};
     std::map<std::string, std::map<std::string, std::vector<double>>> results;

@@ -3,13 +3,9 @@
 #include "common/health.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"health_failout_rate: ResiliNet expected accuracy per failout survival rate (mHealth)"};
-  examples::HealthArgs args;
-  examples::add_health_flags(app, args);
-  CLI11_PARSE(app, argc, argv);
-  return examples::guarded("health_failout_rate", [&] {
+  return examples::health_main(argc, argv, "health_failout_rate", "ResiliNet expected accuracy per failout survival rate (mHealth)",
+                               [&](examples::HealthExperiment& ex) {
     using resilinet::Variant;
-    examples::HealthExperiment ex("health_failout_rate", args);
     const auto settings = examples::health_settings();
     const std::vector<double> fixed_rates{0.95, 0.9, 0.7, 0.5};
     std::map<std::string, std::vector<double>> variable;                    // setting → E per iteration

@@ -4,13 +4,9 @@
 #include "common/health.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"health_hyperconnection_weight: ResiliNet expected accuracy per weight scheme (mHealth)"};
-  examples::HealthArgs args;
-  examples::add_health_flags(app, args);
-  CLI11_PARSE(app, argc, argv);
-  return examples::guarded("health_hyperconnection_weight", [&] {
+  return examples::health_main(argc, argv, "health_hyperconnection_weight", "ResiliNet expected accuracy per weight scheme (mHealth)",
+                               [&](examples::HealthExperiment& ex) {
     using resilinet::Variant;
-    examples::HealthExperiment ex("health_hyperconnection_weight", args);
     const auto settings = examples::health_settings();
     std::map<int, std::map<std::string, std::vector<double>>> results;  // scheme → setting → E
     for (int it = 1; it <= ex.args().iterations; ++it) {

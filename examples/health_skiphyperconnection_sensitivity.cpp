@@ -3,13 +3,9 @@
 #include "common/health.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"health_skiphyperconnection_sensitivity: ResiliNet per skip-hyperconnection pattern (mHealth)"};
-  examples::HealthArgs args;
-  examples::add_health_flags(app, args);
-  CLI11_PARSE(app, argc, argv);
-  return examples::guarded("health_skiphyperconnection_sensitivity", [&] {
+  return examples::health_main(argc, argv, "health_skiphyperconnection_sensitivity", "ResiliNet per skip-hyperconnection pattern (mHealth)",
+                               [&](examples::HealthExperiment& ex) {
     using resilinet::Variant;
-    examples::HealthExperiment ex("health_skiphyperconnection_sensitivity", args);
     const auto settings = examples::health_settings();
     const std::vector<std::array<bool, 3>> configs{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1},
                                                    {1, 1, 0}, {1, 0, 1}, {0, 1, 1}, {1, 1, 1}};

@@ -192,4 +192,19 @@ int guarded(const char* program, Body&& body) {
   }
 }
 
+/// The whole main() of a health experiment: parses the shared flags, loads the data and runs
+/// `body(experiment)`, turning errors into one line on stderr and exit code 1.
+template <class Body>
+int health_main(int argc, char** argv, const std::string& name, const std::string& description,
+                Body&& body) {
+  CLI::App app{name + ": " + description};
+  HealthArgs args;
+  add_health_flags(app, args);
+  CLI11_PARSE(app, argc, argv);
+  return guarded(name.c_str(), [&] {
+    HealthExperiment ex(name, args);
+    body(ex);
+  });
+}
+
 }  // namespace examples
