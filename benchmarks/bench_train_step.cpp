@@ -38,9 +38,10 @@ TEST_CASE("health MLP training step") {
   std::vector<int> y(batch);
   for (int& v : y) v = int(rng.below(13));
   Tape<float> tape;
+  Context<float> ctx(Mode::train, 2);
   auto step = [&] {
     tape.clear();
-    auto loss = softmax_cross_entropy(model.net(tape.input(x)), y);
+    auto loss = softmax_cross_entropy(model.net(tape.input(x), ctx), y);
     adam.zero_grad();
     tape.backward(loss);
     adam.step();
@@ -59,7 +60,7 @@ TEST_CASE("health MLP training step") {
 int main(int argc, char** argv) {
   Catch::Session session;
   using namespace Catch::clara;
-  auto cli = session.cli() | Opt(g_threads, "threads")["--threads"]("BLAS threads (default 1)");
+  auto cli = session.cli() | Opt(g_threads, "threads")["--threads"]("threads (default 1)");
   session.cli(cli);
   if (const int rc = session.applyCommandLine(argc, argv)) return rc;
   return session.run();

@@ -1,12 +1,27 @@
 #pragma once
+#include <doctest/doctest.h>
 // Shared test helpers: random tensors, parameters from tensors, the data directory.
 
+#include <atomic>
+#include <functional>
+#include <vector>
 #include <cstdlib>
 #include <string>
 
 #include <resilinet/resilinet.hpp>
 
 namespace testing {
+
+/// Heap allocations through operator new since the test binary started (see main.cpp).
+extern std::atomic<long> allocation_count;
+
+/// Allocations made while running `f`.
+template <class F>
+long allocations_during(F&& f) {
+  const long before = allocation_count.load();
+  f();
+  return allocation_count.load() - before;
+}
 
 /// A tensor of the given shape with values uniform in [low, high).
 template <class T>
@@ -15,6 +30,28 @@ resilinet::Tensor<T> random_tensor(const resilinet::Shape& shape, resilinet::Rng
   resilinet::Tensor<T> t(shape);
   for (T& v : t) v = static_cast<T>(rng.uniform(low, high));
   return t;
+}
+
+/// A double parameter of the given shape with values uniform in [-1, 1).
+inline resilinet::Parameter<double> param(const char* name, const resilinet::Shape& shape,
+                                          resilinet::Rng& rng) {
+  return resilinet::Parameter<double>(name, random_tensor<double>(shape, rng));
+}
+
+/// Reduces any output to a scalar with fixed random weights so every output element matters.
+inline resilinet::Var<double> project(resilinet::Var<double> y, const resilinet::Tensor<double>& r) {
+  return resilinet::sum(resilinet::multiply(y, y.tape()->input(r)));
+}
+
+/// Finite-difference check of d(f)/d(params) in double; prints and asserts the max error.
+inline void expect_gradients(const std::string& what,
+                             const std::function<resilinet::Var<double>(resilinet::Tape<double>&)>& f,
+                             std::vector<resilinet::Parameter<double>*> params) {
+  const resilinet::GradCheckResult r = resilinet::check_gradients<double>(f, params);
+  MESSAGE(what << ": max error " << r.max_error << " at " << r.worst << " over " << r.checked
+               << " elements");
+  CHECK(r.checked > 0);
+  CHECK(r.max_error < 1e-6);
 }
 
 /// The shared data directory from RESILINET_DATA_DIR, or "" when unset.

@@ -8,29 +8,9 @@
 using namespace resilinet;
 using F = std::function<Var<double>(Tape<double>&)>;
 
-namespace {
-
-constexpr double kTolerance = 1e-6;
-
-Parameter<double> param(const char* name, const Shape& shape, Rng& rng) {
-  return Parameter<double>(name, testing::random_tensor<double>(shape, rng));
-}
-
-// Reduces any output to a scalar with fixed random weights so every output element matters.
-Var<double> project(Var<double> y, const Tensor<double>& r) {
-  Tape<double>& tape = *y.tape();
-  return sum(multiply(y, tape.input(r)));
-}
-
-void expect_gradients(const char* what, const F& f, std::vector<Parameter<double>*> params) {
-  const GradCheckResult r = check_gradients<double>(f, params);
-  MESSAGE(std::string(what) << ": max error " << r.max_error << " at " << r.worst << " over " << r.checked
-               << " elements");
-  CHECK(r.checked > 0);
-  CHECK(r.max_error < kTolerance);
-}
-
-}  // namespace
+using testing::expect_gradients;
+using testing::param;
+using testing::project;
 
 TEST_CASE("gradient check: matmul, bias_add, dense with every activation") {
   Rng rng(1);
@@ -45,7 +25,7 @@ TEST_CASE("gradient check: matmul, bias_add, dense with every activation") {
                    {&x, &w, &b});
   for (Activation act : {Activation::linear, Activation::relu, Activation::relu6}) {
     // Scale inputs up so relu6 saturates for some elements.
-    for (double& v : x.value) v *= 3;
+    for (double& v : x.mutable_value()) v *= 3;
     expect_gradients(("dense " + to_string(act)).c_str(),
                      [&](Tape<double>& t) { return project(dense<double>(t.param(x), w, b, act), r); },
                      {&x, &w, &b});
@@ -59,7 +39,7 @@ TEST_CASE("gradient check: element-wise ops and activations") {
   Rng rng(2);
   auto a = param("a", Shape{3, 4}, rng);
   auto b = param("b", Shape{3, 4}, rng);
-  for (double& v : a.value) v *= 8;  // covers both ReLU6 kinks' sides
+  for (double& v : a.mutable_value()) v *= 8;  // covers both ReLU6 kinks' sides
   const auto r = testing::random_tensor<double>(Shape{3, 4}, rng);
   expect_gradients("add", [&](Tape<double>& t) { return project(add<double>(t.param(a), b), r); }, {&a, &b});
   expect_gradients("subtract", [&](Tape<double>& t) { return project(subtract<double>(t.param(a), b), r); },
@@ -98,7 +78,7 @@ TEST_CASE("gradient check: sum, mean, reshape, concat") {
 TEST_CASE("gradient check: softmax cross-entropy, with and without class weights") {
   Rng rng(4);
   auto z = param("logits", Shape{5, 4}, rng);
-  for (double& v : z.value) v *= 5;
+  for (double& v : z.mutable_value()) v *= 5;
   const std::vector<int> y{0, 3, 1, 1, 2};
   expect_gradients("softmax_cross_entropy",
                    [&](Tape<double>& t) { return softmax_cross_entropy<double>(t.param(z), y); }, {&z});
@@ -130,8 +110,8 @@ TEST_CASE("a value used twice receives the sum of both gradients") {
   // loss = sum(a ⊙ a) + sum(3a): d/da = 2a + 3.
   auto loss = add<double>(sum<double>(multiply<double>(tape.param(a), a)), sum<double>(multiply<double>(tape.param(a), 3.0)));
   tape.backward(loss);
-  for (std::size_t i = 0; i < a.value.size(); ++i)
-    CHECK(a.grad[i] == doctest::Approx(2 * a.value[i] + 3));
+  for (std::size_t i = 0; i < a.value().size(); ++i)
+    CHECK(a.grad()[i] == doctest::Approx(2 * a.value()[i] + 3));
 }
 
 TEST_CASE("the tape reuses its nodes and buffers across identical steps") {

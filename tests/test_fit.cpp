@@ -31,7 +31,6 @@ TEST_CASE("an MLP trained on Fashion-MNIST reaches at least 0.85 test accuracy")
   CHECK(test_acc >= 0.85);
   // The kept weights are those of the best validation epoch.
   CHECK(evaluate(mlp, parts[1], 1024) == doctest::Approx(h.best_val_accuracy));
-  CHECK_FALSE(mlp.is_training());
 }
 
 TEST_CASE("fit keeps the strictly best validation epoch and validates its options") {

@@ -45,13 +45,13 @@ TEST_CASE("parameters round-trip through a model file, also into double") {
   load_parameters(b.net, path);
   const auto pa = a.net.parameters(), pb = b.net.parameters();
   for (std::size_t i = 0; i < pa.size(); ++i)
-    for (std::size_t j = 0; j < pa[i]->value.size(); ++j) CHECK(pa[i]->value[j] == pb[i]->value[j]);
+    for (std::size_t j = 0; j < pa[i]->value().size(); ++j) CHECK(pa[i]->value()[j] == pb[i]->value()[j]);
   Sequential<double> d("mlp");
   Rng rng(3);
   d.add<Dense<double>>(3, 4, Activation::relu, rng, "h");
   d.add<Dense<double>>(4, 2, Activation::linear, rng, "o");
   load_parameters(d, path);
-  CHECK(d.parameters()[0]->value[5] == double(pa[0]->value[5]));
+  CHECK(d.parameters()[0]->value()[5] == double(pa[0]->value()[5]));
   std::remove(path.c_str());
 }
 
@@ -60,7 +60,7 @@ TEST_CASE("corrupted or mismatched model files are rejected and change nothing")
   Mlp a(1), b(2);
   save_parameters(a.net, path);
   const std::string good = read_all(path);
-  const float before = b.net.parameters()[0]->value[0];
+  const float before = b.net.parameters()[0]->value()[0];
 
   SUBCASE("truncated") {
     write_all(path, good.substr(0, good.size() - 5));
@@ -89,7 +89,7 @@ TEST_CASE("corrupted or mismatched model files are rejected and change nothing")
   SUBCASE("missing file") {
     CHECK_THROWS_AS(load_parameters(b.net, path + ".missing"), IoError);
   }
-  CHECK(b.net.parameters()[0]->value[0] == before);
+  CHECK(b.net.parameters()[0]->value()[0] == before);
   std::remove(path.c_str());
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("export_npy writes one loadable .npy per parameter") {
   auto k = xt::load_npy<float>(files[0]);
   CHECK(k.shape()[0] == 3);
   CHECK(k.shape()[1] == 4);
-  CHECK(k(1, 2) == a.net.parameters()[0]->value[1 * 4 + 2]);
+  CHECK(k(1, 2) == a.net.parameters()[0]->value()[1 * 4 + 2]);
   for (const auto& f : files) std::remove(f.c_str());
   ::rmdir(dir.c_str());
 }

@@ -18,9 +18,9 @@ Trajectory run(Optimizer<double>& opt, Parameter<double>& p, int steps) {
   Trajectory out;
   for (int s = 0; s < steps; ++s) {
     opt.zero_grad();
-    for (int i = 0; i < 2; ++i) p.grad[i] = a[i] * p.value[i];  // ∇f
+    for (int i = 0; i < 2; ++i) p.mutable_grad()[i] = a[i] * p.value()[i];  // ∇f
     opt.step();
-    out.push_back({p.value[0], p.value[1]});
+    out.push_back({p.value()[0], p.value()[1]});
   }
   return out;
 }
@@ -102,12 +102,12 @@ TEST_CASE("Adam counts steps per step() call, not per parameter tensor") {
   Adam<double> single({&r}, AdamOptions().with_lr(0.1));
   for (int s = 0; s < 3; ++s) {
     for (Parameter<double>* x : {&p, &q, &r})
-      for (int i = 0; i < 2; ++i) x->grad[i] = x->value[i];
+      for (int i = 0; i < 2; ++i) x->mutable_grad()[i] = x->value()[i];
     both.step();
     single.step();
   }
   CHECK(both.step_count() == 3);
-  CHECK(q.value[0] == doctest::Approx(r.value[0]).epsilon(1e-15));
+  CHECK(q.value()[0] == doctest::Approx(r.value()[0]).epsilon(1e-15));
 }
 
 TEST_CASE("optimizers reject out-of-range hyperparameters, naming the value") {
@@ -124,8 +124,8 @@ TEST_CASE("optimizers reject out-of-range hyperparameters, naming the value") {
 TEST_CASE("frozen parameters are never updated") {
   Parameter<double> frozen("w", Tensor<double>(Shape{2}, {1.0, 2.0}), false);
   Adam<double> opt({&frozen});
-  frozen.grad.fill(1.0);
+  for (double& g : frozen.mutable_grad()) g = 1.0;
   opt.step();
-  CHECK(frozen.value[0] == 1.0);
+  CHECK(frozen.value()[0] == 1.0);
   CHECK(opt.parameters().empty());
 }

@@ -66,18 +66,17 @@ TEST_CASE("failout is the identity at inference and blocks gradients through a f
   Rng rng(3);
   const auto x = testing::random_tensor<double>(Shape{5, 3}, rng);
   Tape<double> tape;
-  net->eval();
-  const Tensor<double> infer = net->forward(tape.input(x)).value();
+  Context<double> infer_ctx(Mode::infer), train_ctx(Mode::train, 1);
+  const Tensor<double> infer = net->forward(tape.input(x), infer_ctx).value();
   tape.clear();
-  const Tensor<double> alive = net->forward(tape.input(x), FailureMask{1, 1, 1}).value();
+  const Tensor<double> alive = net->forward(tape.input(x), FailureMask{1, 1, 1}, infer_ctx).value();
   for (std::size_t i = 0; i < infer.size(); ++i) CHECK(infer[i] == alive[i]);
-  net->train();
   tape.clear();
   net->zero_grad();
-  tape.backward(sum(net->forward(tape.input(x))));
+  tape.backward(sum(net->forward(tape.input(x), train_ctx)));
   for (Parameter<double>* p : net->parameters()) {
     double g = 0;
-    for (double v : p->grad) g += std::abs(v);
+    for (double v : p->grad()) g += std::abs(v);
     CAPTURE(p->name());
     // Every failable node is dead: only the cloud gets gradient (from relu(bias) inputs).
     if (p->name().rfind("cloud", 0) == 0 || p->name().rfind("output", 0) == 0) continue;
@@ -100,22 +99,22 @@ TEST_CASE("the ResiliNet mux takes the main input when the node below lives, els
   net.set_weight("ao", 2.0);
   Tape<double> tape;
   const Tensor<double> x(Shape{1, 2}, {1.0, -3.0});
-  net.eval();
-  auto y = net.forward(tape.input(x), FailureMask{1});
+  Context<double> ctx;
+  auto y = net.forward(tape.input(x), FailureMask{1}, ctx);
   CHECK(y.value()[0] == 2.0);  // main: 2·a = 2·x
   CHECK(y.value()[1] == -6.0);
-  auto z = net.forward(tape.input(x), FailureMask{0});
+  auto z = net.forward(tape.input(x), FailureMask{0}, ctx);
   auto* skip = dynamic_cast<Dense<double>*>(net.links()[2].transform.get());
-  const auto& k = skip->kernel().value;
+  const auto& k = skip->kernel().value();
   CHECK(z.value()[0] == doctest::Approx(1.0 * k(0, 0) - 3.0 * k(1, 0)));
   // Gradient flows only into the path that was taken.
   net.zero_grad();
   tape.backward(sum(z));
-  CHECK(skip->kernel().grad[0] == 1.0);
+  CHECK(skip->kernel().grad()[0] == 1.0);
   net.zero_grad();
   tape.clear();
-  tape.backward(sum(net.forward(tape.input(x), FailureMask{1})));
-  CHECK(skip->kernel().grad[0] == 0.0);
+  tape.backward(sum(net.forward(tape.input(x), FailureMask{1}, ctx)));
+  CHECK(skip->kernel().grad()[0] == 0.0);
   // The reference's batch-sum test misfires when a live main input sums to zero.
   PartitionedNetwork<double> compat("compat", MergeRule::mux_batch_sum);
   compat.add_node("iot", Tier::iot);
@@ -127,8 +126,8 @@ TEST_CASE("the ResiliNet mux takes the main input when the node below lives, els
   compat.set_weight("io", 5.0);
   tape.clear();
   const Tensor<double> zero_sum(Shape{1, 2}, {1.0, -1.0});
-  CHECK(compat.forward(tape.input(zero_sum), FailureMask{1}).value()[0] == 5.0);  // took skip
-  CHECK(net.forward(tape.input(zero_sum), FailureMask{1}).value()[0] == 2.0);     // took main
+  CHECK(compat.forward(tape.input(zero_sum), FailureMask{1}, ctx).value()[0] == 5.0);  // took skip
+  CHECK(net.forward(tape.input(zero_sum), FailureMask{1}, ctx).value()[0] == 2.0);     // took main
 }
 
 TEST_CASE("per-example mux routing under per-example failout") {
@@ -140,10 +139,11 @@ TEST_CASE("per-example mux routing under per-example failout") {
   net.add_main_link("a", "out", "ao");
   net.add_skip("iot", "out", "io", "a");
   net.set_weight("io", 3.0);
-  net.set_failout({0.5}, FailoutGranularity::per_example, 9);
+  net.set_failout({0.5}, FailoutGranularity::per_example);
   Tape<double> tape;
   Tensor<double> x(Shape{200, 1}, 1.0);
-  const auto y = net.forward(tape.input(x)).value();
+  Context<double> ctx(Mode::train, 9);
+  const auto y = net.forward(tape.input(x), ctx).value();
   int main = 0, skip = 0;
   for (double v : y) (v == 1.0 ? main : skip) += v == 1.0 || v == 3.0;
   CHECK(main + skip == 200);
@@ -160,12 +160,12 @@ TEST_CASE("gradient check through PartitionedNetwork with hyperconnections and m
       if (v == Variant::vanilla) apply_weight_scheme(*net, WeightScheme::ones, {1, 1, 1}, rng);
       // Random biases keep pre-activations away from ReLU's kink at 0 (a dead node feeds zeros).
       for (Parameter<double>* p : net->parameters())
-        for (double& w : p->value) w = rng.uniform(-1, 1);
+        for (double& w : p->mutable_value()) w = rng.uniform(-1, 1);
       const auto x = testing::random_tensor<double>(Shape{4, 3}, rng);
       const std::vector<int> y{0, 1, 2, 3};
-      net->eval();
+      Context<double> ctx;
       const GradCheckResult r = check_gradients<double>(
-          [&](Tape<double>& t) { return softmax_cross_entropy(net->forward(t.input(x), mask), y); },
+          [&](Tape<double>& t) { return softmax_cross_entropy(net->forward(t.input(x), mask, ctx), y); },
           net->parameters());
       CAPTURE(to_string(v));
       CAPTURE(to_string(mask));
@@ -284,8 +284,9 @@ TEST_CASE("combination accuracies: random guess without flow, the model otherwis
   FailureEvaluationOptions o;
   o.no_flow_accuracy = 0.001;
   CHECK(combination_accuracies(*net, test, train, o)[0] == 0.001);
+  Context<double> ctx;
   const double direct = accuracy(argmax_rows(predict_with(
-                                     [&](Var<double> v) { return net->forward(v, FailureMask{1, 1, 1}); },
+                                     [&](Var<double> v) { return net->forward(v, FailureMask{1, 1, 1}, ctx); },
                                      test.x)),
                                  test.y);
   CHECK(acc[7] == direct);
@@ -301,5 +302,6 @@ TEST_CASE("partition descriptions reject malformed topologies") {
   CHECK_THROWS_AS(net.set_failout({0.9, 0.9}), ShapeError);
   CHECK_THROWS_AS(net.set_failure_order({"iot"}), ValueError);
   Tape<double> tape;
-  CHECK_THROWS_AS(net.forward(tape.input(Tensor<double>(Shape{1, 1})), FailureMask{1, 1}), ShapeError);
+  Context<double> ctx;
+  CHECK_THROWS_AS(net.forward(tape.input(Tensor<double>(Shape{1, 1})), FailureMask{1, 1}, ctx), ShapeError);
 }

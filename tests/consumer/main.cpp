@@ -10,7 +10,8 @@ int main() {
   net.add<Dense<float>>(4, 3, Activation::relu, rng, "h");
   Adam<float> opt(net.parameters());
   Tape<float> tape;
-  auto loss = softmax_cross_entropy(net(tape.input(Tensor<float>(Shape{2, 4}, 1.0f))), {0, 2});
+  Context<float> ctx(Mode::train);
+  auto loss = softmax_cross_entropy(net(tape.input(Tensor<float>(Shape{2, 4}, 1.0f)), ctx), {0, 2});
   tape.backward(loss);
   opt.step();
   std::cout << "consumer loss " << loss.value()[0] << "\n";

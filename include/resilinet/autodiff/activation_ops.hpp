@@ -32,15 +32,24 @@ void activate(Activation act, T* y, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], T(0)), T(6));
 }
 
-/// Writes dz = dy·act'(z) computed from the activation's *output* y (valid for these three).
+/// Calls `f` with the activation's derivative rule d(y, dy) = dy·act'(z), written in terms of
+/// the activation's *output* y (valid for these three), so loops inline one rule each.
+template <class T, class F>
+void with_activation_grad(Activation act, F&& f) {
+  if (act == Activation::relu)
+    f([](T y, T dy) { return y > T(0) ? dy : T(0); });
+  else if (act == Activation::relu6)
+    f([](T y, T dy) { return (y > T(0) && y < T(6)) ? dy : T(0); });
+  else
+    f([](T, T dy) { return dy; });
+}
+
+/// Writes dz = dy·act'(z) computed from the output y; dz may alias dy.
 template <class T>
 void activation_backward(Activation act, const T* y, const T* dy, T* dz, std::size_t n) {
-  if (act == Activation::relu)
-    for (std::size_t i = 0; i < n; ++i) dz[i] = y[i] > T(0) ? dy[i] : T(0);
-  else if (act == Activation::relu6)
-    for (std::size_t i = 0; i < n; ++i) dz[i] = (y[i] > T(0) && y[i] < T(6)) ? dy[i] : T(0);
-  else
-    std::copy(dy, dy + n, dz);
+  with_activation_grad<T>(act, [&](auto d) {
+    for (std::size_t i = 0; i < n; ++i) dz[i] = d(y[i], dy[i]);
+  });
 }
 
 /// y = act(x) element-wise; backward multiplies by act'.
@@ -48,12 +57,12 @@ template <class T>
 struct ActivationOp : Node<T> {
   Node<T>* x = nullptr;
   Activation act = Activation::linear;
-  Tensor<T> scratch;
   void backward() override {
-    const std::size_t n = this->value.size();
-    scratch.resize(this->value.shape());
-    activation_backward(act, this->value.data(), this->grad.data(), scratch.data(), n);
-    accumulate(x->grad.data(), scratch.data(), n);
+    const T* y = this->value.data();
+    const T* g = this->grad.data();
+    with_activation_grad<T>(act, [&](auto d) {
+      add_grad_with(*x, this->value.size(), [&](std::size_t i) { return d(y[i], g[i]); });
+    });
   }
 };
 
@@ -67,7 +76,7 @@ Var<T> activate(Var<T> x, Activation act) {
   op.x = x.node();
   op.act = act;
   op.requires_grad = x.requires_grad();
-  op.value = x.value();
+  op.value.assign(x.value());
   detail::activate(act, op.value.data(), op.value.size());
   return Var<T>(&op, &tape);
 }

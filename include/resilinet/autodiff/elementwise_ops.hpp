@@ -10,8 +10,8 @@ namespace detail {
 /// Throws unless two op inputs have the same shape.
 template <class T>
 void require_same_shape(const char* op, Var<T> a, Var<T> b) {
-  require<ShapeError>(a.shape() == b.shape(), op, ": shapes ", a.shape().str(), " and ",
-                      b.shape().str(), " differ");
+  require<ShapeError>(a.shape() == b.shape(), op, ": shapes ", a.shape(), " and ",
+                      b.shape(), " differ");
 }
 
 /// y = a + sign·b (sign = +1 for add, −1 for subtract).
@@ -23,11 +23,8 @@ struct AddOp : Node<T> {
   void backward() override {
     const std::size_t n = this->value.size();
     const T* g = this->grad.data();
-    if (a->requires_grad) accumulate(a->grad.data(), g, n);
-    if (b->requires_grad) {
-      T* d = b->grad.data();
-      for (std::size_t i = 0; i < n; ++i) d[i] += sign * g[i];
-    }
+    if (a->requires_grad) add_grad(*a, g, n);
+    if (b->requires_grad) add_grad_with(*b, n, [&](std::size_t i) { return sign * g[i]; });
   }
 };
 
@@ -39,16 +36,10 @@ struct MulOp : Node<T> {
   void backward() override {
     const std::size_t n = this->value.size();
     const T* g = this->grad.data();
-    if (a->requires_grad) {
-      T* d = a->grad.data();
-      const T* v = b->value.data();
-      for (std::size_t i = 0; i < n; ++i) d[i] += g[i] * v[i];
-    }
-    if (b->requires_grad) {
-      T* d = b->grad.data();
-      const T* v = a->value.data();
-      for (std::size_t i = 0; i < n; ++i) d[i] += g[i] * v[i];
-    }
+    const T* va = a->value.data();
+    const T* vb = b->value.data();
+    if (a->requires_grad) add_grad_with(*a, n, [&](std::size_t i) { return g[i] * vb[i]; });
+    if (b->requires_grad) add_grad_with(*b, n, [&](std::size_t i) { return g[i] * va[i]; });
   }
 };
 
@@ -58,10 +49,8 @@ struct ScaleOp : Node<T> {
   Node<T>* x = nullptr;
   T s = T(1);
   void backward() override {
-    const std::size_t n = this->value.size();
     const T* g = this->grad.data();
-    T* d = x->grad.data();
-    for (std::size_t i = 0; i < n; ++i) d[i] += s * g[i];
+    add_grad_with(*x, this->value.size(), [&](std::size_t i) { return s * g[i]; });
   }
 };
 

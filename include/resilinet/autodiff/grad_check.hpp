@@ -34,14 +34,14 @@ GradCheckResult check_gradients(const std::function<Var<T>(Tape<T>&)>& loss_fn,
   Var<T> loss = loss_fn(tape);
   tape.backward(loss);
   std::vector<Tensor<T>> analytic;
-  for (Parameter<T>* p : params) analytic.push_back(p->grad);
+  for (Parameter<T>* p : params) analytic.push_back(p->grad());
   auto evaluate = [&]() {
     tape.clear();
     return static_cast<double>(loss_fn(tape).value()[0]);
   };
   GradCheckResult result;
   for (std::size_t k = 0; k < params.size(); ++k) {
-    Tensor<T>& v = params[k]->value;
+    const TensorView<T> v = params[k]->mutable_value();
     for (std::size_t i = 0; i < v.size(); ++i) {
       const T saved = v[i];
       v[i] = saved + T(eps);

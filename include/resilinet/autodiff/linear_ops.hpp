@@ -17,8 +17,8 @@ template <class T>
 Shape last_axis_product_shape(const char* op, Var<T> x, Var<T> w) {
   require<ShapeError>(x.shape().rank() >= 1 && w.shape().rank() == 2 &&
                           x.shape().back() == w.shape()[0],
-                      op, ": cannot multiply input ", x.shape().str(), " by kernel ",
-                      w.shape().str());
+                      op, ": cannot multiply input ", x.shape(), " by kernel ",
+                      w.shape());
   Shape out = x.shape();
   out[out.rank() - 1] = w.shape()[1];
   return out;
@@ -26,19 +26,22 @@ Shape last_axis_product_shape(const char* op, Var<T> x, Var<T> w) {
 
 /// dx += dy·wᵀ and dw += xᵀ·dy for y = x·w with x (R, K), w (K, N).
 template <class T>
-void matmul_backward(Node<T>& x, Node<T>& w, const T* dy) {
-  const std::size_t k = w.value.shape()[0], n = w.value.shape()[1];
-  const std::size_t r = k == 0 ? 0 : x.value.size() / k;
+void matmul_backward(Node<T>& x, Node<T>& w, const T* dy, std::size_t r, std::size_t k,
+                     std::size_t n) {
   if (x.requires_grad)
-    gemm(Trans::no, Trans::yes, r, k, n, T(1), dy, n, w.value.data(), n, T(1), x.grad.data(), k);
+    gemm(Trans::no, Trans::yes, r, k, n, T(1), dy, n, w.value.data(), n, grad_beta(x),
+         x.grad.data(), k);
   if (w.requires_grad)
-    gemm(Trans::yes, Trans::no, k, n, r, T(1), x.value.data(), k, dy, n, T(1), w.grad.data(), n);
+    gemm(Trans::yes, Trans::no, k, n, r, T(1), x.value.data(), k, dy, n, grad_beta(w),
+         w.grad.data(), n);
 }
 
 /// db += column sums of dy (R, N).
 template <class T>
 void bias_backward(Node<T>& b, const T* dy, std::size_t r, std::size_t n) {
   T* db = b.grad.data();
+  if (!b.grad_written) std::fill(db, db + n, T(0));
+  b.grad_written = true;
   for (std::size_t i = 0; i < r; ++i)
     for (std::size_t j = 0; j < n; ++j) db[j] += dy[i * n + j];
 }
@@ -48,7 +51,8 @@ template <class T>
 struct MatMulOp : Node<T> {
   Node<T>* x = nullptr;
   Node<T>* w = nullptr;
-  void backward() override { matmul_backward(*x, *w, this->grad.data()); }
+  std::size_t r = 0, k = 0, n = 0;
+  void backward() override { matmul_backward(*x, *w, this->grad.data(), r, k, n); }
 };
 
 /// y = x + b, b broadcast over every axis but the last.
@@ -58,7 +62,7 @@ struct BiasAddOp : Node<T> {
   Node<T>* b = nullptr;
   void backward() override {
     const std::size_t n = this->value.shape().back();
-    if (x->requires_grad) accumulate(x->grad.data(), this->grad.data(), this->value.size());
+    if (x->requires_grad) add_grad(*x, this->grad.data(), this->value.size());
     if (b->requires_grad) bias_backward(*b, this->grad.data(), this->value.size() / n, n);
   }
 };
@@ -70,13 +74,13 @@ struct DenseOp : Node<T> {
   Node<T>* w = nullptr;
   Node<T>* b = nullptr;
   Activation act = Activation::linear;
-  Tensor<T> dz;
+  std::size_t r = 0, k = 0, n = 0;
   void backward() override {
-    const std::size_t n = this->value.shape().back();
-    dz.resize(this->value.shape());
-    activation_backward(act, this->value.data(), this->grad.data(), dz.data(), dz.size());
-    matmul_backward(*x, *w, dz.data());
-    if (b && b->requires_grad) bias_backward(*b, dz.data(), dz.size() / n, n);
+    // dz overwrites this node's own gradient: nothing reads it after this op's backward.
+    T* dz = this->grad.data();
+    activation_backward(act, this->value.data(), dz, dz, this->value.size());
+    matmul_backward(*x, *w, dz, r, k, n);
+    if (b && b->requires_grad) bias_backward(*b, dz, r, n);
   }
 };
 
@@ -93,6 +97,9 @@ Var<T> matmul(Var<T> x, Var<T> w) {
   op.requires_grad = x.requires_grad() || w.requires_grad();
   op.value.resize(out);
   const std::size_t k = w.shape()[0], n = w.shape()[1], r = k == 0 ? 0 : x.value().size() / k;
+  op.r = r;
+  op.k = k;
+  op.n = n;
   gemm(Trans::no, Trans::no, r, n, k, T(1), x.value().data(), k, w.value().data(), n, T(0),
        op.value.data(), n);
   return Var<T>(&op, &tape);
@@ -103,14 +110,14 @@ template <class T>
 Var<T> bias_add(Var<T> x, Var<T> b) {
   require<ShapeError>(b.shape().rank() == 1 && x.shape().rank() >= 1 &&
                           b.shape()[0] == x.shape().back(),
-                      "bias_add: bias ", b.shape().str(), " does not match the last axis of ",
-                      x.shape().str());
+                      "bias_add: bias ", b.shape(), " does not match the last axis of ",
+                      x.shape());
   Tape<T>& tape = detail::tape_of({x, b});
   auto& op = tape.template record<detail::BiasAddOp<T>>();
   op.x = x.node();
   op.b = b.node();
   op.requires_grad = x.requires_grad() || b.requires_grad();
-  op.value = x.value();
+  op.value.assign(x.value());
   const std::size_t n = b.shape()[0];
   T* y = op.value.data();
   const T* bias = b.value().data();
@@ -126,13 +133,16 @@ Var<T> dense(Var<T> x, Var<T> w, Var<T> b, Activation act) {
   const std::size_t k = w.shape()[0], n = w.shape()[1], r = k == 0 ? 0 : x.value().size() / k;
   if (b)
     require<ShapeError>(b.shape().rank() == 1 && b.shape()[0] == n, "dense: bias ",
-                        b.shape().str(), " does not match ", n, " units");
+                        b.shape(), " does not match ", n, " units");
   Tape<T>& tape = detail::tape_of({x, w});
   auto& op = tape.template record<detail::DenseOp<T>>();
   op.x = x.node();
   op.w = w.node();
   op.b = b ? b.node() : nullptr;
   op.act = act;
+  op.r = r;
+  op.k = k;
+  op.n = n;
   op.requires_grad = x.requires_grad() || w.requires_grad() || (b && b.requires_grad());
   op.value.resize(out);
   T* y = op.value.data();

@@ -12,10 +12,10 @@ template <class T>
 struct SumOp : Node<T> {
   Node<T>* x = nullptr;
   T scale = T(1);
+  std::size_t n = 0;
   void backward() override {
     const T g = this->grad[0] * scale;
-    T* d = x->grad.data();
-    for (std::size_t i = 0, n = x->value.size(); i < n; ++i) d[i] += g;
+    add_grad_with(*x, n, [g](std::size_t) { return g; });
   }
 };
 
@@ -25,6 +25,7 @@ Var<T> scaled_sum(Var<T> x, bool mean) {
   auto& op = tape.template record<SumOp<T>>();
   op.x = x.node();
   const std::size_t n = x.value().size();
+  op.n = n;
   op.scale = mean ? T(1) / T(n ? n : 1) : T(1);
   op.requires_grad = x.requires_grad();
   op.value.resize(Shape{});

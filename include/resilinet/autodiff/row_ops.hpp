@@ -21,7 +21,7 @@ namespace detail {
 template <class T>
 void require_row_flags(const char* op, Var<T> x, const RowFlags& flags) {
   require<ShapeError>(x.shape().rank() >= 1 && x.shape()[0] == flags.size(), op, ": ",
-                      flags.size(), " row flags for a tensor of shape ", x.shape().str());
+                      flags.size(), " row flags for a tensor of shape ", x.shape());
 }
 
 /// y_i = keep_i ? x_i : 0.
@@ -31,8 +31,9 @@ struct MaskRowsOp : Node<T> {
   RowFlags keep;
   void backward() override {
     const std::size_t w = this->value.shape().row_size();
-    for (std::size_t i = 0; i < keep.size(); ++i)
-      if (keep[i]) accumulate(x->grad.data() + i * w, this->grad.data() + i * w, w);
+    const T* g = this->grad.data();
+    add_grad_with(*x, this->value.size(),
+                  [&](std::size_t j) { return keep[j / w] ? g[j] : T(0); });
   }
 };
 
@@ -43,12 +44,12 @@ struct SelectRowsOp : Node<T> {
   Node<T>* b = nullptr;
   RowFlags first;
   void backward() override {
-    const std::size_t w = this->value.shape().row_size();
-    for (std::size_t i = 0; i < first.size(); ++i) {
-      Node<T>* target = first[i] ? a : b;
-      if (target->requires_grad)
-        accumulate(target->grad.data() + i * w, this->grad.data() + i * w, w);
-    }
+    const std::size_t w = this->value.shape().row_size(), n = this->value.size();
+    const T* g = this->grad.data();
+    if (a->requires_grad)
+      add_grad_with(*a, n, [&](std::size_t j) { return first[j / w] ? g[j] : T(0); });
+    if (b->requires_grad)
+      add_grad_with(*b, n, [&](std::size_t j) { return first[j / w] ? T(0) : g[j]; });
   }
 };
 
@@ -63,7 +64,7 @@ Var<T> mask_rows(Var<T> x, const RowFlags& keep) {
   op.x = x.node();
   op.keep = keep;
   op.requires_grad = x.requires_grad();
-  op.value = x.value();
+  op.value.assign(x.value());
   const std::size_t w = x.shape().row_size();
   for (std::size_t i = 0; i < keep.size(); ++i)
     if (!keep[i]) std::fill(op.value.data() + i * w, op.value.data() + (i + 1) * w, T(0));
@@ -73,8 +74,8 @@ Var<T> mask_rows(Var<T> x, const RowFlags& keep) {
 /// Takes each example from `a` where its flag is 1 and from `b` where it is 0 (same shapes).
 template <class T>
 Var<T> select_rows(const RowFlags& first, Var<T> a, Var<T> b) {
-  require<ShapeError>(a.shape() == b.shape(), "select_rows: shapes ", a.shape().str(), " and ",
-                      b.shape().str(), " differ");
+  require<ShapeError>(a.shape() == b.shape(), "select_rows: shapes ", a.shape(), " and ",
+                      b.shape(), " differ");
   detail::require_row_flags("select_rows", a, first);
   Tape<T>& tape = detail::tape_of({a, b});
   auto& op = tape.template record<detail::SelectRowsOp<T>>();

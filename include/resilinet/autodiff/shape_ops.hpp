@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Ops that move elements without arithmetic: reshape and concat.
+/// Ops that move elements without arithmetic: reshape (a view) and concat.
 
 #include <algorithm>
 #include <vector>
@@ -9,13 +9,6 @@
 
 namespace resilinet {
 namespace detail {
-
-/// y = x viewed under another shape (copied, so x stays untouched).
-template <class T>
-struct ReshapeOp : Node<T> {
-  Node<T>* x = nullptr;
-  void backward() override { accumulate(x->grad.data(), this->grad.data(), this->value.size()); }
-};
 
 /// y = concatenation of the inputs along one axis.
 ///
@@ -30,9 +23,10 @@ struct ConcatOp : Node<T> {
     std::size_t offset = 0;
     for (Node<T>* x : xs) {
       const std::size_t w = x->value.size() / (outer ? outer : 1);
+      const T* g = this->grad.data() + offset;
       if (x->requires_grad)
-        for (std::size_t o = 0; o < outer; ++o)
-          accumulate(x->grad.data() + o * w, this->grad.data() + o * total + offset, w);
+        add_grad_with(*x, x->value.size(),
+                      [&](std::size_t j) { return g[(j / w) * total + j % w]; });
       offset += w;
     }
   }
@@ -40,18 +34,14 @@ struct ConcatOp : Node<T> {
 
 }  // namespace detail
 
-/// x with a new shape holding the same number of elements (row-major order is kept).
+/// x under a new shape holding the same number of elements (row-major order is kept).
+///
+/// A view: nothing is copied or recorded, and gradients flow straight into x.
 template <class T>
 Var<T> reshape(Var<T> x, const Shape& shape) {
-  require<ShapeError>(shape.numel() == x.value().size(), "reshape: cannot view ",
-                      x.shape().str(), " as ", shape.str());
-  Tape<T>& tape = detail::tape_of({x});
-  auto& op = tape.template record<detail::ReshapeOp<T>>();
-  op.x = x.node();
-  op.requires_grad = x.requires_grad();
-  op.value.resize(shape);
-  std::copy(x.value().begin(), x.value().end(), op.value.begin());
-  return Var<T>(&op, &tape);
+  require<ShapeError>(shape.numel() == x.value().size(), "reshape: cannot view ", x.shape(),
+                      " as ", shape);
+  return Var<T>(x.node(), x.tape(), shape);
 }
 
 /// The inputs joined along `axis`; every other dimension must agree.
@@ -60,15 +50,15 @@ Var<T> concat(const std::vector<Var<T>>& xs, std::size_t axis) {
   require(!xs.empty(), "concat: needs at least one input");
   const Shape& first = xs[0].shape();
   require<ShapeError>(axis < first.rank(), "concat: axis ", axis, " out of range for shape ",
-                      first.str());
+                      first);
   Shape out = first;
   out[axis] = 0;
   for (const Var<T>& x : xs) {
     bool match = x.shape().rank() == first.rank();
     for (std::size_t d = 0; match && d < first.rank(); ++d)
       match = d == axis || x.shape()[d] == first[d];
-    require<ShapeError>(match, "concat: shape ", x.shape().str(), " does not match ",
-                        first.str(), " outside axis ", axis);
+    require<ShapeError>(match, "concat: shape ", x.shape(), " does not match ",
+                        first, " outside axis ", axis);
     out[axis] += x.shape()[axis];
   }
   Tape<T>& tape = detail::tape_of(xs);

@@ -3,9 +3,9 @@
 /// Tape<T>, Var<T>, Node<T>, Parameter<T>: reverse-mode automatic differentiation.
 ///
 /// Ops are appended to the tape in execution order, so backward() is one reverse loop. Each
-/// op's backward *accumulates* (`+=`) into its inputs' gradients, so a value feeding several
-/// consumers (a node output feeding both its main link and a skip hyperconnection) is correct
-/// by construction. Clearing the tape keeps its nodes: when the next step records the same
+/// op's backward *accumulates* into its inputs' gradients (the first writer of a pass assigns,
+/// later ones add), so a value feeding several consumers (a node output feeding both its main
+/// link and a skip hyperconnection) is correct by construction and nothing is zero-filled. Clearing the tape keeps its nodes: when the next step records the same
 /// sequence of ops, every node and buffer is reused and training allocates nothing.
 
 #include <cstddef>
@@ -17,6 +17,7 @@
 
 #include "resilinet/core/error.hpp"
 #include "resilinet/core/tensor.hpp"
+#include "resilinet/core/tensor_view.hpp"
 
 namespace resilinet {
 
@@ -24,6 +25,9 @@ template <class T>
 class Tape;
 
 /// One value in a computation: its tensor, its gradient and how to propagate that gradient.
+///
+/// Op implementers write gradients through detail::add_grad() and friends: the first writer of
+/// a backward pass assigns, later writers add, so no gradient is ever zero-filled first.
 template <class T>
 class Node {
  public:
@@ -31,10 +35,12 @@ class Node {
 
   /// The forward value.
   Tensor<T> value;
-  /// d(loss)/d(value), same shape as value once backward has run.
+  /// d(loss)/d(value), same size as value once a backward pass has reached this node.
   Tensor<T> grad;
   /// Whether gradients flow into this node (false for data and constants).
   bool requires_grad = false;
+  /// Whether `grad` holds a value in the current backward pass (parameters: always).
+  bool grad_written = false;
 
   /// Adds this node's gradient contribution into its inputs' gradients.
   virtual void backward() {}
@@ -45,14 +51,18 @@ class Node {
 };
 
 /// A trainable (or frozen) tensor owned by a module; it outlives every tape.
+///
+/// Its value can change but never its shape: set_value() checks the shape and the element
+/// views cannot resize, so a wrongly shaped assignment is an error, not a memory corruption.
 template <class T>
 class Parameter : public Node<T> {
  public:
   /// Creates a parameter with a name (e.g. `edge_output_layer/kernel`) and an initial value.
   Parameter(std::string name, Tensor<T> initial, bool trainable = true) : name_(std::move(name)) {
-    this->value = std::move(initial);
-    this->grad = Tensor<T>(this->value.shape());
+    Node<T>::value = std::move(initial);
+    Node<T>::grad = Tensor<T>(Node<T>::value.shape());
     this->requires_grad = trainable;
+    this->grad_written = true;  // parameter gradients accumulate until zero_grad()
   }
 
   /// The parameter's name, unique within its module.
@@ -61,36 +71,60 @@ class Parameter : public Node<T> {
   /// Whether optimizers update this parameter.
   bool trainable() const { return this->requires_grad; }
 
+  /// The current value.
+  const Tensor<T>& value() const { return Node<T>::value; }
+
+  /// The value's elements, writable in place but not resizable.
+  TensorView<T> mutable_value() { return Node<T>::value.view(); }
+
+  /// Replaces the value; throws ShapeError naming the parameter unless the shapes match.
+  void set_value(TensorView<const T> v) {
+    require<ShapeError>(v.shape() == Node<T>::value.shape(), "parameter '", name_,
+                        "': cannot assign a value of shape ", v.shape(), " to shape ",
+                        Node<T>::value.shape());
+    std::copy(v.begin(), v.end(), Node<T>::value.begin());
+  }
+
+  /// The accumulated gradient.
+  const Tensor<T>& grad() const { return Node<T>::grad; }
+
+  /// The gradient's elements, writable in place but not resizable.
+  TensorView<T> mutable_grad() { return Node<T>::grad.view(); }
+
   /// Sets the gradient to zero.
-  void zero_grad() { this->grad.fill(T(0)); }
+  void zero_grad() { Node<T>::grad.fill(T(0)); }
 
  private:
   std::string name_;
 };
 
-/// A handle to a value on a tape (or to a parameter); cheap to copy.
+/// A handle to a value on a tape (or to a parameter), seen under its own shape; cheap to copy.
 ///
-/// A Var is valid until its tape is cleared.
+/// reshape() returns a Var onto the same node under another shape, so reshaping never copies
+/// and records nothing. A Var is valid until its tape is cleared.
 template <class T>
 class Var {
  public:
   /// Creates an empty handle.
   Var() = default;
 
-  /// Creates a handle to `node`, recorded on `tape` (null for parameters).
-  Var(Node<T>* node, Tape<T>* tape) : node_(node), tape_(tape) {}
+  /// Creates a handle to `node` (whose value is already computed), recorded on `tape`.
+  Var(Node<T>* node, Tape<T>* tape) : node_(node), tape_(tape), shape_(node->value.shape()) {}
+
+  /// Creates a handle to `node` seen under `shape` (same element count).
+  Var(Node<T>* node, Tape<T>* tape, const Shape& shape) : node_(node), tape_(tape), shape_(shape) {}
 
   /// Creates a handle to a parameter, usable as an op input.
-  Var(Parameter<T>& p) : node_(&p), tape_(nullptr) {}  // NOLINT: implicit on purpose
+  Var(Parameter<T>& p) : Var(&p, nullptr) {}  // NOLINT: implicit on purpose
 
   /// The forward value.
-  const Tensor<T>& value() const { return node_->value; }
+  TensorView<const T> value() const { return {node_->value.data(), shape_}; }
 
   /// The gradient (after Tape::backward).
-  const Tensor<T>& grad() const { return node_->grad; }
+  TensorView<const T> grad() const { return {node_->grad.data(), shape_}; }
 
   /// The shape of the value.
-  const Shape& shape() const { return node_->value.shape(); }
+  const Shape& shape() const { return shape_; }
 
   /// Whether gradients flow into this value.
   bool requires_grad() const { return node_->requires_grad; }
@@ -107,6 +141,7 @@ class Var {
  private:
   Node<T>* node_ = nullptr;
   Tape<T>* tape_ = nullptr;
+  Shape shape_;
 };
 
 /// Records ops in execution order and runs backpropagation over them.
@@ -126,19 +161,11 @@ class Tape {
   /// Number of ops recorded since the last clear().
   std::size_t size() const { return size_; }
 
-  /// Records a data value (no gradient) holding a copy of `x`.
-  Var<T> input(const Tensor<T>& x) {
+  /// Records a copy of `x` as data; with `requires_grad` backward also computes d(loss)/dx.
+  Var<T> input(TensorView<const T> x, bool requires_grad = false) {
     Node<T>& n = record<Node<T>>();
-    n.value = x;
-    n.requires_grad = false;
-    return Var<T>(&n, this);
-  }
-
-  /// Records a data value holding rows [first, first+rows) of `x` (a mini-batch, no gradient).
-  Var<T> input_rows(const Tensor<T>& x, std::size_t first, std::size_t rows) {
-    Node<T>& n = record<Node<T>>();
-    x.copy_rows(first, rows, n.value);
-    n.requires_grad = false;
+    n.value.assign(x);
+    n.requires_grad = requires_grad;
     return Var<T>(&n, this);
   }
 
@@ -159,24 +186,44 @@ class Tape {
     return static_cast<Op&>(n);
   }
 
-  /// Backpropagates from the scalar `loss`: zeroes the tape's gradients, sets d(loss)=1 and
-  /// runs every op's backward in reverse order. Parameter gradients accumulate (see zero_grad).
+  /// Backpropagates from the scalar `loss` (d(loss)/d(loss) = 1). Parameter gradients
+  /// accumulate across calls (see Optimizer::zero_grad).
   void backward(Var<T> loss) {
     require<ShapeError>(loss.value().size() == 1, "Tape::backward: loss must hold one value, got ",
-                        loss.shape().str());
-    require(loss.tape() == this && loss.node()->tape_index_ < size_,
-            "Tape::backward: the loss was not recorded on this tape since its last clear()");
-    const std::size_t last = loss.node()->tape_index_;
+                        loss.shape());
+    const T one(1);
+    backward(loss, TensorView<const T>(&one, loss.shape()));
+  }
+
+  /// Backpropagates an arbitrary upstream gradient `dy` (same shape as `y`) through the ops
+  /// recorded up to `y`.
+  void backward(Var<T> y, TensorView<const T> dy) {
+    require<ShapeError>(dy.shape() == y.shape(), "Tape::backward: upstream gradient of shape ",
+                        dy.shape(), " for a value of shape ", y.shape());
+    require(y.tape() == this && y.node()->tape_index_ < size_ &&
+                nodes_[y.node()->tape_index_].get() == y.node(),
+            "Tape::backward: the value was not recorded on this tape since its last clear()");
+    const std::size_t last = y.node()->tape_index_;
     for (std::size_t i = 0; i <= last; ++i) {
       Node<T>& n = *nodes_[i];
-      if (!n.requires_grad) continue;
-      n.grad.resize(n.value.shape());
-      n.grad.fill(T(0));
+      n.grad_written = false;
+      if (n.requires_grad) n.grad.resize(n.value.shape());  // sized, never zero-filled
     }
-    if (!loss.requires_grad()) return;
-    loss.node()->grad[0] = T(1);
-    for (std::size_t i = last + 1; i-- > 0;)
-      if (nodes_[i]->requires_grad) nodes_[i]->backward();
+    if (!y.requires_grad()) return;
+    std::copy(dy.begin(), dy.end(), y.node()->grad.begin());
+    y.node()->grad_written = true;
+    for (std::size_t i = last + 1; i-- > 0;) {
+      Node<T>& n = *nodes_[i];
+      if (n.requires_grad && n.grad_written) n.backward();
+    }
+    // A value no gradient reached has d(loss)/d(value) = 0; say so for readers of grad().
+    for (std::size_t i = 0; i <= last; ++i) {
+      Node<T>& n = *nodes_[i];
+      if (n.requires_grad && !n.grad_written) {
+        n.grad.fill(T(0));
+        n.grad_written = true;
+      }
+    }
   }
 
  private:
@@ -208,10 +255,31 @@ Tape<T>& tape_of(const std::vector<Var<T>>& inputs) {
   return tape_of<T>(inputs.begin(), inputs.end());
 }
 
-/// Adds `n` values of `src` element-wise into `dst`.
+/// Sets dst.grad[i] = f(i) for the first writer of this backward pass, else adds f(i).
+template <class T, class F>
+void add_grad_with(Node<T>& dst, std::size_t n, F&& f) {
+  T* d = dst.grad.data();
+  if (dst.grad_written) {
+    for (std::size_t i = 0; i < n; ++i) d[i] += f(i);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) d[i] = f(i);
+    dst.grad_written = true;
+  }
+}
+
+/// Adds `n` values of `src` into dst's gradient (assigns for the first writer).
 template <class T>
-void accumulate(T* dst, const T* src, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+void add_grad(Node<T>& dst, const T* src, std::size_t n) {
+  add_grad_with(dst, n, [src](std::size_t i) { return src[i]; });
+}
+
+/// The GEMM beta for writing into dst's gradient: 0 for the first writer, else 1. Marks the
+/// gradient written, so call it right before the product that writes it.
+template <class T>
+T grad_beta(Node<T>& dst) {
+  const T beta = dst.grad_written ? T(1) : T(0);
+  dst.grad_written = true;
+  return beta;
 }
 
 }  // namespace detail

@@ -11,6 +11,8 @@
 #include <Eigen/Core>
 #include <xtensor-blas/xblas.hpp>
 
+#include "resilinet/core/threads.hpp"
+
 namespace resilinet {
 
 /// Whether an operand of gemm() is used as stored or transposed.
@@ -61,19 +63,47 @@ void gemm_eigen(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k,
     cm.noalias() += alpha * am.transpose() * bm.transpose();
 }
 
+/// The configured backend on one thread.
+template <class T>
+void gemm_serial(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                 const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+                 std::size_t ldc) {
+#ifdef RESILINET_GEMM_EIGEN
+  gemm_eigen(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#else
+  gemm_blas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+}
+
 }  // namespace detail
 
 /// Row-major C = alpha·op(A)·op(B) + beta·C with op(A) of M×K and op(B) of K×N.
 ///
 /// `lda`, `ldb`, `ldc` are the row strides of the matrices as stored. C must not alias A or B.
+/// Large products are split over resilinet's threads (rows of C, or columns when C is wide),
+/// each part a single-threaded BLAS call; inside a parallel_for the call stays on its thread.
 template <class T>
 void gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
           std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
-#ifdef RESILINET_GEMM_EIGEN
-  detail::gemm_eigen(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-#else
-  detail::gemm_blas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-#endif
+  constexpr std::size_t min_part = 32;  // rows or columns per thread worth a separate call
+  const bool split_rows = m >= n;
+  const std::size_t extent = split_rows ? m : n;
+  const std::size_t grain = m * n * k < (std::size_t(1) << 18) ? extent : min_part;
+  parallel_for(
+      extent,
+      [&](std::size_t begin, std::size_t end, std::size_t) {
+        if (split_rows) {
+          // Rows of op(A): row i starts at a + i·lda stored as is, at a + i when transposed.
+          const T* ap = a + begin * (ta == Trans::no ? lda : 1);
+          detail::gemm_serial(ta, tb, end - begin, n, k, alpha, ap, lda, b, ldb, beta,
+                              c + begin * ldc, ldc);
+        } else {
+          const T* bp = b + begin * (tb == Trans::no ? 1 : ldb);
+          detail::gemm_serial(ta, tb, m, end - begin, k, alpha, a, lda, bp, ldb, beta, c + begin,
+                              ldc);
+        }
+      },
+      grain);
 }
 
 }  // namespace resilinet

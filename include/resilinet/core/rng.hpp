@@ -62,6 +62,14 @@ class Rng {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
 
+  /// Standard normal draw redrawn until it lies within ±2 (TensorFlow's truncated normal).
+  double truncated_normal() {
+    double v;
+    do v = normal();
+    while (std::abs(v) > 2.0);
+    return v;
+  }
+
   /// Shuffles `v` in place (Fisher-Yates).
   template <class V>
   void shuffle(V& v) {

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <initializer_list>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,14 @@ class Shape {
 
   /// True when the shapes differ.
   friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
+
+  /// Writes the form of str() without building a string (so error messages cost nothing
+  /// until they are thrown).
+  friend std::ostream& operator<<(std::ostream& out, const Shape& s) {
+    out << '(';
+    for (std::size_t i = 0; i < s.rank_; ++i) out << (i ? ", " : "") << s.dims_[i];
+    return out << (s.rank_ == 1 ? ",)" : ")");
+  }
 
  private:
   template <class It>

@@ -13,6 +13,7 @@
 
 #include "resilinet/core/error.hpp"
 #include "resilinet/core/shape.hpp"
+#include "resilinet/core/tensor_view.hpp"
 
 namespace resilinet {
 
@@ -38,8 +39,11 @@ class Tensor {
   /// Creates a tensor of the given shape from row-major values (requires matching size).
   Tensor(const Shape& shape, std::vector<T> values) : shape_(shape), data_(std::move(values)) {
     require<ShapeError>(data_.size() == shape_.numel(), "Tensor: ", data_.size(),
-                        " values do not fill shape ", shape_.str());
+                        " values do not fill shape ", shape_);
   }
+
+  /// Creates a tensor holding a copy of the elements of `view`.
+  Tensor(TensorView<const T> view) { assign(view); }  // NOLINT: implicit on purpose
 
   /// Creates a tensor by evaluating an xtensor expression (copies; never keeps the expression).
   template <class E, class = std::enable_if_t<xt::is_xexpression<E>::value>>
@@ -61,7 +65,7 @@ class Tensor {
   /// Size of dimension `i`.
   std::size_t dim(std::size_t i) const {
     require<ShapeError>(i < shape_.rank(), "Tensor::dim: axis ", i, " out of range for shape ",
-                        shape_.str());
+                        shape_);
     return shape_[i];
   }
 
@@ -101,20 +105,31 @@ class Tensor {
   /// Reinterprets the same elements under a new shape with the same element count.
   void reshape(const Shape& shape) {
     require<ShapeError>(shape.numel() == data_.size(), "Tensor::reshape: cannot view ",
-                        shape_.str(), " as ", shape.str());
+                        shape_, " as ", shape);
     shape_ = shape;
   }
+
+  /// Becomes a copy of `view` (reusing storage when it is large enough).
+  void assign(TensorView<const T> view) {
+    resize(view.shape());
+    std::copy(view.begin(), view.end(), data_.begin());
+  }
+
+  /// A writable view of every element, valid until the tensor is resized or destroyed.
+  TensorView<T> view() { return TensorView<T>(data_.data(), shape_); }
+
+  /// A read-only view of every element, valid until the tensor is resized or destroyed.
+  TensorView<const T> view() const { return TensorView<const T>(data_.data(), shape_); }
+
+  /// A read-only view of every element (so a Tensor can be passed where a view is expected).
+  operator TensorView<const T>() const { return view(); }  // NOLINT: implicit on purpose
 
   /// Sets every element to `value`.
   void fill(T value) { std::fill(data_.begin(), data_.end(), value); }
 
   /// Copies `rows` consecutive entries of the leading axis, starting at `first`, into `out`.
   void copy_rows(std::size_t first, std::size_t rows, Tensor& out) const {
-    require<ShapeError>(rank() >= 1 && first + rows <= shape_[0], "Tensor::copy_rows: rows [",
-                        first, ", ", first + rows, ") outside shape ", shape_.str());
-    out.resize(shape_.with_leading(rows));
-    const std::size_t w = shape_.row_size();
-    std::copy(data_.begin() + first * w, data_.begin() + (first + rows) * w, out.data_.begin());
+    out.assign(view().rows(first, rows));
   }
 
   /// Copies the entries `indices` of the leading axis into `out`, in that order.
@@ -123,7 +138,7 @@ class Tensor {
     const std::size_t w = shape_.row_size();
     for (std::size_t i = 0; i < count; ++i) {
       require<ShapeError>(indices[i] < shape_[0], "Tensor::gather_rows: index ", indices[i],
-                          " outside shape ", shape_.str());
+                          " outside shape ", shape_);
       std::copy(data_.begin() + indices[i] * w, data_.begin() + (indices[i] + 1) * w,
                 out.data_.begin() + i * w);
     }

@@ -30,7 +30,7 @@ struct Dataset {
   /// Throws ShapeError unless x has one row per label.
   void validate() const {
     require<ShapeError>(x.rank() >= 1 && x.dim(0) == y.size(), "Dataset: ", y.size(),
-                        " labels for features of shape ", x.shape().str());
+                        " labels for features of shape ", x.shape());
   }
 
   /// The examples at `indices`, in that order.

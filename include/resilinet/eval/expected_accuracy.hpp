@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "resilinet/core/rng.hpp"
+#include "resilinet/data/batch_source.hpp"
 #include "resilinet/data/dataset.hpp"
 #include "resilinet/resilience/failure_mask.hpp"
 #include "resilinet/resilience/partitioned_network.hpp"
@@ -61,37 +62,56 @@ struct FailureEvaluationOptions {
   std::ostream* log = nullptr;
 };
 
+/// Every label `source` delivers in one pass, in order.
+template <class T>
+std::vector<int> collect_labels(BatchSource<T>& source, std::size_t batch_size = 1024) {
+  Rng unused(0);
+  source.start_epoch(unused);
+  Tensor<T> x;
+  std::vector<int> y, all;
+  while (source.next(batch_size, x, y)) all.insert(all.end(), y.begin(), y.end());
+  return all;
+}
+
 /// Accuracy of `net` on `test` for every failure combination, in index order (MSB first).
 ///
 /// Combinations where no information reaches the output are not run: they score the random
 /// guess (from `train_labels`) or the configured constant.
 template <class T>
-std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, const Dataset<T>& test,
+std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, BatchSource<T>& test,
                                            const std::vector<int>& train_labels,
                                            const FailureEvaluationOptions& options = {}) {
-  test.validate();
   Rng rng(options.seed);
-  const bool was_training = net.is_training();
-  net.eval();
+  Context<T> ctx(Mode::infer);
+  std::vector<int> test_labels;  // read only if a random guess needs them
   std::vector<double> acc;
   for (const FailureMask& mask : failure_combinations(net.num_failable())) {
     const bool flow = net.has_information_flow(mask);
     double a;
-    if (!flow)
-      a = options.no_flow_accuracy ? *options.no_flow_accuracy
-                                   : random_guess_accuracy(train_labels, test.y, rng,
-                                                           options.guess_index);
-    else
-      a = accuracy(argmax_rows(predict_with([&](Var<T> v) { return net.forward(v, mask); },
-                                            test.x, options.batch_size)),
-                   test.y);
+    if (flow) {
+      a = evaluate_with([&](Var<T> v) { return net.forward(v, mask, ctx); }, test,
+                        options.batch_size);
+    } else if (options.no_flow_accuracy) {
+      a = *options.no_flow_accuracy;
+    } else {
+      if (test_labels.empty()) test_labels = collect_labels(test);
+      a = random_guess_accuracy(train_labels, test_labels, rng, options.guess_index);
+    }
     if (options.log)
       *options.log << "  " << to_string(mask) << (flow ? "" : " (no flow)") << " accuracy " << a
                    << "\n";
     acc.push_back(a);
   }
-  net.train(was_training);
   return acc;
+}
+
+/// combination_accuracies() on a test set held in memory.
+template <class T>
+std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, const Dataset<T>& test,
+                                           const std::vector<int>& train_labels,
+                                           const FailureEvaluationOptions& options = {}) {
+  DatasetSource<T> source(test);
+  return combination_accuracies(net, static_cast<BatchSource<T>&>(source), train_labels, options);
 }
 
 /// E[acc] = Σ_i a_i·w_i / Σ_i w_i with w_i the probability of combination i under

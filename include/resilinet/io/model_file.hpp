@@ -80,11 +80,11 @@ void save_parameters(const Module<T>& module, const std::string& path) {
     for (const Parameter<T>* p : params) {
       detail::put<std::uint32_t>(out, std::uint32_t(p->name().size()));
       out.write(p->name().data(), std::streamsize(p->name().size()));
-      const Shape& s = p->value.shape();
+      const Shape& s = p->value().shape();
       detail::put<std::uint32_t>(out, std::uint32_t(s.rank()));
       for (std::size_t d = 0; d < s.rank(); ++d) detail::put<std::uint64_t>(out, s[d]);
-      out.write(reinterpret_cast<const char*>(p->value.data()),
-                std::streamsize(p->value.size() * sizeof(T)));
+      out.write(reinterpret_cast<const char*>(p->value().data()),
+                std::streamsize(p->value().size() * sizeof(T)));
     }
     out.close();
     if (!out) throw IoError("cannot write '" + temp + "'");
@@ -126,9 +126,9 @@ void load_parameters(Module<T>& module, const std::string& path) {
     std::vector<std::size_t> dims;
     for (std::uint32_t d = 0; d < rank; ++d) dims.push_back(in.get<std::uint64_t>("a dimension"));
     const Shape shape(dims);
-    require<FormatError>(shape == p->value.shape(), "'", path, "': parameter '", name,
-                         "' has shape ", shape.str(), " but the module expects ",
-                         p->value.shape().str());
+    require<FormatError>(shape == p->value().shape(), "'", path, "': parameter '", name,
+                         "' has shape ", shape, " but the module expects ",
+                         p->value().shape());
     Tensor<T> t(shape);
     if (scalar == 4)
       detail::read_values<T, float>(in, t);
@@ -137,7 +137,7 @@ void load_parameters(Module<T>& module, const std::string& path) {
     loaded.push_back(std::move(t));
   }
   require<FormatError>(in.at_end(), "'", path, "': unexpected bytes after the last parameter");
-  for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = std::move(loaded[i]);
+  for (std::size_t i = 0; i < params.size(); ++i) params[i]->set_value(loaded[i]);
 }
 
 }  // namespace resilinet

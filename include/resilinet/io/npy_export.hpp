@@ -8,9 +8,7 @@
 
 #include <string>
 
-#include <xtensor/xnpy.hpp>
-
-#include "resilinet/io/atomic_file.hpp"
+#include "resilinet/io/npy.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -27,9 +25,7 @@ std::vector<std::string> export_npy(const Module<T>& module, const std::string& 
     for (char& c : file)
       if (c == '/') c = '.';
     const std::string path = dir + "/" + file + ".npy";
-    write_atomically(path, [&](const std::string& temp) {
-      xt::dump_npy(temp, xt::xarray<T>(p->value.xt()));
-    });
+    save_npy<T>(path, p->value());
     written.push_back(path);
   }
   return written;

@@ -124,7 +124,7 @@ std::unique_ptr<PartitionedNetwork<T>> build_health_mlp(const HealthMlpOptions& 
     for (int k = 0; k < 3; ++k) net->set_skip_enabled(skip_keys[k], o.skips[k]);
     apply_weight_scheme(*net, o.scheme, o.weight_reliability, rng);
   }
-  if (resilinet) net->set_failout(o.survival, o.granularity, rng.next_u64());
+  if (resilinet) net->set_failout(o.survival, o.granularity);
   return net;
 }
 

@@ -18,7 +18,7 @@ class ActivationLayer : public Module<T> {
       : Module<T>(name.empty() ? to_string(act) : std::move(name)), act_(act) {}
 
   /// Records act(x).
-  Var<T> forward(Var<T> x) override { return activate(x, act_); }
+  Var<T> forward(Var<T> x, Context<T>&) override { return activate(x, act_); }
 
  private:
   Activation act_;

@@ -13,24 +13,24 @@ namespace resilinet {
 
 /// y = act(x·kernel + bias) on the last axis of x, so it acts per position on rank > 2 inputs.
 ///
-/// The kernel is Glorot-uniform and the bias zero, as in Keras; the whole layer runs as one
+/// The kernel is Glorot-uniform (or He-normal) and the bias zero, as in Keras; the whole layer runs as one
 /// fused op (one GEMM, bias and activation in a single pass).
 template <class T>
 class Dense : public Module<T> {
  public:
   /// Creates a layer mapping `in_features` to `units` with the given activation.
   Dense(std::size_t in_features, std::size_t units, Activation act, Rng& rng,
-        std::string name = "dense", bool use_bias = true)
+        std::string name = "dense", bool use_bias = true,
+        Initializer init = Initializer::glorot_uniform)
       : Module<T>(std::move(name)),
         act_(act),
         kernel_(this->register_parameter(
-            "kernel", glorot_uniform<T>(checked_shape(in_features, units), in_features, units,
-                                        rng))),
+            "kernel", initial_kernel<T>(init, checked_shape(in_features, units), rng))),
         bias_(use_bias ? &this->register_parameter("bias", Tensor<T>(Shape{units}))
                        : nullptr) {}
 
   /// Records act(x·kernel + bias) for x of shape (..., in_features).
-  Var<T> forward(Var<T> x) override {
+  Var<T> forward(Var<T> x, Context<T>&) override {
     return dense(x, Var<T>(kernel_), bias_ ? Var<T>(*bias_) : Var<T>(), act_);
   }
 
@@ -41,10 +41,10 @@ class Dense : public Module<T> {
   Parameter<T>* bias() { return bias_; }
 
   /// Number of input features.
-  std::size_t in_features() const { return kernel_.value.shape()[0]; }
+  std::size_t in_features() const { return kernel_.value().shape()[0]; }
 
   /// Number of output units.
-  std::size_t units() const { return kernel_.value.shape()[1]; }
+  std::size_t units() const { return kernel_.value().shape()[1]; }
 
  private:
   Shape checked_shape(std::size_t in, std::size_t units) const {

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Module<T>: the base of every layer and network (parameters, train/eval mode, children).
+/// Module<T>: the base of every layer and network (parameters and children).
 
 #include <memory>
 #include <string>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "resilinet/autodiff/tape.hpp"
+#include "resilinet/core/context.hpp"
 
 namespace resilinet {
 
@@ -23,11 +24,12 @@ class Module {
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
-  /// Records the forward computation of `x` on x's tape and returns the result.
-  virtual Var<T> forward(Var<T> x) = 0;
+  /// Records the forward computation of `x` on x's tape; `ctx` says whether it trains and
+  /// supplies randomness and scratch memory.
+  virtual Var<T> forward(Var<T> x, Context<T>& ctx) = 0;
 
   /// Same as forward().
-  Var<T> operator()(Var<T> x) { return forward(x); }
+  Var<T> operator()(Var<T> x, Context<T>& ctx) { return forward(x, ctx); }
 
   /// The module's name.
   const std::string& name() const { return name_; }
@@ -38,18 +40,6 @@ class Module {
     collect(out);
     return out;
   }
-
-  /// Switches this module and its children to training (`true`) or inference (`false`) mode.
-  void train(bool on = true) {
-    training_ = on;
-    for (Module* c : children_) c->train(on);
-  }
-
-  /// Switches to inference mode (same as `train(false)`).
-  void eval() { train(false); }
-
-  /// Whether the module is in training mode (failout and dropout act only then).
-  bool is_training() const { return training_; }
 
   /// Sets the gradient of every parameter to zero.
   void zero_grad() {
@@ -65,11 +55,8 @@ class Module {
     return *params_.back();
   }
 
-  /// Registers a child whose parameters and mode follow this module's (the caller owns it).
-  void register_module(Module& child) {
-    child.train(training_);
-    children_.push_back(&child);
-  }
+  /// Registers a child whose parameters belong to this module's (the caller owns it).
+  void register_module(Module& child) { children_.push_back(&child); }
 
  private:
   void collect(std::vector<Parameter<T>*>& out) const {
@@ -78,7 +65,6 @@ class Module {
   }
 
   std::string name_;
-  bool training_ = true;
   std::vector<std::unique_ptr<Parameter<T>>> params_;
   std::vector<Module*> children_;
 };

@@ -29,8 +29,8 @@ class Sequential : public Module<T> {
   }
 
   /// Records every module's forward in order.
-  Var<T> forward(Var<T> x) override {
-    for (auto& layer : layers_) x = layer->forward(x);
+  Var<T> forward(Var<T> x, Context<T>& ctx) override {
+    for (auto& layer : layers_) x = layer->forward(x, ctx);
     return x;
   }
 

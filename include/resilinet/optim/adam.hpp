@@ -47,8 +47,8 @@ class Adam : public Optimizer<T> {
     require(o_.beta2 >= 0 && o_.beta2 < 1, "Adam: beta2 must be in [0, 1), got ", o_.beta2);
     require(o_.eps > 0, "Adam: eps must be > 0, got ", o_.eps);
     for (Parameter<T>* p : this->parameters()) {
-      m_.emplace_back(p->value.shape());
-      v_.emplace_back(p->value.shape());
+      m_.emplace_back(p->value().shape());
+      v_.emplace_back(p->value().shape());
     }
   }
 
@@ -60,11 +60,11 @@ class Adam : public Optimizer<T> {
     const double t = double(this->step_count());
     const T lr_t = T(o_.lr * std::sqrt(1 - std::pow(o_.beta2, t)) / (1 - std::pow(o_.beta1, t)));
     const T b1 = T(o_.beta1), b2 = T(o_.beta2), eps = T(o_.eps);
-    T* w = p.value.data();
-    const T* g = p.grad.data();
+    T* w = p.mutable_value().data();
+    const T* g = p.grad().data();
     T* m = m_[index].data();
     T* v = v_[index].data();
-    for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
+    for (std::size_t i = 0, n = p.value().size(); i < n; ++i) {
       m[i] = b1 * m[i] + (1 - b1) * g[i];
       v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
       w[i] -= lr_t * m[i] / (std::sqrt(v[i]) + eps);

@@ -45,7 +45,7 @@ class Sgd : public Optimizer<T> {
     require(!o_.nesterov || o_.momentum > 0, "Sgd: nesterov needs momentum > 0, got ",
             o_.momentum);
     require(o_.weight_decay >= 0, "Sgd: weight_decay must be >= 0, got ", o_.weight_decay);
-    for (Parameter<T>* p : this->parameters()) velocity_.emplace_back(p->value.shape());
+    for (Parameter<T>* p : this->parameters()) velocity_.emplace_back(p->value().shape());
   }
 
   /// The hyperparameters.
@@ -54,10 +54,10 @@ class Sgd : public Optimizer<T> {
  protected:
   void update(std::size_t index, Parameter<T>& p) override {
     const T lr = T(o_.lr), mu = T(o_.momentum), wd = T(o_.weight_decay);
-    T* w = p.value.data();
-    const T* grad = p.grad.data();
+    T* w = p.mutable_value().data();
+    const T* grad = p.grad().data();
     T* v = velocity_[index].data();
-    for (std::size_t i = 0, n = p.value.size(); i < n; ++i) {
+    for (std::size_t i = 0, n = p.value().size(); i < n; ++i) {
       const T g = grad[i] + wd * w[i];
       v[i] = mu * v[i] + g;
       w[i] -= lr * (o_.nesterov ? g + mu * v[i] : v[i]);

@@ -94,9 +94,8 @@ template <class T>
 class PartitionedNetwork : public Module<T> {
  public:
   /// Creates an empty network with the merge rule used at every node input.
-  explicit PartitionedNetwork(std::string name, MergeRule rule = MergeRule::sum,
-                              std::uint64_t failout_seed = 0)
-      : Module<T>(std::move(name)), rule_(rule), failout_rng_(failout_seed) {}
+  explicit PartitionedNetwork(std::string name, MergeRule rule = MergeRule::sum)
+      : Module<T>(std::move(name)), rule_(rule) {}
 
   /// Adds a physical node; nodes must be added bottom-up (every link goes from an earlier node
   /// to a later one), the first nodes without inputs receive the network input, and the last
@@ -107,6 +106,7 @@ class PartitionedNetwork : public Module<T> {
     PhysicalNode<T>& n = *nodes_.back();
     this->register_module(n.layers);
     if (failable) failure_order_.insert(failure_order_.begin(), nodes_.size() - 1);
+    index_failures();
     return n;
   }
 
@@ -143,20 +143,19 @@ class PartitionedNetwork : public Module<T> {
     require(order.size() == failure_order_.size(), "PartitionedNetwork: failure order names ",
             order.size(), " nodes but the network has ", failure_order_.size(), " failable");
     failure_order_ = order;
+    index_failures();
   }
 
   /// Gives failable node k (failure order) failout with survival_rates[k]; an empty vector
-  /// removes failout (Vanilla, deepFogGuard). Reseeds the failout generator.
+  /// removes failout (Vanilla, deepFogGuard). Failout draws from the forward pass's Context.
   void set_failout(const std::vector<double>& survival_rates,
-                   FailoutGranularity granularity = FailoutGranularity::per_batch,
-                   std::uint64_t seed = 0) {
+                   FailoutGranularity granularity = FailoutGranularity::per_batch) {
     require<ShapeError>(survival_rates.empty() || survival_rates.size() == failure_order_.size(),
                         "set_failout: ", survival_rates.size(), " survival rates for ",
                         failure_order_.size(), " failable nodes");
     for (std::size_t k = 0; k < failure_order_.size(); ++k)
       nodes_[failure_order_[k]]->failout =
           Failout(survival_rates.empty() ? 1.0 : survival_rates[k], granularity);
-    failout_rng_ = Rng(seed);
   }
 
   /// Enables or disables a skip hyperconnection by key; a disabled skip carries weight 0.
@@ -173,16 +172,20 @@ class PartitionedNetwork : public Module<T> {
     l.weight = l.enabled ? weight : 0.0;
   }
 
-  /// Records the forward pass: with failout sampling in training mode, all nodes alive in
-  /// inference mode.
-  Var<T> forward(Var<T> x) override { return run(x, nullptr); }
+  /// Records the forward pass: failout draws from ctx.rng() when training, all nodes alive
+  /// when inferring.
+  ///
+  /// Every pass records the same sequence of ops whatever failout draws (a failable node's
+  /// output always goes through mask_rows, every link through its weight), so a training
+  /// step reuses every tape node and allocates nothing.
+  Var<T> forward(Var<T> x, Context<T>& ctx) override { return run(x, nullptr, ctx); }
 
   /// Records the forward pass with the failable nodes failed as `mask` says (failure order);
   /// failout is not applied.
-  Var<T> forward(Var<T> x, const FailureMask& mask) {
+  Var<T> forward(Var<T> x, const FailureMask& mask, Context<T>& ctx) {
     require<ShapeError>(mask.size() == failure_order_.size(), "forward: failure mask of ",
                         mask.size(), " bits for ", failure_order_.size(), " failable nodes");
-    return run(x, &mask);
+    return run(x, &mask, ctx);
   }
 
   /// True when a path of alive nodes and enabled links leads from an input node to the output.
@@ -232,7 +235,7 @@ class PartitionedNetwork : public Module<T> {
         const auto params = node.layers[i].parameters();
         if (params.empty()) continue;
         for (Parameter<T>* p : params)
-          for (T& v : p->value) v *= T(node.failout.survival_rate());
+          for (T& v : p->mutable_value()) v *= T(node.failout.survival_rate());
         break;
       }
     }
@@ -245,6 +248,11 @@ class PartitionedNetwork : public Module<T> {
     for (std::size_t i = 0; i < nodes_.size(); ++i)
       if (nodes_[i]->name == name) return i;
     return npos;
+  }
+
+  void index_failures() {
+    failure_index_.assign(nodes_.size(), npos);
+    for (std::size_t k = 0; k < failure_order_.size(); ++k) failure_index_[failure_order_[k]] = k;
   }
 
   std::size_t link_index(const std::string& key) const {
@@ -274,25 +282,25 @@ class PartitionedNetwork : public Module<T> {
   }
 
   /// The weighted (and transformed) value a link delivers.
-  Var<T> link_value(const Link<T>& l) {
+  Var<T> link_value(const Link<T>& l, Context<T>& ctx) {
     Var<T> v = outputs_[l.from];
-    if (l.transform) v = l.transform->forward(v);
-    return l.weight == 1.0 ? v : multiply(v, T(l.weight));
+    if (l.transform) v = l.transform->forward(v, ctx);
+    return multiply(v, T(l.weight));
   }
 
   /// Combines one mux group: the main link `m` and the skips that joined it.
-  Var<T> merge_group(std::size_t m) {
+  Var<T> merge_group(std::size_t m, Context<T>& ctx) {
     const Link<T>& main = links_[m];
-    Var<T> main_value = link_value(main);
+    Var<T> main_value = link_value(main, ctx);
     Var<T> skips;
     for (std::size_t l : nodes_[main.to]->inputs) {
       if (links_[l].kind != LinkKind::skip || links_[l].group != m) continue;
-      Var<T> s = link_value(links_[l]);
+      Var<T> s = link_value(links_[l], ctx);
       skips = skips ? add(skips, s) : s;
     }
     if (!skips) return main_value;
     MergeRule rule = rule_;
-    if (rule == MergeRule::mux_legacy) rule = this->is_training() ? MergeRule::sum : MergeRule::mux;
+    if (rule == MergeRule::mux_legacy) rule = ctx.training() ? MergeRule::sum : MergeRule::mux;
     switch (rule) {
       case MergeRule::mux:
         return select_rows(alive_[main.from], main_value, skips);
@@ -307,7 +315,7 @@ class PartitionedNetwork : public Module<T> {
     }
   }
 
-  Var<T> run(Var<T> x, const FailureMask* mask) {
+  Var<T> run(Var<T> x, const FailureMask* mask, Context<T>& ctx) {
     require(!nodes_.empty(), "PartitionedNetwork '", this->name(), "' has no nodes");
     const std::size_t batch = x.shape().rank() ? x.shape()[0] : 1;
     outputs_.assign(nodes_.size(), Var<T>());
@@ -318,30 +326,26 @@ class PartitionedNetwork : public Module<T> {
       if (node.inputs.empty()) input = x;
       for (std::size_t l : node.inputs) {
         if (links_[l].kind != LinkKind::main) continue;
-        Var<T> g = merge_group(l);
+        Var<T> g = merge_group(l, ctx);
         input = input ? add(input, g) : g;
       }
-      outputs_[n] = node.layers.forward(input);
+      outputs_[n] = node.layers.forward(input, ctx);
       alive_[n].assign(batch, 1);
       if (!node.failable) continue;
-      if (mask) {
-        const std::size_t k = std::size_t(
-            std::find(failure_order_.begin(), failure_order_.end(), n) - failure_order_.begin());
-        alive_[n].assign(batch, (*mask)[k]);
-      } else if (this->is_training()) {
-        node.failout.sample(failout_rng_, batch, alive_[n]);
-      }
-      if (std::find(alive_[n].begin(), alive_[n].end(), 0) != alive_[n].end())
-        outputs_[n] = mask_rows(outputs_[n], alive_[n]);
+      if (mask)
+        alive_[n].assign(batch, (*mask)[failure_index_[n]]);
+      else if (ctx.training())
+        node.failout.sample(ctx.rng(), batch, alive_[n]);
+      outputs_[n] = mask_rows(outputs_[n], alive_[n]);
     }
     return outputs_.back();
   }
 
   MergeRule rule_;
-  Rng failout_rng_;
   std::vector<std::unique_ptr<PhysicalNode<T>>> nodes_;
   std::vector<Link<T>> links_;
   std::vector<std::size_t> failure_order_;
+  std::vector<std::size_t> failure_index_;  // node index -> position in failure_order_
   std::vector<Var<T>> outputs_;
   std::vector<RowFlags> alive_;
   RowFlags flags_;

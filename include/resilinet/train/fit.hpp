@@ -12,6 +12,7 @@
 
 #include "resilinet/autodiff/loss_ops.hpp"
 #include "resilinet/core/rng.hpp"
+#include "resilinet/data/batch_source.hpp"
 #include "resilinet/optim/optimizer.hpp"
 #include "resilinet/train/predict.hpp"
 
@@ -68,22 +69,22 @@ struct History {
 
 /// Trains `model` with `optimizer` on softmax cross-entropy of its outputs (logits).
 ///
-/// Shuffles with a generator seeded from `options.seed` every epoch, evaluates on
-/// `validation` (may be null) after each epoch, and finally restores the weights of the
-/// epoch with the best validation accuracy. Leaves the model in inference mode.
+/// Each epoch starts `train` with a generator seeded from `options.seed` (shuffling and
+/// augmentation draw from it), runs every batch in Mode::train with a Context whose generator
+/// (failout, dropout) follows from the same seed, evaluates on `validation` (may be null)
+/// after each epoch, and finally restores the weights of the epoch with the best validation
+/// accuracy.
 template <class T>
-History fit(Module<T>& model, Optimizer<T>& optimizer, const Dataset<T>& train,
-            const detail::NoDeduce<Dataset<T>>* validation, const FitOptions& options) {
-  train.validate();
+History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
+            BatchSource<T>* validation, const FitOptions& options) {
   require(options.epochs > 0, "fit: epochs must be positive, got ", options.epochs);
   require(options.batch_size > 0, "fit: batch_size must be positive, got ", options.batch_size);
   require(train.size() > 0, "fit: the training set is empty");
-  if (validation) validation->validate();
   const std::vector<T> class_weights(options.class_weights.begin(), options.class_weights.end());
 
-  Rng rng(options.seed);
-  std::vector<std::size_t> order(train.size());
-  std::iota(order.begin(), order.end(), std::size_t(0));
+  Rng seeds(options.seed);
+  Rng data_rng = seeds.fork();
+  Context<T> ctx(Mode::train, seeds.next_u64());
   const std::vector<Parameter<T>*> params = model.parameters();
   std::vector<Tensor<T>> best;
   History history;
@@ -94,39 +95,35 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, const Dataset<T>& train,
 
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
-    model.train();
-    rng.shuffle(order);
-    double loss_sum = 0, hits = 0;
-    for (std::size_t first = 0; first < order.size(); first += options.batch_size) {
-      const std::size_t rows = std::min(options.batch_size, order.size() - first);
-      train.x.gather_rows(order.data() + first, rows, batch_x);
-      batch_y.resize(rows);
-      for (std::size_t i = 0; i < rows; ++i) batch_y[i] = train.y[order[first + i]];
+    train.start_epoch(data_rng);
+    double loss_sum = 0, hits = 0, seen = 0;
+    while (train.next(options.batch_size, batch_x, batch_y)) {
       tape.clear();
-      Var<T> logits = model.forward(tape.input(batch_x));
+      Var<T> logits = model.forward(tape.input(batch_x), ctx);
       Var<T> loss = softmax_cross_entropy(logits, batch_y, class_weights);
       optimizer.zero_grad();
       tape.backward(loss);
       optimizer.step();
-      loss_sum += double(loss.value()[0]) * double(rows);
-      const std::vector<int> predicted = argmax_rows(logits.value());
-      for (std::size_t i = 0; i < rows; ++i) hits += predicted[i] == batch_y[i];
+      loss_sum += double(loss.value()[0]) * double(batch_y.size());
+      hits += double(count_correct(logits.value(), batch_y));
+      seen += double(batch_y.size());
     }
     EpochStats stats;
-    stats.loss = loss_sum / double(train.size());
-    stats.accuracy = hits / double(train.size());
+    stats.loss = loss_sum / seen;
+    stats.accuracy = hits / seen;
     stats.val_accuracy = validation ? evaluate(model, *validation, options.eval_batch_size)
                                     : std::numeric_limits<double>::quiet_NaN();
     stats.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.epochs.push_back(stats);
-    const bool improved = validation && (best.empty() || stats.val_accuracy > history.best_val_accuracy);
+    const bool improved =
+        validation && (best.empty() || stats.val_accuracy > history.best_val_accuracy);
     if (improved) {
       history.best_epoch = epoch;
       history.best_val_accuracy = stats.val_accuracy;
       if (options.restore_best) {
         best.clear();
-        for (Parameter<T>* p : params) best.push_back(p->value);
+        for (Parameter<T>* p : params) best.push_back(p->value());
       }
     }
     if (options.log) {
@@ -143,10 +140,20 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, const Dataset<T>& train,
     history.best_epoch = options.epochs - 1;
     history.best_val_accuracy = history.epochs.back().val_accuracy;
   } else {
-    for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = best[i];
+    for (std::size_t i = 0; i < params.size(); ++i) params[i]->set_value(best[i]);
   }
-  model.eval();
   return history;
+}
+
+/// fit() on datasets held in memory: `train` is reshuffled every epoch, `validation` (may be
+/// null) is read in order.
+template <class T>
+History fit(Module<T>& model, Optimizer<T>& optimizer, const Dataset<T>& train,
+            const detail::NoDeduce<Dataset<T>>* validation, const FitOptions& options) {
+  DatasetSource<T> train_source(train, true);
+  if (!validation) return fit<T>(model, optimizer, train_source, nullptr, options);
+  DatasetSource<T> val_source(*validation);
+  return fit<T>(model, optimizer, train_source, &val_source, options);
 }
 
 }  // namespace resilinet

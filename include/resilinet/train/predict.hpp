@@ -1,11 +1,12 @@
 #pragma once
 /// \file
-/// Batched inference: predict(), argmax_rows(), accuracy() and evaluate().
+/// Batched inference: predict(), argmax_rows(), count_correct(), accuracy() and evaluate().
 
 #include <algorithm>
 #include <vector>
 
 #include "resilinet/autodiff/tape.hpp"
+#include "resilinet/data/batch_source.hpp"
 #include "resilinet/data/dataset.hpp"
 #include "resilinet/nn/module.hpp"
 
@@ -23,7 +24,7 @@ Tensor<T> predict_with(Forward&& forward, const Tensor<T>& x, std::size_t batch_
   for (std::size_t start = 0; start < n; start += batch_size) {
     const std::size_t rows = std::min(batch_size, n - start);
     tape.clear();
-    const Tensor<T>& y = forward(tape.input_rows(x, start, rows)).value();
+    const TensorView<const T> y = forward(tape.input(x.view().rows(start, rows))).value();
     if (start == 0) out.resize(y.shape().with_leading(n));
     std::copy(y.begin(), y.end(), out.data() + start * y.shape().row_size());
   }
@@ -33,22 +34,41 @@ Tensor<T> predict_with(Forward&& forward, const Tensor<T>& x, std::size_t batch_
 /// The model's outputs for every row of `x`, computed in inference mode in batches.
 template <class T>
 Tensor<T> predict(Module<T>& model, const Tensor<T>& x, std::size_t batch_size = 32) {
-  const bool was_training = model.is_training();
-  model.eval();
-  Tensor<T> out = predict_with([&](Var<T> v) { return model.forward(v); }, x, batch_size);
-  model.train(was_training);
-  return out;
+  Context<T> ctx(Mode::infer);
+  return predict_with([&](Var<T> v) { return model.forward(v, ctx); }, x, batch_size);
 }
 
-/// Index of the largest value in each row of a (N, C) tensor.
-template <class T>
-std::vector<int> argmax_rows(const Tensor<T>& scores) {
+/// Writes the index of the largest value in each row of a (N, C) Tensor or view into `out`.
+template <class Scores>
+void argmax_rows(const Scores& scores, std::vector<int>& out) {
   const std::size_t n = scores.dim(0), c = scores.shape().row_size();
-  std::vector<int> out(n);
+  out.resize(n);
   for (std::size_t i = 0; i < n; ++i)
     out[i] = int(std::max_element(scores.data() + i * c, scores.data() + (i + 1) * c) -
                  (scores.data() + i * c));
+}
+
+/// Index of the largest value in each row of a (N, C) Tensor or view.
+template <class Scores>
+std::vector<int> argmax_rows(const Scores& scores) {
+  std::vector<int> out;
+  argmax_rows(scores, out);
   return out;
+}
+
+/// Number of rows of (N, C) `scores` (a Tensor or view) whose largest value sits at the
+/// row's label.
+template <class Scores>
+std::size_t count_correct(const Scores& scores, const std::vector<int>& labels) {
+  const std::size_t n = scores.dim(0), c = scores.shape().row_size();
+  require<ShapeError>(labels.size() == n, "count_correct: ", labels.size(), " labels for scores ",
+                      scores.shape());
+  std::size_t hits = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto* row = scores.data() + i * c;
+    hits += std::max_element(row, row + c) - row == labels[i];
+  }
+  return hits;
 }
 
 /// Fraction of positions where `predicted` equals `truth` (requires equal, non-zero sizes).
@@ -60,10 +80,36 @@ inline double accuracy(const std::vector<int>& predicted, const std::vector<int>
   return double(hits) / double(truth.size());
 }
 
+/// Classification accuracy of `forward` (Var<T>(Var<T>)) over one in-order pass of `source`.
+template <class T, class Forward>
+double evaluate_with(Forward&& forward, BatchSource<T>& source, std::size_t batch_size = 32) {
+  require(source.size() > 0, "evaluate: the data source is empty");
+  Rng unused(0);
+  source.start_epoch(unused);
+  Tape<T> tape;
+  Tensor<T> x;
+  std::vector<int> y;
+  std::size_t hits = 0, seen = 0;
+  while (source.next(batch_size, x, y)) {
+    tape.clear();
+    hits += count_correct(forward(tape.input(x)).value(), y);
+    seen += y.size();
+  }
+  return double(hits) / double(seen);
+}
+
+/// Classification accuracy of `model` in inference mode over one pass of `source`.
+template <class T>
+double evaluate(Module<T>& model, BatchSource<T>& source, std::size_t batch_size = 32) {
+  Context<T> ctx(Mode::infer);
+  return evaluate_with([&](Var<T> v) { return model.forward(v, ctx); }, source, batch_size);
+}
+
 /// Classification accuracy of `model` on `data` in inference mode.
 template <class T>
 double evaluate(Module<T>& model, const Dataset<T>& data, std::size_t batch_size = 32) {
-  return accuracy(argmax_rows(predict(model, data.x, batch_size)), data.y);
+  DatasetSource<T> source(data);
+  return evaluate(model, source, batch_size);
 }
 
 }  // namespace resilinet

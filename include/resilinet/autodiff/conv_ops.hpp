@@ -1,0 +1,362 @@
+#pragma once
+/// \file
+/// 2-D convolutions on NHWC tensors: conv2d (im2col + GEMM, 1x1 as one GEMM) and
+/// depthwise_conv2d (a direct kernel vectorised over channels).
+///
+/// Shape letters: N batch, H/W input height/width, C input channels, F output channels
+/// (filters), KH/KW kernel, OH/OW output. Kernels are Keras-shaped: conv (KH, KW, C, F),
+/// depthwise (KH, KW, C, 1). Work is split over the batch with parallel_for; each thread
+/// gets its scratch from the Context's Workspace and its own partial kernel gradient, which
+/// are summed in thread order, so results are reproducible for a given thread count.
+
+#include <algorithm>
+#include <cstddef>
+
+#include "resilinet/autodiff/linear_ops.hpp"
+#include "resilinet/autodiff/tape.hpp"
+#include "resilinet/core/context.hpp"
+#include "resilinet/core/gemm.hpp"
+#include "resilinet/core/threads.hpp"
+
+namespace resilinet {
+
+/// How a window operation treats the border (Keras names).
+enum class Padding {
+  /// No padding: OH = floor((H − KH) / stride) + 1.
+  valid,
+  /// Zero padding so that OH = ceil(H / stride), the odd pixel of padding at the bottom/right.
+  same,
+};
+
+/// Where a sliding window of a convolution or pooling falls on its input.
+struct WindowGeometry {
+  std::size_t n = 0, h = 0, w = 0, c = 0;  ///< input (N, H, W, C)
+  std::size_t kh = 1, kw = 1;              ///< window size
+  std::size_t sh = 1, sw = 1;              ///< strides
+  std::size_t pad_top = 0, pad_left = 0;   ///< leading padding (the rest goes bottom/right)
+  std::size_t oh = 0, ow = 0;              ///< output height and width
+
+  /// Input rows (or columns) a window starting at output index o covers: [o·s − pad, +k).
+  long first_row(std::size_t oy) const { return long(oy * sh) - long(pad_top); }
+  /// See first_row().
+  long first_col(std::size_t ox) const { return long(ox * sw) - long(pad_left); }
+};
+
+/// Computes the geometry of a KH×KW window with the given strides over an NHWC shape;
+/// `op` names the caller in errors.
+inline WindowGeometry window_geometry(const char* op, const Shape& x, std::size_t kh,
+                                      std::size_t kw, std::size_t sh, std::size_t sw,
+                                      Padding padding) {
+  require<ShapeError>(x.rank() == 4, op, ": needs an NHWC input of rank 4, got ", x);
+  require(kh > 0 && kw > 0 && sh > 0 && sw > 0, op, ": window ", kh, "x", kw, " and strides ", sh,
+          "x", sw, " must be positive");
+  WindowGeometry g;
+  g.n = x[0], g.h = x[1], g.w = x[2], g.c = x[3];
+  g.kh = kh, g.kw = kw, g.sh = sh, g.sw = sw;
+  if (padding == Padding::valid) {
+    require<ShapeError>(g.h >= kh && g.w >= kw, op, ": a ", kh, "x", kw,
+                        " 'valid' window does not fit input ", x);
+    g.oh = (g.h - kh) / sh + 1;
+    g.ow = (g.w - kw) / sw + 1;
+  } else {
+    g.oh = (g.h + sh - 1) / sh;
+    g.ow = (g.w + sw - 1) / sw;
+    const std::size_t ph = std::max<long>(long((g.oh - 1) * sh + kh) - long(g.h), 0);
+    const std::size_t pw = std::max<long>(long((g.ow - 1) * sw + kw) - long(g.w), 0);
+    g.pad_top = ph / 2;
+    g.pad_left = pw / 2;
+  }
+  return g;
+}
+
+namespace detail {
+
+/// cols (OH·OW, KH·KW·C) ← the input patches of one image x (H, W, C); zeros off the border.
+template <class T>
+void im2col(const WindowGeometry& g, const T* x, T* cols) {
+  const std::size_t row = g.kh * g.kw * g.c;
+  for (std::size_t oy = 0; oy < g.oh; ++oy)
+    for (std::size_t ox = 0; ox < g.ow; ++ox) {
+      T* out = cols + (oy * g.ow + ox) * row;
+      for (std::size_t ky = 0; ky < g.kh; ++ky) {
+        const long iy = g.first_row(oy) + long(ky);
+        for (std::size_t kx = 0; kx < g.kw; ++kx, out += g.c) {
+          const long ix = g.first_col(ox) + long(kx);
+          if (iy < 0 || ix < 0 || iy >= long(g.h) || ix >= long(g.w))
+            std::fill(out, out + g.c, T(0));
+          else
+            std::copy_n(x + (std::size_t(iy) * g.w + std::size_t(ix)) * g.c, g.c, out);
+        }
+      }
+    }
+}
+
+/// dx (H, W, C) += the patch gradients dcols (OH·OW, KH·KW·C) of one image.
+template <class T>
+void col2im_add(const WindowGeometry& g, const T* dcols, T* dx) {
+  const std::size_t row = g.kh * g.kw * g.c;
+  for (std::size_t oy = 0; oy < g.oh; ++oy)
+    for (std::size_t ox = 0; ox < g.ow; ++ox) {
+      const T* in = dcols + (oy * g.ow + ox) * row;
+      for (std::size_t ky = 0; ky < g.kh; ++ky) {
+        const long iy = g.first_row(oy) + long(ky);
+        for (std::size_t kx = 0; kx < g.kw; ++kx, in += g.c) {
+          const long ix = g.first_col(ox) + long(kx);
+          if (iy < 0 || ix < 0 || iy >= long(g.h) || ix >= long(g.w)) continue;
+          T* d = dx + (std::size_t(iy) * g.w + std::size_t(ix)) * g.c;
+          for (std::size_t c = 0; c < g.c; ++c) d[c] += in[c];
+        }
+      }
+    }
+}
+
+/// Whether a convolution is a plain (N·H·W, C) × (C, F) product: 1x1, stride 1.
+inline bool is_pointwise(const WindowGeometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;
+}
+
+/// The threads whose partial results a parallel_for over `n` items leaves: [first, first+count).
+struct ThreadSpan {
+  std::size_t first = 0, count = 1;
+};
+
+/// Runs body(first_image, end_image, thread) over the batch, zeroing the partial gradient
+/// (`partial_size` values in workspace `slot`) of every thread that will run first.
+template <class T, class Body>
+ThreadSpan over_batch_with_partials(Workspace<T>& ws, std::size_t batch, std::size_t slot,
+                                    std::size_t partial_size, Body&& body) {
+  ws.reserve_threads(std::size_t(max_threads()));
+  ThreadSpan span;
+  if (in_parallel())
+    span.first = thread_index();  // nested: runs serially on this thread
+  else
+    span.count = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(max_threads()), batch));
+  for (std::size_t t = span.first; t < span.first + span.count; ++t)
+    std::fill_n(ws.buffer(t, slot, partial_size), partial_size, T(0));
+  parallel_for(batch, [&](std::size_t b, std::size_t e, std::size_t t) { body(b, e, t); });
+  return span;
+}
+
+/// Writes (first writer) or adds the partial gradients of `span`'s threads, `n` values each,
+/// into `dst`, summed in thread order.
+template <class T>
+void reduce_partials(Workspace<T>& ws, std::size_t slot, ThreadSpan span, std::size_t n,
+                     Node<T>& dst) {
+  for (std::size_t t = span.first; t < span.first + span.count; ++t)
+    add_grad(dst, ws.buffer(t, slot, n), n);
+}
+
+/// y = conv(x, w) + b on NHWC with a (KH, KW, C, F) kernel; an L2 penalty λ adds 2λw to dw.
+template <class T>
+struct Conv2dOp : Node<T> {
+  Node<T>* x = nullptr;
+  Node<T>* w = nullptr;
+  Node<T>* b = nullptr;
+  WindowGeometry g;
+  std::size_t filters = 0;
+  T l2 = T(0);
+  Workspace<T>* ws = nullptr;
+
+  void backward() override {
+    const std::size_t rows = g.oh * g.ow, k = g.kh * g.kw * g.c, f = filters;
+    const T* dy = this->grad.data();
+    if (b && b->requires_grad) bias_backward(*b, dy, g.n * rows, f);
+    if (is_pointwise(g)) {
+      // dx = dy·wᵀ and dw = xᵀ·dy over all N·H·W rows at once.
+      if (x->requires_grad)
+        gemm(Trans::no, Trans::yes, g.n * rows, k, f, T(1), dy, f, w->value.data(), f,
+             grad_beta(*x), x->grad.data(), k);
+      if (w->requires_grad) {
+        gemm(Trans::yes, Trans::no, k, f, g.n * rows, T(1), x->value.data(), k, dy, f,
+             grad_beta(*w), w->grad.data(), f);
+        add_l2(*w);
+      }
+      return;
+    }
+    const bool dx_added = x->grad_written;
+    const ThreadSpan threads = over_batch_with_partials(
+        *ws, g.n, 1, w->requires_grad ? k * f : 0,
+        [&](std::size_t first, std::size_t end, std::size_t t) {
+          T* cols = ws->buffer(t, 0, rows * k);
+          T* dw = ws->buffer(t, 1, w->requires_grad ? k * f : 0);
+          for (std::size_t i = first; i < end; ++i) {
+            const T* dyi = dy + i * rows * f;
+            if (w->requires_grad) {
+              im2col(g, x->value.data() + i * g.h * g.w * g.c, cols);
+              gemm_serial(Trans::yes, Trans::no, k, f, rows, T(1), cols, k, dyi, f, T(1), dw, f);
+            }
+            if (x->requires_grad) {
+              T* dxi = x->grad.data() + i * g.h * g.w * g.c;
+              if (!dx_added) std::fill_n(dxi, g.h * g.w * g.c, T(0));
+              gemm_serial(Trans::no, Trans::yes, rows, k, f, T(1), dyi, f, w->value.data(), f,
+                          T(0), cols, k);
+              col2im_add(g, cols, dxi);
+            }
+          }
+        });
+    if (x->requires_grad) x->grad_written = true;
+    if (w->requires_grad) {
+      reduce_partials(*ws, 1, threads, k * f, *w);
+      add_l2(*w);
+    }
+  }
+
+  void add_l2(Node<T>& kernel) const {
+    if (l2 == T(0)) return;
+    T* dw = kernel.grad.data();
+    const T* v = kernel.value.data();
+    for (std::size_t i = 0, n = kernel.value.size(); i < n; ++i) dw[i] += T(2) * l2 * v[i];
+  }
+};
+
+/// y = depthwise conv(x, w) on NHWC with a (KH, KW, C, 1) kernel (depth multiplier 1).
+template <class T>
+struct DepthwiseConv2dOp : Node<T> {
+  Node<T>* x = nullptr;
+  Node<T>* w = nullptr;
+  WindowGeometry g;
+  Workspace<T>* ws = nullptr;
+
+  void backward() override {
+    const std::size_t c = g.c, taps = g.kh * g.kw;
+    const T* dy = this->grad.data();
+    const T* xv = x->value.data();
+    const T* wv = w->value.data();
+    const bool dx_added = x->grad_written;
+    const ThreadSpan threads = over_batch_with_partials(
+        *ws, g.n, 1, w->requires_grad ? taps * c : 0,
+        [&](std::size_t first, std::size_t end, std::size_t t) {
+          T* dw = ws->buffer(t, 1, w->requires_grad ? taps * c : 0);
+          for (std::size_t i = first; i < end; ++i) {
+            const T* xi = xv + i * g.h * g.w * c;
+            T* dxi = x->requires_grad ? x->grad.data() + i * g.h * g.w * c : nullptr;
+            if (dxi && !dx_added) std::fill_n(dxi, g.h * g.w * c, T(0));
+            for (std::size_t oy = 0; oy < g.oh; ++oy)
+              for (std::size_t ox = 0; ox < g.ow; ++ox) {
+                const T* d = dy + ((i * g.oh + oy) * g.ow + ox) * c;
+                for (std::size_t ky = 0; ky < g.kh; ++ky) {
+                  const long iy = g.first_row(oy) + long(ky);
+                  if (iy < 0 || iy >= long(g.h)) continue;
+                  for (std::size_t kx = 0; kx < g.kw; ++kx) {
+                    const long ix = g.first_col(ox) + long(kx);
+                    if (ix < 0 || ix >= long(g.w)) continue;
+                    const std::size_t at = (std::size_t(iy) * g.w + std::size_t(ix)) * c;
+                    const std::size_t tap = (ky * g.kw + kx) * c;
+                    if (dxi) {
+                      T* dxp = dxi + at;
+                      const T* k = wv + tap;
+                      for (std::size_t ch = 0; ch < c; ++ch) dxp[ch] += d[ch] * k[ch];
+                    }
+                    if (w->requires_grad) {
+                      T* dwp = dw + tap;
+                      const T* in = xi + at;
+                      for (std::size_t ch = 0; ch < c; ++ch) dwp[ch] += in[ch] * d[ch];
+                    }
+                  }
+                }
+              }
+          }
+        });
+    if (x->requires_grad) x->grad_written = true;
+    if (w->requires_grad) reduce_partials(*ws, 1, threads, taps * c, *w);
+  }
+};
+
+}  // namespace detail
+
+/// Convolution of NHWC `x` with a (KH, KW, C, F) kernel `w` and strides (sh, sw), plus an
+/// optional bias `b` (F); `l2` > 0 adds the gradient 2·l2·w of Keras's kernel regulariser
+/// l2·Σw² (the penalty itself is not added to the loss value).
+template <class T>
+Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, std::size_t sh, std::size_t sw, Padding padding,
+              Context<T>& ctx, T l2 = T(0)) {
+  const Shape& ks = w.shape();
+  require<ShapeError>(ks.rank() == 4, "conv2d: kernel must be (KH, KW, C, F), got ", ks);
+  const WindowGeometry g = window_geometry("conv2d", x.shape(), ks[0], ks[1], sh, sw, padding);
+  require<ShapeError>(ks[2] == g.c, "conv2d: kernel ", ks, " does not match the ", g.c,
+                      " channels of input ", x.shape());
+  const std::size_t f = ks[3];
+  if (b)
+    require<ShapeError>(b.shape().rank() == 1 && b.shape()[0] == f, "conv2d: bias ", b.shape(),
+                        " does not match ", f, " filters");
+  Tape<T>& tape = detail::tape_of({x, w});
+  auto& op = tape.template record<detail::Conv2dOp<T>>();
+  op.x = x.node();
+  op.w = w.node();
+  op.b = b ? b.node() : nullptr;
+  op.g = g;
+  op.filters = f;
+  op.l2 = l2;
+  op.ws = &ctx.workspace();
+  op.requires_grad = x.requires_grad() || w.requires_grad() || (b && b.requires_grad());
+  op.value.resize(Shape{g.n, g.oh, g.ow, f});
+  T* y = op.value.data();
+  const std::size_t rows = g.oh * g.ow, k = g.kh * g.kw * g.c;
+  if (b) {
+    const T* bias = b.value().data();
+    for (std::size_t r = 0; r < g.n * rows; ++r) std::copy_n(bias, f, y + r * f);
+  }
+  const T beta = b ? T(1) : T(0);
+  if (detail::is_pointwise(g)) {
+    gemm(Trans::no, Trans::no, g.n * rows, f, k, T(1), x.value().data(), k, w.value().data(), f,
+         beta, y, f);
+  } else {
+    Workspace<T>& ws = ctx.workspace();
+    parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t t) {
+      T* cols = ws.buffer(t, 0, rows * k);
+      for (std::size_t i = first; i < end; ++i) {
+        detail::im2col(g, x.value().data() + i * g.h * g.w * g.c, cols);
+        detail::gemm_serial(Trans::no, Trans::no, rows, f, k, T(1), cols, k, w.value().data(), f,
+                            beta, y + i * rows * f, f);
+      }
+    });
+  }
+  return Var<T>(&op, &tape);
+}
+
+/// Depthwise convolution (depth multiplier 1) of NHWC `x` with a (KH, KW, C, 1) kernel.
+template <class T>
+Var<T> depthwise_conv2d(Var<T> x, Var<T> w, std::size_t sh, std::size_t sw, Padding padding,
+                        Context<T>& ctx) {
+  const Shape& ks = w.shape();
+  require<ShapeError>(ks.rank() == 4 && ks[3] == 1,
+                      "depthwise_conv2d: kernel must be (KH, KW, C, 1), got ", ks);
+  const WindowGeometry g =
+      window_geometry("depthwise_conv2d", x.shape(), ks[0], ks[1], sh, sw, padding);
+  require<ShapeError>(ks[2] == g.c, "depthwise_conv2d: kernel ", ks, " does not match the ", g.c,
+                      " channels of input ", x.shape());
+  Tape<T>& tape = detail::tape_of({x, w});
+  auto& op = tape.template record<detail::DepthwiseConv2dOp<T>>();
+  op.x = x.node();
+  op.w = w.node();
+  op.g = g;
+  op.ws = &ctx.workspace();
+  op.requires_grad = x.requires_grad() || w.requires_grad();
+  op.value.resize(Shape{g.n, g.oh, g.ow, g.c});
+  const std::size_t c = g.c;
+  const T* xv = x.value().data();
+  const T* wv = w.value().data();
+  T* y = op.value.data();
+  parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t) {
+    for (std::size_t i = first; i < end; ++i)
+      for (std::size_t oy = 0; oy < g.oh; ++oy)
+        for (std::size_t ox = 0; ox < g.ow; ++ox) {
+          T* out = y + ((i * g.oh + oy) * g.ow + ox) * c;
+          std::fill_n(out, c, T(0));
+          for (std::size_t ky = 0; ky < g.kh; ++ky) {
+            const long iy = g.first_row(oy) + long(ky);
+            if (iy < 0 || iy >= long(g.h)) continue;
+            for (std::size_t kx = 0; kx < g.kw; ++kx) {
+              const long ix = g.first_col(ox) + long(kx);
+              if (ix < 0 || ix >= long(g.w)) continue;
+              const T* in = xv + ((i * g.h + std::size_t(iy)) * g.w + std::size_t(ix)) * c;
+              const T* k = wv + (ky * g.kw + kx) * c;
+              for (std::size_t ch = 0; ch < c; ++ch) out[ch] += in[ch] * k[ch];
+            }
+          }
+        }
+  });
+  return Var<T>(&op, &tape);
+}
+
+}  // namespace resilinet

@@ -1,0 +1,86 @@
+#pragma once
+/// \file
+/// Context<T>: what a forward pass needs besides its input (mode, randomness, scratch memory).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "resilinet/core/error.hpp"
+#include "resilinet/core/rng.hpp"
+#include "resilinet/core/threads.hpp"
+
+namespace resilinet {
+
+/// Whether a forward pass trains (failout, dropout and batch statistics act) or infers.
+enum class Mode { infer, train };
+
+/// Scratch memory reused across steps: per thread, a few growable buffers ("slots"), so
+/// kernels that need temporary space (im2col columns, per-thread partial gradients) allocate
+/// only until they have seen their largest shape.
+///
+/// Kernels use it in forward and backward, so a Context must outlive the backward pass of the
+/// ops recorded with it (fit() and evaluate() own theirs for the whole run).
+template <class T>
+class Workspace {
+ public:
+  /// Buffers per thread.
+  static constexpr std::size_t slots = 4;
+
+  /// At least `n` elements of scratch in `slot` of thread `thread` (contents undefined).
+  /// Call reserve_threads() before handing out buffers inside a parallel region.
+  T* buffer(std::size_t thread, std::size_t slot, std::size_t n) {
+    require(thread < buffers_.size() && slot < slots, "Workspace::buffer: thread ", thread,
+            " slot ", slot, " outside ", buffers_.size(), " prepared threads x ", slots,
+            " slots (call reserve_threads first)");
+    std::vector<T>& b = buffers_[thread][slot];
+    if (b.size() < n) b.resize(n);
+    return b.data();
+  }
+
+  /// Makes buffers available for threads 0..threads−1.
+  void reserve_threads(std::size_t threads) {
+    if (buffers_.size() < threads) buffers_.resize(threads);
+  }
+
+ private:
+  std::vector<std::array<std::vector<T>, slots>> buffers_;
+};
+
+/// The state a forward pass reads besides its input: the mode, the generator that failout
+/// and dropout draw from, and scratch memory. One context serves a whole training run, so its
+/// generator's stream (and therefore every draw) follows from its seed.
+template <class T>
+class Context {
+ public:
+  /// Creates a context in `mode` whose generator is seeded with `seed`.
+  explicit Context(Mode mode = Mode::infer, std::uint64_t seed = 0) : mode_(mode), rng_(seed) {
+    workspace_.reserve_threads(std::size_t(max_threads()));
+  }
+
+  /// Whether layers behave as in training.
+  bool training() const { return mode_ == Mode::train; }
+
+  /// The current mode.
+  Mode mode() const { return mode_; }
+
+  /// Switches between training and inference.
+  void set_mode(Mode mode) { mode_ = mode; }
+
+  /// The generator every random layer of the pass draws from.
+  Rng& rng() { return rng_; }
+
+  /// Scratch memory for kernels.
+  Workspace<T>& workspace() {
+    workspace_.reserve_threads(std::size_t(max_threads()));
+    return workspace_;
+  }
+
+ private:
+  Mode mode_;
+  Rng rng_;
+  Workspace<T> workspace_;
+};
+
+}  // namespace resilinet

@@ -1,0 +1,63 @@
+#pragma once
+/// \file
+/// BatchNorm<T>: batch normalisation over the last axis (Keras `BatchNormalization`).
+
+#include <string>
+
+#include "resilinet/autodiff/batch_norm_ops.hpp"
+#include "resilinet/nn/module.hpp"
+
+namespace resilinet {
+
+/// Normalises each channel with batch statistics in training and moving statistics in
+/// inference, then scales by gamma, shifts by beta and applies the optional fused activation.
+///
+/// The moving mean and variance are non-trainable parameters (`moving_mean`,
+/// `moving_variance`), so model files and checkpoints carry them; optimizers skip them. The
+/// moving variance follows Keras 2.2 (see batch_norm()).
+template <class T>
+class BatchNorm : public Module<T> {
+ public:
+  /// Creates the layer for `channels` channels (gamma 1, beta 0, moving mean 0, variance 1).
+  explicit BatchNorm(std::size_t channels, std::string name = "batch_norm",
+                     const BatchNormOptions& options = {})
+      : Module<T>(std::move(name)),
+        o_(options),
+        gamma_(this->register_parameter("gamma", Tensor<T>(checked_shape(channels), T(1)))),
+        beta_(this->register_parameter("beta", Tensor<T>(Shape{channels}))),
+        moving_mean_(this->register_parameter("moving_mean", Tensor<T>(Shape{channels}), false)),
+        moving_variance_(
+            this->register_parameter("moving_variance", Tensor<T>(Shape{channels}, T(1)), false)) {}
+
+  /// Records the normalisation of x (..., channels); updates the moving statistics when
+  /// `ctx` trains.
+  Var<T> forward(Var<T> x, Context<T>& ctx) override {
+    return batch_norm(x, Var<T>(gamma_), Var<T>(beta_), moving_mean_.mutable_value(),
+                      moving_variance_.mutable_value(), ctx.training(), o_);
+  }
+
+  /// Scale per channel.
+  Parameter<T>& gamma() { return gamma_; }
+  /// Offset per channel.
+  Parameter<T>& beta() { return beta_; }
+  /// Moving mean (non-trainable).
+  Parameter<T>& moving_mean() { return moving_mean_; }
+  /// Moving variance (non-trainable).
+  Parameter<T>& moving_variance() { return moving_variance_; }
+
+ private:
+  Shape checked_shape(std::size_t channels) const {
+    o_.validate();
+    require(channels > 0, "BatchNorm '", this->name(), "': channels must be positive, got ",
+            channels);
+    return Shape{channels};
+  }
+
+  BatchNormOptions o_;
+  Parameter<T>& gamma_;
+  Parameter<T>& beta_;
+  Parameter<T>& moving_mean_;
+  Parameter<T>& moving_variance_;
+};
+
+}  // namespace resilinet

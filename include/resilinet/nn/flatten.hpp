@@ -1,0 +1,26 @@
+#pragma once
+/// \file
+/// Flatten<T>: (N, ...) → (N, product of the rest), as a view (Keras `Flatten`).
+
+#include <string>
+
+#include "resilinet/autodiff/shape_ops.hpp"
+#include "resilinet/nn/module.hpp"
+
+namespace resilinet {
+
+/// Views every example as one row of features; nothing is copied or recorded.
+template <class T>
+class Flatten : public Module<T> {
+ public:
+  /// Creates the layer.
+  explicit Flatten(std::string name = "flatten") : Module<T>(std::move(name)) {}
+
+  /// x (N, ...) viewed as (N, features).
+  Var<T> forward(Var<T> x, Context<T>&) override {
+    require<ShapeError>(x.shape().rank() >= 1, "Flatten: needs a batch axis, got ", x.shape());
+    return reshape(x, Shape{x.shape()[0], x.shape().row_size()});
+  }
+};
+
+}  // namespace resilinet

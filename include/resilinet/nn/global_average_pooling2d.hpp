@@ -1,0 +1,24 @@
+#pragma once
+/// \file
+/// GlobalAveragePooling2D<T>: the mean over height and width (Keras `GlobalAveragePooling2D`).
+
+#include <string>
+
+#include "resilinet/autodiff/pool_ops.hpp"
+#include "resilinet/nn/module.hpp"
+
+namespace resilinet {
+
+/// (N, H, W, C) → (N, C), each channel averaged over all positions.
+template <class T>
+class GlobalAveragePooling2D : public Module<T> {
+ public:
+  /// Creates the layer.
+  explicit GlobalAveragePooling2D(std::string name = "global_average_pooling2d")
+      : Module<T>(std::move(name)) {}
+
+  /// Records the pooling of x (N, H, W, C).
+  Var<T> forward(Var<T> x, Context<T>&) override { return global_average_pool2d(x); }
+};
+
+}  // namespace resilinet

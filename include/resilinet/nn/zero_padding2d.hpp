@@ -1,0 +1,30 @@
+#pragma once
+/// \file
+/// ZeroPadding2D<T>: zero rows and columns around each image (Keras `ZeroPadding2D`).
+
+#include <string>
+
+#include "resilinet/autodiff/pool_ops.hpp"
+#include "resilinet/nn/module.hpp"
+
+namespace resilinet {
+
+/// Adds `top`/`bottom` zero rows and `left`/`right` zero columns to x (N, H, W, C).
+template <class T>
+class ZeroPadding2D : public Module<T> {
+ public:
+  /// Creates the layer; MobileNet's stride-2 blocks use (0, 1, 0, 1): bottom/right only.
+  ZeroPadding2D(std::size_t top, std::size_t bottom, std::size_t left, std::size_t right,
+                std::string name = "zero_padding2d")
+      : Module<T>(std::move(name)), top_(top), bottom_(bottom), left_(left), right_(right) {}
+
+  /// Records the padding of x.
+  Var<T> forward(Var<T> x, Context<T>&) override {
+    return zero_pad2d(x, top_, bottom_, left_, right_);
+  }
+
+ private:
+  std::size_t top_, bottom_, left_, right_;
+};
+
+}  // namespace resilinet

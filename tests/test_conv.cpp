@@ -1,0 +1,291 @@
+// Convolution, depthwise, batch norm, pooling, padding, dropout and flatten: finite-difference
+// gradient checks in double (stride 2, asymmetric "same" padding, batch norm in training and
+// inference), hand-computed cases, and Keras's conventions.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "helpers.hpp"
+
+using namespace resilinet;
+using testing::expect_gradients;
+using testing::param;
+using testing::project;
+
+namespace {
+
+// Runs the checks on two threads so per-thread partial gradients are exercised, then restores.
+struct TwoThreads {
+  int before = max_threads();
+  TwoThreads() { set_num_threads(2); }
+  ~TwoThreads() { set_num_threads(before); }
+};
+
+}  // namespace
+
+TEST_CASE("window geometry follows Keras: same = ceil(in/stride), extra pad bottom/right") {
+  const auto g = window_geometry("t", Shape{1, 32, 32, 3}, 7, 7, 2, 2, Padding::same);
+  CHECK(g.oh == 16);
+  CHECK(g.pad_top == 2);  // total padding 15·2 + 7 − 32 = 5: 2 on top, 3 below
+  const auto h = window_geometry("t", Shape{1, 6, 6, 1}, 3, 3, 2, 2, Padding::same);
+  CHECK(h.oh == 3);
+  CHECK(h.pad_top == 0);  // total 1: all of it at the bottom
+  CHECK(window_geometry("t", Shape{1, 32, 32, 3}, 3, 3, 1, 1, Padding::valid).oh == 30);
+  CHECK(window_geometry("t", Shape{1, 31, 31, 3}, 1, 1, 4, 4, Padding::valid).oh == 8);
+  CHECK_THROWS_WITH_AS(window_geometry("conv2d", Shape{1, 2, 2, 3}, 3, 3, 1, 1, Padding::valid),
+                       "conv2d: a 3x3 'valid' window does not fit input (1, 2, 2, 3)", ShapeError);
+}
+
+TEST_CASE("gradient check: conv2d (3x3, 1x1, 7x7; stride 1, 2, 4; same and valid)") {
+  TwoThreads threads;
+  Rng rng(31);
+  Context<double> ctx;
+  struct Case {
+    std::size_t h, w, c, f, k, s;
+    Padding p;
+    bool bias;
+  };
+  for (const Case& cs : {Case{5, 5, 2, 3, 3, 1, Padding::same, true},
+                         Case{6, 7, 2, 3, 3, 2, Padding::same, true},   // asymmetric padding
+                         Case{5, 5, 2, 2, 3, 2, Padding::valid, false},
+                         Case{4, 4, 3, 2, 1, 1, Padding::same, true},   // pointwise path
+                         Case{9, 9, 2, 2, 1, 4, Padding::valid, false},  // strided 1x1 skip
+                         Case{8, 8, 1, 2, 7, 2, Padding::same, true}}) {
+    auto x = param("x", Shape{3, cs.h, cs.w, cs.c}, rng);
+    auto w = param("w", Shape{cs.k, cs.k, cs.c, cs.f}, rng);
+    auto b = param("b", Shape{cs.f}, rng);
+    const auto g = window_geometry("t", x.value().shape(), cs.k, cs.k, cs.s, cs.s, cs.p);
+    const auto r = testing::random_tensor<double>(Shape{3, g.oh, g.ow, cs.f}, rng);
+    std::vector<Parameter<double>*> ps{&x, &w};
+    if (cs.bias) ps.push_back(&b);
+    expect_gradients("conv2d " + std::to_string(cs.k) + "x" + std::to_string(cs.k) + "/" +
+                         std::to_string(cs.s) + (cs.p == Padding::same ? " same" : " valid"),
+                     [&](Tape<double>& t) {
+                       return project(conv2d<double>(t.param(x), w, cs.bias ? Var<double>(b) : Var<double>(),
+                                                     cs.s, cs.s, cs.p, ctx),
+                                      r);
+                     },
+                     ps);
+  }
+}
+
+TEST_CASE("conv2d: a hand-computed case, and the L2 penalty adds 2λW to the kernel gradient") {
+  // One 3x3 image 1..9, one 2x2 kernel [[1, 0], [0, -1]], valid: y = x[i][j] − x[i+1][j+1].
+  Context<double> ctx;
+  Tape<double> tape;
+  Tensor<double> x(Shape{1, 3, 3, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  Parameter<double> w("w", Tensor<double>(Shape{2, 2, 1, 1}, {1, 0, 0, -1}));
+  auto y = conv2d<double>(tape.input(x), w, {}, 1, 1, Padding::valid, ctx);
+  REQUIRE(y.shape() == Shape{1, 2, 2, 1});
+  for (double v : y.value()) CHECK(v == -4.0);
+  // "same" with stride 2 on 3x3: output 2x2, total padding 1 at the bottom/right only.
+  tape.clear();
+  auto z = conv2d<double>(tape.input(x), w, {}, 2, 2, Padding::same, ctx);
+  REQUIRE(z.shape() == Shape{1, 2, 2, 1});
+  CHECK(z.value()[0] == 1.0 - 5.0);
+  CHECK(z.value()[1] == 3.0 - 0.0);  // x[0][2] − padded zero
+  CHECK(z.value()[3] == 9.0);
+  Rng rng(32);
+  auto xi = testing::random_tensor<double>(Shape{2, 4, 4, 2}, rng);
+  auto k = param("k", Shape{3, 3, 2, 3}, rng);
+  std::vector<double> plain;
+  for (double l2 : {0.0, 0.25}) {
+    tape.clear();
+    k.zero_grad();
+    tape.backward(sum(conv2d<double>(tape.input(xi), k, {}, 1, 1, Padding::same, ctx, l2)));
+    if (l2 == 0.0) {
+      plain.assign(k.grad().begin(), k.grad().end());
+    } else {
+      double maxdiff = 0;
+      for (std::size_t i = 0; i < plain.size(); ++i)
+        maxdiff = std::max(maxdiff, std::abs(k.grad()[i] - plain[i] - 2 * l2 * k.value()[i]));
+      CHECK(maxdiff < 1e-12);
+    }
+  }
+}
+
+TEST_CASE("gradient check: depthwise_conv2d (3x3 same stride 1, valid stride 2 after padding)") {
+  TwoThreads threads;
+  Rng rng(33);
+  Context<double> ctx;
+  auto x = param("x", Shape{3, 6, 5, 4}, rng);
+  auto w = param("w", Shape{3, 3, 4, 1}, rng);
+  const auto r1 = testing::random_tensor<double>(Shape{3, 6, 5, 4}, rng);
+  expect_gradients("depthwise 3x3/1 same",
+                   [&](Tape<double>& t) {
+                     return project(depthwise_conv2d<double>(t.param(x), w, 1, 1, Padding::same, ctx), r1);
+                   },
+                   {&x, &w});
+  const auto r2 = testing::random_tensor<double>(Shape{3, 3, 2, 4}, rng);
+  expect_gradients("depthwise pad(0,1,0,1) + 3x3/2 valid",
+                   [&](Tape<double>& t) {
+                     return project(depthwise_conv2d<double>(zero_pad2d<double>(t.param(x), 0, 1, 0, 1),
+                                                             w, 2, 2, Padding::valid, ctx),
+                                    r2);
+                   },
+                   {&x, &w});
+  // Hand case: channel c is scaled by its own centre tap only.
+  Tape<double> tape;
+  Tensor<double> ones(Shape{1, 3, 3, 2}, 1.0);
+  Tensor<double> k(Shape{3, 3, 2, 1});
+  k[(1 * 3 + 1) * 2 + 0] = 2.0;
+  k[(1 * 3 + 1) * 2 + 1] = -3.0;
+  k[(0 * 3 + 0) * 2 + 1] = 1.0;  // top-left tap of channel 1: reaches only outputs below/right
+  Parameter<double> kp("k", k);
+  auto y = depthwise_conv2d<double>(tape.input(ones), kp, 1, 1, Padding::same, ctx);
+  CHECK(y.value()[0] == 2.0);   // (0,0) channel 0
+  CHECK(y.value()[1] == -3.0);  // (0,0) channel 1: its top-left neighbour is padding
+  CHECK(y.value()[(1 * 3 + 1) * 2 + 1] == -2.0);
+}
+
+TEST_CASE("gradient check: batch norm in training and inference, with fused activations") {
+  TwoThreads threads;
+  Rng rng(34);
+  for (Activation act : {Activation::linear, Activation::relu, Activation::relu6})
+    for (bool training : {true, false}) {
+      auto x = param("x", Shape{4, 3, 2, 5}, rng);
+      for (double& v : x.mutable_value()) v = v * 4 + 1;
+      auto gamma = param("gamma", Shape{5}, rng);
+      auto beta = param("beta", Shape{5}, rng);
+      Tensor<double> mm = testing::random_tensor<double>(Shape{5}, rng);
+      Tensor<double> mv = testing::random_tensor<double>(Shape{5}, rng, 0.5, 2.0);
+      const auto r = testing::random_tensor<double>(Shape{4, 3, 2, 5}, rng);
+      BatchNormOptions o;
+      o.activation = act;
+      expect_gradients(std::string("batch_norm ") + (training ? "train " : "infer ") + to_string(act),
+                       [&](Tape<double>& t) {
+                         return project(batch_norm<double>(t.param(x), gamma, beta, mm.view(), mv.view(),
+                                                           training, o),
+                                        r);
+                       },
+                       {&x, &gamma, &beta});
+    }
+}
+
+TEST_CASE("batch norm: hand-computed statistics, Keras's moving-variance update, train vs eval") {
+  BatchNorm<double> bn(1, "bn");
+  Tensor<double> x(Shape{4, 1}, {1, 2, 3, 4});
+  Tape<double> tape;
+  Context<double> train(Mode::train), infer(Mode::infer);
+  auto y = bn(tape.input(x), train);
+  const double s = 1 / std::sqrt(1.25 + 1e-3);  // batch mean 2.5, biased variance 1.25
+  for (std::size_t i = 0; i < 4; ++i) CHECK(y.value()[i] == doctest::Approx((x[i] - 2.5) * s));
+  CHECK(bn.moving_mean().value()[0] == doctest::Approx(0.01 * 2.5));
+  CHECK(bn.moving_variance().value()[0] == doctest::Approx(0.99 + 0.01 * 1.25 * 4 / (4 - 1.001)));
+  tape.clear();
+  auto z = bn(tape.input(x), infer);  // moving statistics now normalise
+  const double mv = bn.moving_variance().value()[0], mm = bn.moving_mean().value()[0];
+  CHECK(z.value()[3] == doctest::Approx((4 - mm) / std::sqrt(mv + 1e-3)));
+  // Moving statistics are parameters (saved with the model) that optimizers never touch.
+  CHECK(bn.parameters().size() == 4);
+  Adam<double> adam(bn.parameters());
+  CHECK(adam.parameters().size() == 2);
+  CHECK_THROWS_AS(BatchNorm<double>(3, "bad", BatchNormOptions{1.5}), ValueError);
+}
+
+TEST_CASE("gradient check: max pool, global average pool, zero padding") {
+  TwoThreads threads;
+  Rng rng(35);
+  auto x = param("x", Shape{3, 8, 8, 3}, rng);  // continuous values: no ties
+  const auto r1 = testing::random_tensor<double>(Shape{3, 4, 4, 3}, rng);
+  expect_gradients("max_pool 3x3/2 same",
+                   [&](Tape<double>& t) { return project(max_pool2d<double>(t.param(x), 3, 3, 2, 2, Padding::same), r1); },
+                   {&x});
+  const auto r2 = testing::random_tensor<double>(Shape{3, 4, 4, 3}, rng);
+  expect_gradients("max_pool 2x2/2 valid",
+                   [&](Tape<double>& t) { return project(max_pool2d<double>(t.param(x), 2, 2, 2, 2, Padding::valid), r2); },
+                   {&x});
+  const auto r3 = testing::random_tensor<double>(Shape{3, 3}, rng);
+  expect_gradients("global_average_pool2d",
+                   [&](Tape<double>& t) { return project(global_average_pool2d<double>(t.param(x)), r3); }, {&x});
+  const auto r4 = testing::random_tensor<double>(Shape{3, 9, 11, 3}, rng);
+  expect_gradients("zero_pad2d (0, 1, 1, 2)",
+                   [&](Tape<double>& t) { return project(zero_pad2d<double>(t.param(x), 0, 1, 1, 2), r4); },
+                   {&x});
+}
+
+TEST_CASE("max pool: same padding ignores padded cells, ties go to the first cell") {
+  Tape<double> tape;
+  // All-negative input: a padded zero must never win.
+  Tensor<double> neg(Shape{1, 3, 3, 1}, {-5, -4, -3, -2, -1, -6, -7, -8, -9});
+  auto y = max_pool2d<double>(tape.input(neg), 2, 2, 2, 2, Padding::same);
+  REQUIRE(y.shape() == Shape{1, 2, 2, 1});
+  CHECK(y.value()[0] == -1);
+  CHECK(y.value()[1] == -3);  // window {-3, -6} plus two padded cells
+  CHECK(y.value()[3] == -9);
+  tape.clear();
+  Tensor<double> ties(Shape{1, 2, 2, 1}, {7, 7, 7, 7});
+  auto x = tape.input(ties, true);
+  tape.backward(sum(max_pool2d<double>(x, 2, 2, 2, 2, Padding::valid)));
+  CHECK(x.grad()[0] == 1.0);
+  CHECK(x.grad()[1] + x.grad()[2] + x.grad()[3] == 0.0);
+}
+
+TEST_CASE("dropout: inverted scaling, rate statistics, identity in inference, gradient") {
+  Rng rng(36);
+  Tensor<double> ones(Shape{100000}, 1.0);
+  Tape<double> tape;
+  auto y = dropout<double>(tape.input(ones), 0.3, rng);
+  std::size_t kept = 0;
+  double total = 0;
+  for (double v : y.value()) {
+    kept += v != 0;
+    total += v;
+    if (v != 0) CHECK(v == doctest::Approx(1 / 0.7));
+  }
+  CHECK(double(kept) / 1e5 == doctest::Approx(0.7).epsilon(0.01));
+  CHECK(total / 1e5 == doctest::Approx(1.0).epsilon(0.01));  // expectation preserved
+  Dropout<double> layer(0.5);
+  Context<double> infer;
+  auto same = tape.input(ones);
+  CHECK(layer(same, infer).node() == same.node());
+  CHECK_THROWS_AS(Dropout<double>(1.0), ValueError);
+  auto x = param("x", Shape{4, 6}, rng);
+  const auto r = testing::random_tensor<double>(Shape{4, 6}, rng);
+  expect_gradients("dropout (fixed mask)",
+                   [&](Tape<double>& t) {
+                     Rng fixed(7);  // same mask every evaluation
+                     return project(dropout<double>(t.param(x), 0.4, fixed), r);
+                   },
+                   {&x});
+}
+
+TEST_CASE_TEMPLATE("layers compose: a small CNN runs forward and backward in float and double", T,
+                   float, double) {
+  Rng rng(37);
+  Sequential<T> net("cnn");
+  net.template add<ZeroPadding2D<T>>(0, 1, 0, 1);
+  net.template add<Conv2D<T>>(3, 8, Conv2DOptions().with_kernel(3).with_stride(1).with_bias(false), rng, "conv1");
+  net.template add<BatchNorm<T>>(8, "conv1_bn", BatchNormOptions{0.99, 1e-3, Activation::relu6});
+  net.template add<DepthwiseConv2D<T>>(8, 3, 2, Padding::same, rng, "dw");
+  net.template add<Conv2D<T>>(8, 16, Conv2DOptions().with_kernel(1).with_init(Initializer::he_normal), rng, "pw");
+  net.template add<MaxPool2D<T>>(3, 2, Padding::same);
+  net.template add<GlobalAveragePooling2D<T>>();
+  net.template add<Dropout<T>>(0.1);
+  net.template add<Flatten<T>>();
+  net.template add<Dense<T>>(16, 10, Activation::linear, rng, "out");
+  Tensor<T> x = testing::random_tensor<T>(Shape{4, 8, 8, 3}, rng);
+  Tape<T> tape;
+  Context<T> ctx(Mode::train, 1);
+  auto loss = softmax_cross_entropy(net(tape.input(x), ctx), std::vector<int>{1, 2, 3, 4});
+  net.zero_grad();
+  tape.backward(loss);
+  CHECK(std::isfinite(double(loss.value()[0])));
+  double g = 0;
+  for (Parameter<T>* p : net.parameters())
+    for (T v : p->grad()) g += std::abs(double(v));
+  CHECK(g > 0);
+}
+
+TEST_CASE("He-normal follows Keras 2.2: truncated at 2 sigma, variance 2 / fan_in") {
+  Rng rng(38);
+  const Tensor<double> k = he_normal<double>(Shape{3, 3, 64, 64}, 3 * 3 * 64, rng);
+  const double sigma = std::sqrt(2.0 / 576) / 0.87962566103423978;
+  double sum2 = 0;
+  for (double v : k) {
+    CHECK_UNARY(std::abs(v) <= 2 * sigma);
+    sum2 += v * v;
+  }
+  CHECK(sum2 / double(k.size()) == doctest::Approx(2.0 / 576).epsilon(0.03));
+  CHECK(kernel_fans(Shape{3, 3, 64, 128}) == std::pair<std::size_t, std::size_t>{576, 1152});
+}

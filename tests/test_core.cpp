@@ -1,0 +1,221 @@
+// Views, the lean tape (first writer assigns), backward with an upstream gradient, input
+// gradients, softmax, parameter safety, threads, batch sources, .npy reading, and the
+// allocation-free training step.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+
+#include "helpers.hpp"
+
+using namespace resilinet;
+
+TEST_CASE_TEMPLATE("TensorView and reshape see the same elements without copying", T, float, double) {
+  Tensor<T> t(Shape{2, 3, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  const TensorView<const T> v = t.view();
+  CHECK(v.data() == t.data());
+  const auto r = v.rows(1, 1);
+  CHECK(r.shape() == Shape{1, 3, 2});
+  CHECK(r[0] == T(7));
+  CHECK(v.reshaped(Shape{6, 2})[11] == T(12));
+  CHECK_THROWS_WITH_AS(v.rows(1, 2), "TensorView::rows: rows [1, 3) outside shape (2, 3, 2)",
+                       ShapeError);
+  Tape<T> tape;
+  auto x = tape.input(t, true);
+  const std::size_t ops = tape.size();
+  auto flat = reshape(x, Shape{2, 6});
+  CHECK(tape.size() == ops);  // a view records nothing
+  CHECK(flat.value().data() == x.value().data());
+  CHECK(flat.shape() == Shape{2, 6});
+  // Gradients through the view land in x under x's shape.
+  tape.backward(sum(multiply(flat, T(2))));
+  for (T g : x.grad()) CHECK(g == T(2));
+}
+
+TEST_CASE("backward(y, dy) propagates an arbitrary upstream gradient into inputs") {
+  Rng rng(21);
+  Parameter<double> w("w", testing::random_tensor<double>(Shape{4, 3}, rng));
+  const auto x0 = testing::random_tensor<double>(Shape{5, 4}, rng);
+  const auto dy = testing::random_tensor<double>(Shape{5, 3}, rng);
+  Tape<double> tape;
+  auto x = tape.input(x0, true);
+  auto y = matmul(x, Var<double>(w));
+  w.zero_grad();
+  tape.backward(y, dy);
+  // dx = dy·wᵀ and dw = xᵀ·dy, computed by hand.
+  double maxdiff = 0;
+  for (std::size_t i = 0; i < 5; ++i)
+    for (std::size_t k = 0; k < 4; ++k) {
+      double e = 0;
+      for (std::size_t j = 0; j < 3; ++j) e += dy[i * 3 + j] * w.value()[k * 3 + j];
+      maxdiff = std::max(maxdiff, std::abs(e - x.grad()[i * 4 + k]));
+    }
+  for (std::size_t k = 0; k < 4; ++k)
+    for (std::size_t j = 0; j < 3; ++j) {
+      double e = 0;
+      for (std::size_t i = 0; i < 5; ++i) e += x0[i * 4 + k] * dy[i * 3 + j];
+      maxdiff = std::max(maxdiff, std::abs(e - w.grad()[k * 3 + j]));
+    }
+  MESSAGE("backward(y, dy): maxdiff against the hand-computed products " << maxdiff);
+  CHECK(maxdiff < 1e-12);
+  CHECK_THROWS_WITH_AS(tape.backward(y, Tensor<double>(Shape{3, 5})),
+                       "Tape::backward: upstream gradient of shape (3, 5) for a value of shape (5, 3)",
+                       ShapeError);
+}
+
+TEST_CASE("a value no gradient reaches reads as zero, and gradients are never zero-filled first") {
+  Tape<double> tape;
+  auto x = tape.input(Tensor<double>(Shape{3}, {1, 2, 3}), true);
+  auto unused = relu(x);  // recorded but not part of the loss
+  auto loss = sum(multiply(x, 4.0));
+  // Poison the buffers: correct results prove the first writer assigns instead of adding.
+  tape.backward(loss);
+  tape.clear();
+  x = tape.input(Tensor<double>(Shape{3}, {1, 2, 3}), true);
+  unused = relu(x);
+  loss = sum(multiply(x, 4.0));
+  tape.backward(loss);
+  for (double g : x.grad()) CHECK(g == 4.0);
+  for (double g : unused.grad()) CHECK(g == 0.0);
+}
+
+TEST_CASE("softmax: rows sum to one, and its gradient checks") {
+  Rng rng(22);
+  Parameter<double> z("z", testing::random_tensor<double>(Shape{3, 5}, rng, -4, 4));
+  const auto r = testing::random_tensor<double>(Shape{3, 5}, rng);
+  Tape<double> tape;
+  auto p = softmax(tape.param(z));
+  for (std::size_t i = 0; i < 3; ++i) {
+    double total = 0;
+    for (std::size_t c = 0; c < 5; ++c) total += p.value()[i * 5 + c];
+    CHECK(total == doctest::Approx(1.0).epsilon(1e-12));
+  }
+  const auto res = check_gradients<double>(
+      [&](Tape<double>& t) { return sum(multiply(softmax(t.param(z)), t.input(r))); }, {&z});
+  MESSAGE("softmax: max error " << res.max_error);
+  CHECK(res.max_error < 1e-6);
+}
+
+TEST_CASE("parameters refuse a value of the wrong shape") {
+  Rng rng(23);
+  Dense<float> d(3, 4, Activation::relu, rng, "edge");
+  CHECK_THROWS_WITH_AS(d.kernel().set_value(Tensor<float>(Shape{4, 3})),
+                       "parameter 'edge/kernel': cannot assign a value of shape (4, 3) to shape (3, 4)",
+                       ShapeError);
+  d.kernel().set_value(Tensor<float>(Shape{3, 4}, 0.5f));
+  CHECK(d.kernel().value()[11] == 0.5f);
+}
+
+TEST_CASE("parallel_for covers the range once and threaded GEMM matches one thread") {
+  const int before = max_threads();
+  set_num_threads(2);
+  std::vector<int> hits(1000, 0);
+  parallel_for(hits.size(), [&](std::size_t b, std::size_t e, std::size_t) {
+    for (std::size_t i = b; i < e; ++i) ++hits[i];
+  });
+  for (int h : hits) CHECK(h == 1);
+  Rng rng(24);
+  for (Trans ta : {Trans::no, Trans::yes})
+    for (Trans tb : {Trans::no, Trans::yes})
+      for (auto [m, n] : {std::pair<std::size_t, std::size_t>{300, 70}, {70, 300}}) {
+        const std::size_t k = 90;
+        const auto a = testing::random_tensor<double>(Shape{m * k}, rng);
+        const auto b = testing::random_tensor<double>(Shape{k * n}, rng);
+        Tensor<double> c1(Shape{m, n}, 1.0), c2(Shape{m, n}, 1.0);
+        const std::size_t lda = ta == Trans::no ? k : m, ldb = tb == Trans::no ? n : k;
+        set_num_threads(2);
+        gemm(ta, tb, m, n, k, 1.0, a.data(), lda, b.data(), ldb, 0.5, c1.data(), n);
+        set_num_threads(1);
+        gemm(ta, tb, m, n, k, 1.0, a.data(), lda, b.data(), ldb, 0.5, c2.data(), n);
+        double maxdiff = 0;
+        for (std::size_t i = 0; i < c1.size(); ++i) maxdiff = std::max(maxdiff, std::abs(c1[i] - c2[i]));
+        CHECK(maxdiff < 1e-12);
+      }
+  CHECK_THROWS_AS(set_num_threads(0), ValueError);
+  set_num_threads(before);
+}
+
+TEST_CASE("DatasetSource serves every example once per epoch, shuffled when asked") {
+  Dataset<float> d;
+  d.x = Tensor<float>(Shape{10, 1});
+  for (int i = 0; i < 10; ++i) {
+    d.x[i] = float(i);
+    d.y.push_back(i);
+  }
+  DatasetSource<float> source(d, true);
+  CHECK(source.steps_per_epoch(4) == 3);
+  Rng rng(25);
+  Tensor<float> x;
+  std::vector<int> y;
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    source.start_epoch(rng);
+    std::vector<int> seen;
+    std::size_t batches = 0;
+    while (source.next(4, x, y)) {
+      ++batches;
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        CHECK(x[i] == float(y[i]));  // features travel with their labels
+        seen.push_back(y[i]);
+      }
+    }
+    CHECK(batches == 3);
+    std::vector<int> sorted = seen;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<int> all(10);
+    std::iota(all.begin(), all.end(), 0);
+    CHECK(sorted == all);
+    CHECK(seen != all);  // shuffled (probability 1/10! of a false failure)
+  }
+}
+
+TEST_CASE_TEMPLATE("save_npy / load_npy round-trip and convert the scalar type", T, float, double) {
+  const std::string path = "resilinet_test_tensor.npy";
+  Tensor<double> t(Shape{2, 3}, {1.5, -2, 3, 4, 5, 6.25});
+  save_npy<double>(path, t);
+  const Tensor<T> back = load_npy<T>(path);
+  CHECK(back.shape() == Shape{2, 3});
+  for (std::size_t i = 0; i < 6; ++i) CHECK(back[i] == T(t[i]));
+  { std::ofstream(path, std::ios::binary) << "\x93NUMPY garbage"; }
+  CHECK_THROWS_AS(load_npy<T>(path), FormatError);
+  std::remove(path.c_str());
+  CHECK_THROWS_AS(load_npy<T>("no/such/file.npy"), IoError);
+}
+
+TEST_CASE("a steady-state training step allocates nothing, whatever failout draws") {
+  for (Variant v : {Variant::dfg, Variant::resilinet}) {
+    Rng rng(26);
+    HealthMlpOptions o;
+    o.variant = v;
+    o.survival = {0.5, 0.5, 0.5};
+    o.granularity = FailoutGranularity::per_batch;
+    auto net = build_health_mlp<float>(o, rng);
+    Adam<float> adam(net->parameters());
+    Tensor<float> x = testing::random_tensor<float>(Shape{64, 23}, rng);
+    std::vector<int> y(64);
+    for (int& label : y) label = int(rng.below(13));
+    Context<float> ctx(Mode::train, 3);
+    Tape<float> tape;
+    std::size_t hits = 0, ops = 0;
+    auto step = [&] {
+      tape.clear();
+      auto logits = net->forward(tape.input(x), ctx);
+      auto loss = softmax_cross_entropy(logits, y);
+      adam.zero_grad();
+      tape.backward(loss);
+      adam.step();
+      hits += count_correct(logits.value(), y);
+      ops = tape.size();
+    };
+    CHECK(testing::allocations_during(step) > 0);  // the counter works: a first step allocates
+    for (int i = 0; i < 2; ++i) step();
+    const std::size_t first_ops = ops;
+    long allocations = 0;
+    for (int i = 0; i < 30; ++i) {
+      allocations += testing::allocations_during(step);
+      CHECK(ops == first_ops);  // the same op sequence every step
+    }
+    CAPTURE(to_string(v));
+    CHECK(allocations == 0);
+  }
+}
