@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 // Shared test helpers: random tensors, parameters from tensors, the data directory.
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <functional>
 #include <vector>
@@ -62,5 +64,16 @@ inline std::string data_dir() {
 
 /// True when tests needing ../shared/data must run (CI sets RESILINET_DATA_DIR).
 inline bool require_data() { return !data_dir().empty() || std::getenv("CI") != nullptr; }
+
+/// The path of `sub` under the shared data directory; "" (and a skip message) when it is
+/// absent on a developer machine, a test failure when CI should have provided it.
+inline std::string shared_data(const std::string& sub) {
+  const std::string path = data_dir() + "/" + sub;
+  struct stat st {};
+  if (!data_dir().empty() && ::stat(path.c_str(), &st) == 0) return path;
+  if (require_data()) FAIL("RESILINET_DATA_DIR does not hold " << sub << " (CI must provide ../shared/data)");
+  MESSAGE("skipped: set RESILINET_DATA_DIR to ../shared/data to read " << sub);
+  return "";
+}
 
 }  // namespace testing

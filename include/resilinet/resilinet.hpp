@@ -43,10 +43,14 @@
 #include "resilinet/optim/optimizer.hpp"
 #include "resilinet/optim/sgd.hpp"
 
+#include "resilinet/data/augmentation.hpp"
 #include "resilinet/data/batch_source.hpp"
 #include "resilinet/data/dataset.hpp"
 #include "resilinet/data/idx.hpp"
+#include "resilinet/data/image_dataset.hpp"
+#include "resilinet/data/image_source.hpp"
 #include "resilinet/data/mhealth.hpp"
+#include "resilinet/data/prefetch_source.hpp"
 #include "resilinet/data/sha1.hpp"
 
 #include "resilinet/train/fit.hpp"

@@ -69,13 +69,33 @@ inline std::size_t thread_index() {
 #endif
 }
 
-/// Whether the caller already runs inside a parallel region (nested work stays serial).
+namespace detail {
+/// Set on threads that must not start parallel regions of their own (see SerialScope).
+inline thread_local bool serial_thread = false;
+}  // namespace detail
+
+/// While alive, kernels called on this thread run serially: a background thread (a batch
+/// prefetcher) uses it so that it never starts a second pool competing with the main one.
+class SerialScope {
+ public:
+  /// Marks the calling thread serial.
+  SerialScope() : was_(detail::serial_thread) { detail::serial_thread = true; }
+  /// Restores the previous state.
+  ~SerialScope() { detail::serial_thread = was_; }
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  bool was_;
+};
+
+/// Whether work started here must stay on the calling thread: inside a parallel region
+/// (nested work) or inside a SerialScope.
 inline bool in_parallel() {
 #ifdef _OPENMP
-  return omp_in_parallel() != 0;
-#else
-  return false;
+  if (omp_in_parallel() != 0) return true;
 #endif
+  return detail::serial_thread;
 }
 
 /// Calls f(begin, end, thread) on contiguous, disjoint ranges covering [0, n), one per thread,

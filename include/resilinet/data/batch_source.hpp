@@ -55,8 +55,10 @@ class DatasetSource : public BatchSource<T> {
   /// Number of examples.
   std::size_t size() const override { return data_.size(); }
 
-  /// Rewinds; reshuffles when the source shuffles.
+  /// Rewinds; draws a fresh order from `rng` when the source shuffles (the order depends only
+  /// on `rng`, not on earlier epochs).
   void start_epoch(Rng& rng) override {
+    std::iota(order_.begin(), order_.end(), std::size_t(0));
     if (shuffle_) rng.shuffle(order_);
     next_ = 0;
   }

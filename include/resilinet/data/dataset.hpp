@@ -43,14 +43,14 @@ struct Dataset {
   }
 };
 
-/// Shuffles `data` with `rng` and cuts it into consecutive parts of the given fractions.
+/// Shuffles the indices 0..n−1 with `rng` and cuts them into consecutive parts of the given
+/// fractions.
 ///
 /// Fractions must be positive and sum to 1 (±1e-9); part sizes are rounded down, and the last
-/// part takes the remainder, so every example lands in exactly one part.
-template <class T>
-std::vector<Dataset<T>> split(const Dataset<T>& data, const std::vector<double>& fractions,
-                              Rng& rng) {
-  data.validate();
+/// part takes the remainder, so every index lands in exactly one part.
+inline std::vector<std::vector<std::size_t>> split_indices(std::size_t n,
+                                                           const std::vector<double>& fractions,
+                                                           Rng& rng) {
   require(!fractions.empty(), "split: needs at least one fraction");
   double total = 0;
   for (double f : fractions) {
@@ -58,18 +58,30 @@ std::vector<Dataset<T>> split(const Dataset<T>& data, const std::vector<double>&
     total += f;
   }
   require(std::abs(total - 1.0) < 1e-9, "split: fractions must sum to 1, got ", total);
-  std::vector<std::size_t> order(data.size());
+  std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t(0));
   rng.shuffle(order);
-  std::vector<Dataset<T>> parts;
+  std::vector<std::vector<std::size_t>> parts;
   std::size_t start = 0;
   for (std::size_t k = 0; k < fractions.size(); ++k) {
     const std::size_t count = k + 1 == fractions.size()
-                                  ? data.size() - start
-                                  : static_cast<std::size_t>(fractions[k] * double(data.size()));
-    parts.push_back(data.subset({order.begin() + start, order.begin() + start + count}));
+                                  ? n - start
+                                  : static_cast<std::size_t>(fractions[k] * double(n));
+    parts.emplace_back(order.begin() + start, order.begin() + start + count);
     start += count;
   }
+  return parts;
+}
+
+/// Shuffles `data` with `rng` and cuts it into consecutive parts of the given fractions
+/// (see split_indices()).
+template <class T>
+std::vector<Dataset<T>> split(const Dataset<T>& data, const std::vector<double>& fractions,
+                              Rng& rng) {
+  data.validate();
+  std::vector<Dataset<T>> parts;
+  for (const auto& indices : split_indices(data.size(), fractions, rng))
+    parts.push_back(data.subset(indices));
   return parts;
 }
 
