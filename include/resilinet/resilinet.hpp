@@ -36,6 +36,8 @@
 #include "resilinet/nn/init.hpp"
 #include "resilinet/nn/max_pool2d.hpp"
 #include "resilinet/nn/module.hpp"
+#include "resilinet/nn/reshape.hpp"
+#include "resilinet/nn/residual_block.hpp"
 #include "resilinet/nn/sequential.hpp"
 #include "resilinet/nn/zero_padding2d.hpp"
 
@@ -69,3 +71,5 @@
 #include "resilinet/eval/expected_accuracy.hpp"
 
 #include "resilinet/models/health_mlp.hpp"
+#include "resilinet/models/mobilenet.hpp"
+#include "resilinet/models/resnet.hpp"

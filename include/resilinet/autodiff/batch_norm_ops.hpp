@@ -4,8 +4,10 @@
 ///
 /// Shape letters: R rows (every axis but the last, e.g. N·H·W), C channels. In training the
 /// batch statistics normalise and the moving statistics are updated; in inference the moving
-/// statistics normalise. Statistics and their gradients are reduced per thread in double
-/// precision and summed in thread order.
+/// statistics normalise. Statistics and their gradients are summed in blocks of 128 rows,
+/// accumulated in double per thread, and combined in thread order. Forward is one pass for
+/// the statistics and one for the output; backward one for the sums (activation derivative
+/// fused in) and one for dx.
 
 #include <cmath>
 #include <vector>
@@ -35,18 +37,25 @@ struct BatchNormOptions {
 
 namespace detail {
 
-/// Per-channel sums over rows, reduced per thread (double) then in thread order:
-/// f(row_pointer, acc) adds one row's contribution into acc (2C doubles).
-template <class F>
-void channel_sums(std::size_t rows, std::size_t c, std::vector<double>& partial,
-                  std::vector<double>& out, F&& f) {
+/// Per-channel sums over rows: f(row, acc) adds one row's two contributions per channel into
+/// acc[0..2C). Each thread sums blocks of 128 rows in T (so the loop vectorises fully), then
+/// adds each block into double accumulators; threads are combined in thread order.
+template <class T, class F>
+void channel_sums(std::size_t rows, std::size_t c, std::vector<T>& block,
+                  std::vector<double>& partial, std::vector<double>& out, F&& f) {
   const std::size_t threads = std::size_t(max_threads());
   partial.assign(threads * 2 * c, 0.0);
+  block.assign(threads * 2 * c, T(0));
   parallel_for(
       rows,
       [&](std::size_t first, std::size_t end, std::size_t t) {
         double* acc = partial.data() + t * 2 * c;
-        for (std::size_t r = first; r < end; ++r) f(r, acc);
+        T* blk = block.data() + t * 2 * c;
+        for (std::size_t r0 = first; r0 < end; r0 += 128) {
+          std::fill_n(blk, 2 * c, T(0));
+          for (std::size_t r = r0; r < std::min(end, r0 + 128); ++r) f(r, blk);
+          for (std::size_t k = 0; k < 2 * c; ++k) acc[k] += double(blk[k]);
+        }
       },
       64);
   out.assign(2 * c, 0.0);
@@ -64,31 +73,51 @@ struct BatchNormOp : Node<T> {
   std::size_t rows = 0, c = 0;
   bool training = false;
   std::vector<T> mean, inv_std;  // the statistics used by the forward pass
+  std::vector<T> block, coef;
   std::vector<double> partial, sums;
 
   void backward() override {
     const T* xv = x->value.data();
     const T* yv = this->value.data();
     T* dy = this->grad.data();  // becomes dz = dy·act'(y) in place: nothing reads it after
-    activation_backward(act, yv, dy, dy, this->value.size());
-    // sums[c] = Σ dz, sums[C + c] = Σ dz·x̂.
-    channel_sums(rows, c, partial, sums, [&](std::size_t r, double* acc) {
-      const T* xr = xv + r * c;
-      const T* d = dy + r * c;
-      for (std::size_t k = 0; k < c; ++k) {
-        acc[k] += double(d[k]);
-        acc[c + k] += double(d[k]) * double((xr[k] - mean[k]) * inv_std[k]);
-      }
+    // sums[k] = Σ dz, sums[C + k] = Σ dz·x; dz is written back for the dx pass.
+    with_activation_grad<T>(act, [&](auto d) {
+      channel_sums(rows, c, block, partial, sums, [&](std::size_t r, T* acc) {
+        const T* xr = xv + r * c;
+        const T* yr = yv + r * c;
+        T* dr = dy + r * c;
+        for (std::size_t k = 0; k < c; ++k) {
+          const T dz = d(yr[k], dr[k]);
+          dr[k] = dz;
+          acc[k] += dz;
+          acc[c + k] += dz * xr[k];
+        }
+      });
     });
+    // Σ dz·x̂ = s·(Σ dz·x − μ·Σ dz).
+    for (std::size_t k = 0; k < c; ++k)
+      sums[c + k] = double(inv_std[k]) * (sums[c + k] - double(mean[k]) * sums[k]);
     if (beta->requires_grad)
       add_grad_with(*beta, c, [&](std::size_t k) { return T(sums[k]); });
     if (gamma->requires_grad)
       add_grad_with(*gamma, c, [&](std::size_t k) { return T(sums[c + k]); });
     if (!x->requires_grad) return;
-    const T* g = gamma->value.data();
+    // dx = A·dz + B·x + C per channel: A = γs; in training B = −γs²·Σdz·x̂/R and
+    // C = −γs·Σdz/R − B·μ (the batch statistics depend on x); in inference B = C = 0.
+    coef.resize(3 * c);
+    T* A = coef.data();
+    T* B = A + c;
+    T* C = B + c;
+    const double m = double(rows);
+    for (std::size_t k = 0; k < c; ++k) {
+      const double a = double(gamma->value[k]) * double(inv_std[k]);
+      const double bk = training ? -a * double(inv_std[k]) * sums[c + k] / m : 0.0;
+      A[k] = T(a);
+      B[k] = T(bk);
+      C[k] = T(training ? -a * sums[k] / m - bk * double(mean[k]) : 0.0);
+    }
     const bool added = x->grad_written;
     T* dx = x->grad.data();
-    const double m = double(rows);
     parallel_for(
         rows,
         [&](std::size_t first, std::size_t end, std::size_t) {
@@ -96,13 +125,10 @@ struct BatchNormOp : Node<T> {
             const T* xr = xv + r * c;
             const T* d = dy + r * c;
             T* out = dx + r * c;
-            for (std::size_t k = 0; k < c; ++k) {
-              T v = g[k] * inv_std[k] * d[k];
-              if (training)
-                v -= g[k] * inv_std[k] *
-                     T((sums[k] + double((xr[k] - mean[k]) * inv_std[k]) * sums[c + k]) / m);
-              out[k] = added ? out[k] + v : v;
-            }
+            if (added)
+              for (std::size_t k = 0; k < c; ++k) out[k] += A[k] * d[k] + B[k] * xr[k] + C[k];
+            else
+              for (std::size_t k = 0; k < c; ++k) out[k] = A[k] * d[k] + B[k] * xr[k] + C[k];
           }
         },
         64);
@@ -145,11 +171,11 @@ Var<T> batch_norm(Var<T> x, Var<T> gamma, Var<T> beta, TensorView<T> moving_mean
   op.inv_std.resize(c);
   const T* xv = x.value().data();
   if (training) {
-    detail::channel_sums(rows, c, op.partial, op.sums, [&](std::size_t r, double* acc) {
+    detail::channel_sums(rows, c, op.block, op.partial, op.sums, [&](std::size_t r, T* acc) {
       const T* xr = xv + r * c;
       for (std::size_t k = 0; k < c; ++k) {
-        acc[k] += double(xr[k]);
-        acc[c + k] += double(xr[k]) * double(xr[k]);
+        acc[k] += xr[k];
+        acc[c + k] += xr[k] * xr[k];
       }
     });
     const double m = options.momentum;
@@ -171,16 +197,21 @@ Var<T> batch_norm(Var<T> x, Var<T> gamma, Var<T> beta, TensorView<T> moving_mean
   }
   op.value.resize(s);
   T* y = op.value.data();
-  const T* g = gamma.value().data();
-  const T* b = beta.value().data();
+  // y = act(x·scale + shift) with scale = γs and shift = β − μ·γs.
+  op.coef.resize(2 * c);
+  T* scale = op.coef.data();
+  T* shift = scale + c;
+  for (std::size_t k = 0; k < c; ++k) {
+    scale[k] = gamma.value()[k] * op.inv_std[k];
+    shift[k] = beta.value()[k] - op.mean[k] * scale[k];
+  }
   parallel_for(
       rows,
       [&](std::size_t first, std::size_t end, std::size_t) {
         for (std::size_t r = first; r < end; ++r) {
           const T* xr = xv + r * c;
           T* out = y + r * c;
-          for (std::size_t k = 0; k < c; ++k)
-            out[k] = g[k] * (xr[k] - op.mean[k]) * op.inv_std[k] + b[k];
+          for (std::size_t k = 0; k < c; ++k) out[k] = xr[k] * scale[k] + shift[k];
           detail::activate(op.act, out, c);
         }
       },

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 
 #include "resilinet/autodiff/linear_ops.hpp"
 #include "resilinet/autodiff/tape.hpp"
@@ -110,6 +111,13 @@ void col2im_add(const WindowGeometry& g, const T* dcols, T* dx) {
     }
 }
 
+/// Images whose im2col columns go into one GEMM: as many as fit in 8M values (32 MB of
+/// float), so small feature maps still make large products.
+inline std::size_t images_per_chunk(const WindowGeometry& g) {
+  const std::size_t per_image = std::max<std::size_t>(1, g.oh * g.ow * g.kh * g.kw * g.c);
+  return std::max<std::size_t>(1, (std::size_t(1) << 23) / per_image);
+}
+
 /// Whether a convolution is a plain (N·H·W, C) × (C, F) product: 1x1, stride 1.
 inline bool is_pointwise(const WindowGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;
@@ -174,23 +182,27 @@ struct Conv2dOp : Node<T> {
       return;
     }
     const bool dx_added = x->grad_written;
+    const std::size_t image = g.h * g.w * g.c, chunk = images_per_chunk(g);
     const ThreadSpan threads = over_batch_with_partials(
         *ws, g.n, 1, w->requires_grad ? k * f : 0,
         [&](std::size_t first, std::size_t end, std::size_t t) {
-          T* cols = ws->buffer(t, 0, rows * k);
           T* dw = ws->buffer(t, 1, w->requires_grad ? k * f : 0);
-          for (std::size_t i = first; i < end; ++i) {
+          for (std::size_t i = first; i < end; i += chunk) {
+            const std::size_t m = std::min(chunk, end - i), r = m * rows;
+            T* cols = ws->buffer(t, 0, r * k);
             const T* dyi = dy + i * rows * f;
             if (w->requires_grad) {
-              im2col(g, x->value.data() + i * g.h * g.w * g.c, cols);
-              gemm_serial(Trans::yes, Trans::no, k, f, rows, T(1), cols, k, dyi, f, T(1), dw, f);
+              for (std::size_t j = 0; j < m; ++j)
+                im2col(g, x->value.data() + (i + j) * image, cols + j * rows * k);
+              gemm_serial(Trans::yes, Trans::no, k, f, r, T(1), cols, k, dyi, f, T(1), dw, f);
             }
             if (x->requires_grad) {
-              T* dxi = x->grad.data() + i * g.h * g.w * g.c;
-              if (!dx_added) std::fill_n(dxi, g.h * g.w * g.c, T(0));
-              gemm_serial(Trans::no, Trans::yes, rows, k, f, T(1), dyi, f, w->value.data(), f,
-                          T(0), cols, k);
-              col2im_add(g, cols, dxi);
+              T* dxi = x->grad.data() + i * image;
+              if (!dx_added) std::fill_n(dxi, m * image, T(0));
+              gemm_serial(Trans::no, Trans::yes, r, k, f, T(1), dyi, f, w->value.data(), f, T(0),
+                          cols, k);
+              for (std::size_t j = 0; j < m; ++j)
+                col2im_add(g, cols + j * rows * k, dxi + j * image);
             }
           }
         });
@@ -208,6 +220,37 @@ struct Conv2dOp : Node<T> {
     for (std::size_t i = 0, n = kernel.value.size(); i < n; ++i) dw[i] += T(2) * l2 * v[i];
   }
 };
+
+/// Channels a depthwise kernel keeps in registers at a time.
+inline constexpr std::size_t depthwise_block = 32;
+
+/// out[c] (=, or += when `add`) Σ over (a, b) pairs of a[c]·b[c] for the `taps` pointer pairs
+/// produced by `pair(t, c0)`, accumulated in registers per block of channels.
+template <class T, class Pair>
+void sum_of_products(std::size_t c, std::size_t taps, Pair&& pair, T* out, bool add) {
+  constexpr std::size_t B = depthwise_block;
+  for (std::size_t c0 = 0; c0 < c; c0 += B) {
+    T acc[B] = {};
+    if (c - c0 >= B) {
+      for (std::size_t t = 0; t < taps; ++t) {
+        const auto [a, b] = pair(t, c0);
+        if (!a) continue;
+        for (std::size_t ch = 0; ch < B; ++ch) acc[ch] += a[ch] * b[ch];
+      }
+    } else {
+      for (std::size_t t = 0; t < taps; ++t) {
+        const auto [a, b] = pair(t, c0);
+        if (!a) continue;
+        for (std::size_t ch = 0; ch < c - c0; ++ch) acc[ch] += a[ch] * b[ch];
+      }
+    }
+    const std::size_t n = std::min(B, c - c0);
+    if (add)
+      for (std::size_t ch = 0; ch < n; ++ch) out[c0 + ch] += acc[ch];
+    else
+      for (std::size_t ch = 0; ch < n; ++ch) out[c0 + ch] = acc[ch];
+  }
+}
 
 /// y = depthwise conv(x, w) on NHWC with a (KH, KW, C, 1) kernel (depth multiplier 1).
 template <class T>
@@ -229,29 +272,39 @@ struct DepthwiseConv2dOp : Node<T> {
           T* dw = ws->buffer(t, 1, w->requires_grad ? taps * c : 0);
           for (std::size_t i = first; i < end; ++i) {
             const T* xi = xv + i * g.h * g.w * c;
-            T* dxi = x->requires_grad ? x->grad.data() + i * g.h * g.w * c : nullptr;
-            if (dxi && !dx_added) std::fill_n(dxi, g.h * g.w * c, T(0));
+            const T* dyi = dy + i * g.oh * g.ow * c;
+            if (x->requires_grad) {
+              // Gather: dx[iy, ix] = Σ over taps whose window covered (iy, ix) of dy·w,
+              // written once per element (no zero-fill, no scatter).
+              T* dxi = x->grad.data() + i * g.h * g.w * c;
+              for (std::size_t iy = 0; iy < g.h; ++iy)
+                for (std::size_t ix = 0; ix < g.w; ++ix)
+                  sum_of_products(
+                      c, taps,
+                      [&](std::size_t tap, std::size_t c0) -> std::pair<const T*, const T*> {
+                        const std::size_t ky = tap / g.kw, kx = tap % g.kw;
+                        const long ry = long(iy + g.pad_top) - long(ky);
+                        const long rx = long(ix + g.pad_left) - long(kx);
+                        if (ry < 0 || rx < 0 || ry % long(g.sh) || rx % long(g.sw)) return {};
+                        const std::size_t oy = std::size_t(ry) / g.sh, ox = std::size_t(rx) / g.sw;
+                        if (oy >= g.oh || ox >= g.ow) return {};
+                        return {dyi + (oy * g.ow + ox) * c + c0, wv + tap * c + c0};
+                      },
+                      dxi + (iy * g.w + ix) * c, dx_added);
+            }
+            if (!w->requires_grad) continue;
             for (std::size_t oy = 0; oy < g.oh; ++oy)
               for (std::size_t ox = 0; ox < g.ow; ++ox) {
-                const T* d = dy + ((i * g.oh + oy) * g.ow + ox) * c;
+                const T* d = dyi + (oy * g.ow + ox) * c;
                 for (std::size_t ky = 0; ky < g.kh; ++ky) {
                   const long iy = g.first_row(oy) + long(ky);
                   if (iy < 0 || iy >= long(g.h)) continue;
                   for (std::size_t kx = 0; kx < g.kw; ++kx) {
                     const long ix = g.first_col(ox) + long(kx);
                     if (ix < 0 || ix >= long(g.w)) continue;
-                    const std::size_t at = (std::size_t(iy) * g.w + std::size_t(ix)) * c;
-                    const std::size_t tap = (ky * g.kw + kx) * c;
-                    if (dxi) {
-                      T* dxp = dxi + at;
-                      const T* k = wv + tap;
-                      for (std::size_t ch = 0; ch < c; ++ch) dxp[ch] += d[ch] * k[ch];
-                    }
-                    if (w->requires_grad) {
-                      T* dwp = dw + tap;
-                      const T* in = xi + at;
-                      for (std::size_t ch = 0; ch < c; ++ch) dwp[ch] += in[ch] * d[ch];
-                    }
+                    T* dwp = dw + (ky * g.kw + kx) * c;
+                    const T* in = xi + (std::size_t(iy) * g.w + std::size_t(ix)) * c;
+                    for (std::size_t ch = 0; ch < c; ++ch) dwp[ch] += in[ch] * d[ch];
                   }
                 }
               }
@@ -302,12 +355,15 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, std::size_t sh, std::size_t sw, Padd
          beta, y, f);
   } else {
     Workspace<T>& ws = ctx.workspace();
+    const std::size_t image = g.h * g.w * g.c, chunk = detail::images_per_chunk(g);
     parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t t) {
-      T* cols = ws.buffer(t, 0, rows * k);
-      for (std::size_t i = first; i < end; ++i) {
-        detail::im2col(g, x.value().data() + i * g.h * g.w * g.c, cols);
-        detail::gemm_serial(Trans::no, Trans::no, rows, f, k, T(1), cols, k, w.value().data(), f,
-                            beta, y + i * rows * f, f);
+      for (std::size_t i = first; i < end; i += chunk) {
+        const std::size_t m = std::min(chunk, end - i);
+        T* cols = ws.buffer(t, 0, m * rows * k);
+        for (std::size_t j = 0; j < m; ++j)
+          detail::im2col(g, x.value().data() + (i + j) * image, cols + j * rows * k);
+        detail::gemm_serial(Trans::no, Trans::no, m * rows, f, k, T(1), cols, k, w.value().data(),
+                            f, beta, y + i * rows * f, f);
       }
     });
   }
@@ -337,24 +393,21 @@ Var<T> depthwise_conv2d(Var<T> x, Var<T> w, std::size_t sh, std::size_t sw, Padd
   const T* xv = x.value().data();
   const T* wv = w.value().data();
   T* y = op.value.data();
+  const std::size_t taps = g.kh * g.kw;
   parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t) {
     for (std::size_t i = first; i < end; ++i)
       for (std::size_t oy = 0; oy < g.oh; ++oy)
-        for (std::size_t ox = 0; ox < g.ow; ++ox) {
-          T* out = y + ((i * g.oh + oy) * g.ow + ox) * c;
-          std::fill_n(out, c, T(0));
-          for (std::size_t ky = 0; ky < g.kh; ++ky) {
-            const long iy = g.first_row(oy) + long(ky);
-            if (iy < 0 || iy >= long(g.h)) continue;
-            for (std::size_t kx = 0; kx < g.kw; ++kx) {
-              const long ix = g.first_col(ox) + long(kx);
-              if (ix < 0 || ix >= long(g.w)) continue;
-              const T* in = xv + ((i * g.h + std::size_t(iy)) * g.w + std::size_t(ix)) * c;
-              const T* k = wv + (ky * g.kw + kx) * c;
-              for (std::size_t ch = 0; ch < c; ++ch) out[ch] += in[ch] * k[ch];
-            }
-          }
-        }
+        for (std::size_t ox = 0; ox < g.ow; ++ox)
+          detail::sum_of_products(
+              c, taps,
+              [&](std::size_t tap, std::size_t c0) -> std::pair<const T*, const T*> {
+                const long iy = g.first_row(oy) + long(tap / g.kw);
+                const long ix = g.first_col(ox) + long(tap % g.kw);
+                if (iy < 0 || ix < 0 || iy >= long(g.h) || ix >= long(g.w)) return {};
+                return {xv + ((i * g.h + std::size_t(iy)) * g.w + std::size_t(ix)) * c + c0,
+                        wv + tap * c + c0};
+              },
+              y + ((i * g.oh + oy) * g.ow + ox) * c, false);
   });
   return Var<T>(&op, &tape);
 }

@@ -60,6 +60,17 @@ class Shape {
     return s;
   }
 
+  /// The shape with `n` put in front as a new leading (batch) axis.
+  Shape prepend(std::size_t n) const {
+    require<ShapeError>(rank_ < max_rank, "Shape::prepend: ", *this, " is already of rank ",
+                        max_rank);
+    Shape s;
+    s.rank_ = rank_ + 1;
+    s.dims_[0] = n;
+    for (std::size_t i = 0; i < rank_; ++i) s.dims_[i + 1] = dims_[i];
+    return s;
+  }
+
   /// Human-readable form such as `(1024, 250)`.
   std::string str() const {
     std::string s = "(";

@@ -1,0 +1,44 @@
+// One training step (Adam, batch 128) and inference (batch 128 and 1) of the CIFAR ResNet-18 v2 (spec 3.3).
+// Prints images/s. Run: ./bench_resnet_step [--threads N] [--reps N] (Catch2 options apply).
+#define CATCH_CONFIG_RUNNER
+#define CATCH_CONFIG_ENABLE_BENCHMARKING
+#include <catch2/catch.hpp>
+
+#include "step_timer.hpp"
+
+using namespace resilinet;
+
+namespace {
+int g_threads = 1;
+int g_reps = 5;
+}  // namespace
+
+TEST_CASE("resnet training and inference steps") {
+  set_num_threads(g_threads);
+  Rng rng(1);
+  auto model = build_resnet<float>(ResNetOptions{}, rng);
+  bench::print_rates("resnet", g_threads, bench::time_model(*model, 128, g_reps));
+  Tensor<float> x(Shape{128, 32, 32, 3}, 0.5f);
+  std::vector<int> y(128, 3);
+  Adam<float> adam(model->parameters());
+  Tape<float> tape;
+  Context<float> ctx(Mode::train, 1);
+  BENCHMARK("train step, batch 128") {
+    tape.clear();
+    auto loss = softmax_cross_entropy(model->forward(tape.input(x), ctx), y);
+    adam.zero_grad();
+    tape.backward(loss);
+    adam.step();
+    return loss.value()[0];
+  };
+}
+
+int main(int argc, char** argv) {
+  Catch::Session session;
+  using namespace Catch::clara;
+  auto cli = session.cli() | Opt(g_threads, "threads")["--threads"]("threads (default 1)") |
+             Opt(g_reps, "reps")["--reps"]("timed training steps (default 5)");
+  session.cli(cli);
+  if (const int rc = session.applyCommandLine(argc, argv)) return rc;
+  return session.run();
+}
