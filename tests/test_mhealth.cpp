@@ -84,6 +84,47 @@ TEST_CASE("mHealth loader names malformed input") {
   ::rmdir(dir.c_str());
 }
 
+TEST_CASE("mHealth loader rejects an empty subject file, a fractional label and binary garbage") {
+  const std::string dir = "/tmp/resilinet_mhealth_bad_" + std::to_string(::getpid());
+  ::mkdir(dir.c_str(), 0755);
+  const std::string file = dir + "/mHealth_subject1.log", other = dir + "/mHealth_subject2.log";
+  std::string good;
+  for (int i = 0; i < 23; ++i) good += "1.5 ";
+  std::ofstream(other) << good << "3\n";
+  MhealthOptions o;
+  o.subjects = {1, 2};
+  o.log = nullptr;
+  o.skip = FirstLineSkip::none;
+  { std::ofstream create(file); }  // empty: must not train on the other subjects silently
+  CHECK_THROWS_WITH_AS(load_mhealth<float>(dir, o),
+                       ("'" + file + "' holds no data rows (0 line(s)); every requested subject file must hold rows").c_str(),
+                       FormatError);
+  std::ofstream(file) << good << "2.5\n";
+  for (bool truncate : {true, false}) {
+    o.int_truncate = truncate;
+    CHECK_THROWS_WITH_AS(load_mhealth<float>(dir, o),
+                         ("'" + file + "' line 1: label 2.5 is not an integer in 0..12").c_str(), FormatError);
+  }
+  std::ofstream(file, std::ios::binary) << std::string("\x01\xff\x89PNG garbage", 14) << "\n";
+  try {
+    load_mhealth<float>(dir, o);
+    FAIL("binary garbage was accepted");
+  } catch (const FormatError& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("'\\x01\\xff\\x89PNG' is not a number") != std::string::npos);
+    for (unsigned char c : msg) CHECK_UNARY(c >= 0x20);  // nothing raw reaches the terminal
+  }
+  std::remove(file.c_str());
+  std::remove(other.c_str());
+  ::rmdir(dir.c_str());
+}
+
+TEST_CASE("quoted() escapes non-printable bytes and cuts long text") {
+  CHECK(quoted("ok") == "ok");
+  CHECK(quoted(std::string("a\0b\n", 4)) == "a\\x00b\\x0a");
+  CHECK(quoted(std::string(50, 'z'), 10) == "zzzzzzzzzz...");
+}
+
 TEST_CASE("git blob SHA-1 matches git hash-object") {
   CHECK(sha1_hex("abc") == "a9993e364706816aba3e25717850c26c9cd0d89d");
   CHECK(git_blob_sha1("") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");

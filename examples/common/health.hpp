@@ -85,7 +85,7 @@ class HealthExperiment {
               : a_.first_lines == "each-file" ? resilinet::FirstLineSkip::each_file
                                               : resilinet::FirstLineSkip::reference;
     const auto all = resilinet::load_mhealth<float>(a_.data, mo);
-    resilinet::Rng split_rng(a_.seed);
+    resilinet::Rng split_rng = rng_.fork();  // independent of the model initialisations
     auto parts = resilinet::split(all, {0.8, 0.1, 0.1}, split_rng);
     train_ = std::move(parts[0]);
     val_ = std::move(parts[1]);

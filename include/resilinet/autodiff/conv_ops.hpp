@@ -41,6 +41,21 @@ struct WindowGeometry {
   long first_row(std::size_t oy) const { return long(oy * sh) - long(pad_top); }
   /// See first_row().
   long first_col(std::size_t ox) const { return long(ox * sw) - long(pad_left); }
+
+  /// Calls f(tap, offset) for every cell of output (oy, ox)'s window that lies inside the
+  /// input: tap = ky·KW + kx, offset = (iy·W + ix)·C within the image.
+  template <class F>
+  void for_each_tap(std::size_t oy, std::size_t ox, F&& f) const {
+    for (std::size_t ky = 0; ky < kh; ++ky) {
+      const long iy = first_row(oy) + long(ky);
+      if (iy < 0 || iy >= long(h)) continue;
+      for (std::size_t kx = 0; kx < kw; ++kx) {
+        const long ix = first_col(ox) + long(kx);
+        if (ix < 0 || ix >= long(w)) continue;
+        f(ky * kw + kx, (std::size_t(iy) * w + std::size_t(ix)) * c);
+      }
+    }
+  }
 };
 
 /// Computes the geometry of a KH×KW window with the given strides over an NHWC shape;
@@ -296,17 +311,11 @@ struct DepthwiseConv2dOp : Node<T> {
             for (std::size_t oy = 0; oy < g.oh; ++oy)
               for (std::size_t ox = 0; ox < g.ow; ++ox) {
                 const T* d = dyi + (oy * g.ow + ox) * c;
-                for (std::size_t ky = 0; ky < g.kh; ++ky) {
-                  const long iy = g.first_row(oy) + long(ky);
-                  if (iy < 0 || iy >= long(g.h)) continue;
-                  for (std::size_t kx = 0; kx < g.kw; ++kx) {
-                    const long ix = g.first_col(ox) + long(kx);
-                    if (ix < 0 || ix >= long(g.w)) continue;
-                    T* dwp = dw + (ky * g.kw + kx) * c;
-                    const T* in = xi + (std::size_t(iy) * g.w + std::size_t(ix)) * c;
-                    for (std::size_t ch = 0; ch < c; ++ch) dwp[ch] += in[ch] * d[ch];
-                  }
-                }
+                g.for_each_tap(oy, ox, [&](std::size_t tap, std::size_t at) {
+                  T* dwp = dw + tap * c;
+                  const T* in = xi + at;
+                  for (std::size_t ch = 0; ch < c; ++ch) dwp[ch] += in[ch] * d[ch];
+                });
               }
           }
         });

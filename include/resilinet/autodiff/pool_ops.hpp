@@ -101,20 +101,13 @@ Var<T> max_pool2d(Var<T> x, std::size_t kh, std::size_t kw, std::size_t sh, std:
         for (std::size_t ox = 0; ox < g.ow; ++ox) {
           const std::size_t o = ((i * g.oh + oy) * g.ow + ox) * c;
           std::fill_n(y + o, c, -std::numeric_limits<T>::infinity());
-          for (std::size_t ky = 0; ky < g.kh; ++ky) {
-            const long iy = g.first_row(oy) + long(ky);
-            if (iy < 0 || iy >= long(g.h)) continue;
-            for (std::size_t kx = 0; kx < g.kw; ++kx) {
-              const long ix = g.first_col(ox) + long(kx);
-              if (ix < 0 || ix >= long(g.w)) continue;
-              const std::size_t at = (std::size_t(iy) * g.w + std::size_t(ix)) * c;
-              for (std::size_t ch = 0; ch < c; ++ch)
-                if (xi[at + ch] > y[o + ch]) {
-                  y[o + ch] = xi[at + ch];
-                  arg[o + ch] = std::uint32_t(at + ch);
-                }
-            }
-          }
+          g.for_each_tap(oy, ox, [&](std::size_t, std::size_t at) {
+            for (std::size_t ch = 0; ch < c; ++ch)
+              if (xi[at + ch] > y[o + ch]) {
+                y[o + ch] = xi[at + ch];
+                arg[o + ch] = std::uint32_t(at + ch);
+              }
+          });
         }
     }
   });

@@ -56,6 +56,25 @@ std::string cat(Parts&&... parts) {
 
 }  // namespace detail
 
+/// `text` made safe to quote in a one-line message: non-printable bytes become `\xNN` and
+/// anything past `max_length` characters is cut and marked with "...".
+inline std::string quoted(const std::string& text, std::size_t max_length = 40) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < max_length; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += char(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  if (text.size() > max_length) out += "...";
+  return out;
+}
+
 /// Throws `E` with the concatenated message unless `condition` holds.
 template <class E = ValueError, class... Parts>
 void require(bool condition, Parts&&... parts) {

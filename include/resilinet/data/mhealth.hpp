@@ -58,7 +58,9 @@ inline constexpr std::size_t mhealth_features = 23;
 ///
 /// Each file is compared with the UCI original's git blob SHA-1; a summary line reports how
 /// many match (derived data such as window means is expected not to). Malformed rows throw
-/// FormatError naming the file, line and token.
+/// FormatError naming the file, line and token (escaped); so does a label that is not an
+/// integer in 0..12 (also in full-precision mode: 2.5 is an error, never truncated) and a
+/// requested subject file without data rows. A missing file is an IoError.
 template <class T>
 Dataset<T> load_mhealth(const std::string& dir, const MhealthOptions& options = {}) {
   require(!options.subjects.empty(), "load_mhealth: no subjects requested");
@@ -75,7 +77,7 @@ Dataset<T> load_mhealth(const std::string& dir, const MhealthOptions& options = 
     matching += git_blob_sha1(text) == mhealth_original_sha1(subject);
     std::istringstream lines(text);
     std::string line;
-    std::size_t line_no = 0;
+    std::size_t line_no = 0, rows_in_file = 0;
     while (std::getline(lines, line)) {
       ++line_no;
       if (line_no == 1 && options.skip != FirstLineSkip::none) continue;
@@ -88,11 +90,13 @@ Dataset<T> load_mhealth(const std::string& dir, const MhealthOptions& options = 
         char* end = nullptr;
         const double v = std::strtod(p, &end);
         require<FormatError>(end != p && std::isfinite(v), "'", path, "' line ", line_no,
-                             ": '", std::string(p, std::min<std::size_t>(std::strcspn(p, " \t\r"), 20)),
+                             ": '", quoted(std::string(p, std::strcspn(p, " \t\r")), 20),
                              "' is not a number");
         require<FormatError>(cols <= mhealth_features, "'", path, "' line ", line_no,
                              ": more than ", mhealth_features + 1, " columns");
-        row[cols++] = T(options.int_truncate ? std::trunc(v) : v);
+        // The label (last column) is checked before any truncation.
+        row[cols] = cols == mhealth_features ? T(v) : T(options.int_truncate ? std::trunc(v) : v);
+        ++cols;
         p = end;
       }
       if (cols == 0) continue;  // blank line
@@ -101,10 +105,14 @@ Dataset<T> load_mhealth(const std::string& dir, const MhealthOptions& options = 
       const double label = double(row[mhealth_features]);
       require<FormatError>(label >= 0 && label <= 12 && label == std::floor(label), "'", path,
                            "' line ", line_no, ": label ", label, " is not an integer in 0..12");
+      ++rows_in_file;
       if (label == 0) continue;
       values.insert(values.end(), row, row + mhealth_features);
       labels.push_back(int(label));
     }
+    // A requested subject that contributes nothing is an error, not a silent omission.
+    require<FormatError>(rows_in_file > 0, "'", path, "' holds no data rows (", line_no,
+                         " line(s)); every requested subject file must hold rows");
   }
   if (options.skip == FirstLineSkip::reference && !labels.empty()) {
     values.erase(values.begin(), values.begin() + mhealth_features);

@@ -118,10 +118,10 @@ void load_parameters(Module<T>& module, const std::string& path) {
   for (const Parameter<T>* p : params) {
     const auto len = in.get<std::uint32_t>("a parameter name length");
     const std::string name = in.get_bytes(len, "a parameter name");
-    require<FormatError>(name == p->name(), "'", path, "': found parameter '", name,
+    require<FormatError>(name == p->name(), "'", path, "': found parameter '", quoted(name),
                          "' where module '", module.name(), "' expects '", p->name(), "'");
     const auto rank = in.get<std::uint32_t>("a parameter rank");
-    require<FormatError>(rank <= Shape::max_rank, "'", path, "': parameter '", name, "' has rank ",
+    require<FormatError>(rank <= Shape::max_rank, "'", path, "': parameter '", quoted(name), "' has rank ",
                          rank);
     std::vector<std::size_t> dims;
     for (std::uint32_t d = 0; d < rank; ++d) dims.push_back(in.get<std::uint64_t>("a dimension"));

@@ -1,4 +1,6 @@
-// One training step (Adam, batch 128) and inference (batch 128 and 1) of the CIFAR MobileNet v1 (alpha 0.75, 32x32, stride-1 stem).
+// One training step (Adam, batch 128) and inference (batch 128 and 1) of a CIFAR CNN: built
+// as bench_mobilenet_step (MobileNet v1, alpha 0.75, 32x32, stride-1 stem) and, with
+// RESILINET_BENCH_RESNET, as bench_resnet_step (ResNet-18 v2 of spec 3.3).
 // Prints images/s. Run: ./bench_mobilenet_step [--threads N] [--reps N] (Catch2 options apply).
 #define CATCH_CONFIG_RUNNER
 #define CATCH_CONFIG_ENABLE_BENCHMARKING
@@ -9,15 +11,22 @@
 using namespace resilinet;
 
 namespace {
+#ifdef RESILINET_BENCH_RESNET
+const char* const kModel = "resnet";
+std::unique_ptr<Sequential<float>> build(Rng& rng) { return build_resnet<float>(ResNetOptions{}, rng); }
+#else
+const char* const kModel = "mobilenet";
+std::unique_ptr<Sequential<float>> build(Rng& rng) { return build_mobilenet<float>(MobileNetOptions{}, rng); }
+#endif
 int g_threads = 1;
 int g_reps = 5;
 }  // namespace
 
-TEST_CASE("mobilenet training and inference steps") {
+TEST_CASE("training and inference steps") {
   set_num_threads(g_threads);
   Rng rng(1);
-  auto model = build_mobilenet<float>(MobileNetOptions{}, rng);
-  bench::print_rates("mobilenet", g_threads, bench::time_model(*model, 128, g_reps));
+  auto model = build(rng);
+  bench::print_rates(kModel, g_threads, bench::time_model(*model, 128, g_reps));
   Tensor<float> x(Shape{128, 32, 32, 3}, 0.5f);
   std::vector<int> y(128, 3);
   Adam<float> adam(model->parameters());
