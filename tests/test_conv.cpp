@@ -36,7 +36,7 @@ TEST_CASE("window geometry follows Keras: same = ceil(in/stride), extra pad bott
                        "conv2d: a 3x3 'valid' window does not fit input (1, 2, 2, 3)", ShapeError);
 }
 
-TEST_CASE("gradient check: conv2d (3x3, 1x1, 7x7; stride 1, 2, 4; same and valid)") {
+TEST_CASE("gradient check: conv2d (3x3, 1x1, 7x7; stride 1, 2, 4; same and valid; maps smaller than the window)") {
   TwoThreads threads;
   Rng rng(31);
   Context<double> ctx;
@@ -50,7 +50,11 @@ TEST_CASE("gradient check: conv2d (3x3, 1x1, 7x7; stride 1, 2, 4; same and valid
                          Case{5, 5, 2, 2, 3, 2, Padding::valid, false},
                          Case{4, 4, 3, 2, 1, 1, Padding::same, true},   // pointwise path
                          Case{9, 9, 2, 2, 1, 4, Padding::valid, false},  // strided 1x1 skip
-                         Case{8, 8, 1, 2, 7, 2, Padding::same, true}}) {
+                         Case{8, 8, 1, 2, 7, 2, Padding::same, true},
+                         // Small maps: only some taps ever see the input (TapPlan).
+                         Case{1, 1, 4, 3, 3, 1, Padding::same, true},    // centre tap only
+                         Case{2, 2, 3, 2, 3, 2, Padding::same, true},    // taps (0..1)x(0..1)
+                         Case{3, 2, 2, 2, 7, 2, Padding::same, false}}) {
     auto x = param("x", Shape{3, cs.h, cs.w, cs.c}, rng);
     auto w = param("w", Shape{cs.k, cs.k, cs.c, cs.f}, rng);
     auto b = param("b", Shape{cs.f}, rng);
