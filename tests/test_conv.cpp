@@ -208,6 +208,28 @@ TEST_CASE("gradient check: max pool, global average pool, zero padding") {
                    {&x});
 }
 
+TEST_CASE("global average pooling, zero padding, flatten and reshape: hand-computed cases") {
+  Tape<double> tape;
+  Context<double> ctx;
+  // Two channels of a 2x2 image: channel 0 = 1, 2, 3, 4; channel 1 = 10, 20, 30, 40.
+  Tensor<double> x(Shape{1, 2, 2, 2}, {1, 10, 2, 20, 3, 30, 4, 40});
+  auto v = tape.input(x);
+  auto gap = global_average_pool2d<double>(v);
+  CHECK(gap.shape() == Shape{1, 2});
+  CHECK(gap.value()[0] == 2.5);
+  CHECK(gap.value()[1] == 25.0);
+  auto pad = zero_pad2d<double>(v, 0, 1, 1, 0);  // one row below, one column on the left
+  REQUIRE(pad.shape() == Shape{1, 3, 3, 2});
+  const std::vector<double> expect{0, 0, 1, 10, 2, 20, 0, 0, 3, 30, 4, 40, 0, 0, 0, 0, 0, 0};
+  for (std::size_t i = 0; i < expect.size(); ++i) CHECK(pad.value()[i] == expect[i]);
+  auto flat = Flatten<double>()(v, ctx);
+  CHECK(flat.shape() == Shape{1, 8});
+  CHECK(flat.value()[7] == 40.0);
+  auto back = Reshape<double>(Shape{2, 2, 2})(flat, ctx);
+  CHECK(back.shape() == Shape{1, 2, 2, 2});
+  CHECK(back.node() == v.node());  // views: nothing copied
+}
+
 TEST_CASE("max pool: same padding ignores padded cells, ties go to the first cell") {
   Tape<double> tape;
   // All-negative input: a padded zero must never win.

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include "resilinet/autodiff/linear_ops.hpp"
@@ -289,32 +290,43 @@ struct Conv2dOp : Node<T> {
 /// Channels a depthwise kernel keeps in registers at a time.
 inline constexpr std::size_t depthwise_block = 32;
 
-/// out[c] (=, or += when `add`) Σ over (a, b) pairs of a[c]·b[c] for the `taps` pointer pairs
-/// produced by `pair(t, c0)`, accumulated in registers per block of channels.
-template <class T, class Pair>
-void sum_of_products(std::size_t c, std::size_t taps, Pair&& pair, T* out, bool add) {
+/// out[ch] (=, or += when `add`) Σ over a rectangle of taps of x[ch]·k[ch]: rows
+/// ty ∈ [0, rows), columns tx ∈ [0, cols), where tap (ty, tx) reads x at
+/// x0 + ty·x_row + tx·x_col and k at k0 + ty·k_row + tx·k_col. Channels are accumulated in
+/// registers per block of 32; the pointer arithmetic keeps the compiler vectorising over
+/// channels (a list of pointers made GCC vectorise over taps with gathers, 30% slower).
+template <class T>
+void depthwise_sum(std::size_t c, const T* x0, std::ptrdiff_t x_row, std::ptrdiff_t x_col,
+                   const T* k0, std::ptrdiff_t k_row, std::ptrdiff_t k_col, std::size_t rows,
+                   std::size_t cols, T* out, bool add) {
   constexpr std::size_t B = depthwise_block;
-  for (std::size_t c0 = 0; c0 < c; c0 += B) {
+  // One pass per block of channels; `n` is a constant B for full blocks, so their
+  // accumulators stay in registers, and the tail block gets its own accumulators.
+  auto block = [&](std::size_t c0, auto n) {
     T acc[B] = {};
-    if (c - c0 >= B) {
-      for (std::size_t t = 0; t < taps; ++t) {
-        const auto [a, b] = pair(t, c0);
-        if (!a) continue;
-        for (std::size_t ch = 0; ch < B; ++ch) acc[ch] += a[ch] * b[ch];
+    for (std::size_t ty = 0; ty < rows; ++ty)
+      for (std::size_t tx = 0; tx < cols; ++tx) {
+        const T* xp = x0 + std::ptrdiff_t(ty) * x_row + std::ptrdiff_t(tx) * x_col + c0;
+        const T* kp = k0 + std::ptrdiff_t(ty) * k_row + std::ptrdiff_t(tx) * k_col + c0;
+        for (std::size_t ch = 0; ch < std::size_t(n); ++ch) acc[ch] += xp[ch] * kp[ch];
       }
-    } else {
-      for (std::size_t t = 0; t < taps; ++t) {
-        const auto [a, b] = pair(t, c0);
-        if (!a) continue;
-        for (std::size_t ch = 0; ch < c - c0; ++ch) acc[ch] += a[ch] * b[ch];
-      }
-    }
-    const std::size_t n = std::min(B, c - c0);
     if (add)
-      for (std::size_t ch = 0; ch < n; ++ch) out[c0 + ch] += acc[ch];
+      for (std::size_t ch = 0; ch < std::size_t(n); ++ch) out[c0 + ch] += acc[ch];
     else
-      for (std::size_t ch = 0; ch < n; ++ch) out[c0 + ch] = acc[ch];
-  }
+      for (std::size_t ch = 0; ch < std::size_t(n); ++ch) out[c0 + ch] = acc[ch];
+  };
+  std::size_t c0 = 0;
+  for (; c0 + B <= c; c0 += B) block(c0, std::integral_constant<std::size_t, B>());
+  if (c0 < c) block(c0, c - c0);
+}
+
+/// The taps k ∈ [k_lo, k_hi) of a window dimension that land inside [0, in) for output o.
+inline void valid_taps(long first, std::size_t k, std::size_t in, std::size_t& k_lo,
+                       std::size_t& k_hi) {
+  k_lo = first < 0 ? std::size_t(-first) : 0;
+  const long hi = long(in) - first;
+  k_hi = std::min<std::size_t>(k, hi < 0 ? 0 : std::size_t(hi));
+  if (k_hi < k_lo) k_hi = k_lo;
 }
 
 /// y = depthwise conv(x, w) on NHWC with a (KH, KW, C, 1) kernel (depth multiplier 1).
@@ -339,23 +351,36 @@ struct DepthwiseConv2dOp : Node<T> {
             const T* xi = xv + i * g.h * g.w * c;
             const T* dyi = dy + i * g.oh * g.ow * c;
             if (x->requires_grad) {
-              // Gather: dx[iy, ix] = Σ over taps whose window covered (iy, ix) of dy·w,
-              // written once per element (no zero-fill, no scatter).
+              // Gather: dx[iy, ix] = Σ over the taps whose window covered (iy, ix) of dy·w,
+              // written once per element (no zero-fill, no scatter). With stride s, the taps
+              // reaching (iy, ix) are ky ≡ iy + pad (mod s): a rectangle stepping by s.
               T* dxi = x->grad.data() + i * g.h * g.w * c;
-              for (std::size_t iy = 0; iy < g.h; ++iy)
-                for (std::size_t ix = 0; ix < g.w; ++ix)
-                  sum_of_products(
-                      c, taps,
-                      [&](std::size_t tap, std::size_t c0) -> std::pair<const T*, const T*> {
-                        const std::size_t ky = tap / g.kw, kx = tap % g.kw;
-                        const long ry = long(iy + g.pad_top) - long(ky);
-                        const long rx = long(ix + g.pad_left) - long(kx);
-                        if (ry < 0 || rx < 0 || ry % long(g.sh) || rx % long(g.sw)) return {};
-                        const std::size_t oy = std::size_t(ry) / g.sh, ox = std::size_t(rx) / g.sw;
-                        if (oy >= g.oh || ox >= g.ow) return {};
-                        return {dyi + (oy * g.ow + ox) * c + c0, wv + tap * c + c0};
-                      },
-                      dxi + (iy * g.w + ix) * c, dx_added);
+              for (std::size_t iy = 0; iy < g.h; ++iy) {
+                const std::size_t ry = iy + g.pad_top;
+                // ky = ry − oy·sh for oy ∈ [oy_lo, oy_hi] with 0 ≤ ky < kh, oy < oh.
+                const std::size_t oy_hi = std::min(ry / g.sh, g.oh - 1);
+                const std::size_t oy_lo = ry + 1 > g.kh ? (ry + 1 - g.kh + g.sh - 1) / g.sh : 0;
+                const std::size_t ny = oy_hi + 1 > oy_lo && ry / g.sh >= oy_lo ? oy_hi + 1 - oy_lo : 0;
+                for (std::size_t ix = 0; ix < g.w; ++ix) {
+                  const std::size_t rx = ix + g.pad_left;
+                  const std::size_t ox_hi = std::min(rx / g.sw, g.ow - 1);
+                  const std::size_t ox_lo = rx + 1 > g.kw ? (rx + 1 - g.kw + g.sw - 1) / g.sw : 0;
+                  const std::size_t nx =
+                      ox_hi + 1 > ox_lo && rx / g.sw >= ox_lo ? ox_hi + 1 - ox_lo : 0;
+                  T* out = dxi + (iy * g.w + ix) * c;
+                  if (ny == 0 || nx == 0) {
+                    if (!dx_added) std::fill_n(out, c, T(0));
+                    continue;
+                  }
+                  // Start at (oy_lo, ox_lo), i.e. tap (ry − oy_lo·sh, rx − ox_lo·sw); each next
+                  // output row moves dy by OW·C and the tap back by sh kernel rows.
+                  depthwise_sum(c, dyi + (oy_lo * g.ow + ox_lo) * c, std::ptrdiff_t(g.ow * c),
+                                std::ptrdiff_t(c),
+                                wv + ((ry - oy_lo * g.sh) * g.kw + (rx - ox_lo * g.sw)) * c,
+                                -std::ptrdiff_t(g.sh * g.kw * c), -std::ptrdiff_t(g.sw * c), ny,
+                                nx, out, dx_added);
+                }
+              }
             }
             if (!w->requires_grad) continue;
             for (std::size_t oy = 0; oy < g.oh; ++oy)
@@ -458,21 +483,23 @@ Var<T> depthwise_conv2d(Var<T> x, Var<T> w, std::size_t sh, std::size_t sw, Padd
   const T* xv = x.value().data();
   const T* wv = w.value().data();
   T* y = op.value.data();
-  const std::size_t taps = g.kh * g.kw;
   parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t) {
     for (std::size_t i = first; i < end; ++i)
-      for (std::size_t oy = 0; oy < g.oh; ++oy)
-        for (std::size_t ox = 0; ox < g.ow; ++ox)
-          detail::sum_of_products(
-              c, taps,
-              [&](std::size_t tap, std::size_t c0) -> std::pair<const T*, const T*> {
-                const long iy = g.first_row(oy) + long(tap / g.kw);
-                const long ix = g.first_col(ox) + long(tap % g.kw);
-                if (iy < 0 || ix < 0 || iy >= long(g.h) || ix >= long(g.w)) return {};
-                return {xv + ((i * g.h + std::size_t(iy)) * g.w + std::size_t(ix)) * c + c0,
-                        wv + tap * c + c0};
-              },
-              y + ((i * g.oh + oy) * g.ow + ox) * c, false);
+      for (std::size_t oy = 0; oy < g.oh; ++oy) {
+        std::size_t ky0, ky1;
+        detail::valid_taps(g.first_row(oy), g.kh, g.h, ky0, ky1);
+        for (std::size_t ox = 0; ox < g.ow; ++ox) {
+          std::size_t kx0, kx1;
+          detail::valid_taps(g.first_col(ox), g.kw, g.w, kx0, kx1);
+          const std::size_t iy = std::size_t(g.first_row(oy) + long(ky0));
+          const std::size_t ix = std::size_t(g.first_col(ox) + long(kx0));
+          detail::depthwise_sum(c, xv + ((i * g.h + iy) * g.w + ix) * c,
+                                std::ptrdiff_t(g.w * c), std::ptrdiff_t(c),
+                                wv + (ky0 * g.kw + kx0) * c, std::ptrdiff_t(g.kw * c),
+                                std::ptrdiff_t(c), ky1 - ky0, kx1 - kx0,
+                                y + ((i * g.oh + oy) * g.ow + ox) * c, false);
+        }
+      }
   });
   return Var<T>(&op, &tape);
 }

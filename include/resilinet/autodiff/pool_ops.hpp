@@ -156,12 +156,19 @@ Var<T> zero_pad2d(Var<T> x, std::size_t top, std::size_t bottom, std::size_t lef
   op.oh = s[1] + top + bottom, op.ow = s[2] + left + right;
   op.requires_grad = x.requires_grad();
   op.value.resize(Shape{op.n, op.oh, op.ow, op.c});
-  op.value.fill(T(0));
   const T* xv = x.value().data();
-  for (std::size_t i = 0; i < op.n; ++i)
-    for (std::size_t y = 0; y < op.h; ++y)
-      std::copy_n(xv + (i * op.h + y) * op.w * op.c, op.w * op.c,
-                  op.value.data() + ((i * op.oh + y + top) * op.ow + left) * op.c);
+  const std::size_t c = op.c, row = op.ow * c;
+  for (std::size_t i = 0; i < op.n; ++i) {
+    T* img = op.value.data() + i * op.oh * row;
+    std::fill_n(img, top * row, T(0));                              // rows above
+    std::fill_n(img + (top + op.h) * row, bottom * row, T(0));      // rows below
+    for (std::size_t y = 0; y < op.h; ++y) {
+      T* out = img + (y + top) * row;
+      std::fill_n(out, left * c, T(0));
+      std::copy_n(xv + (i * op.h + y) * op.w * c, op.w * c, out + left * c);
+      std::fill_n(out + (left + op.w) * c, right * c, T(0));
+    }
+  }
   return Var<T>(&op, &tape);
 }
 
