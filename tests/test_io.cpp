@@ -86,6 +86,18 @@ TEST_CASE("corrupted or mismatched model files are rejected and change nothing")
                              .c_str(),
                          FormatError);
   }
+  SUBCASE("format version 1 (no description) still loads") {
+    std::string v1 = good.substr(0, good.size() - 8);  // drop the empty description's length
+    v1[8] = 1;
+    write_all(path, v1);
+    load_parameters(b.net, path);
+    CHECK(b.net.parameters()[0]->value()[0] == a.net.parameters()[0]->value()[0]);
+    save_parameters(a.net, path);  // leave b as it was for the check below
+    Mlp fresh(2);
+    load_parameters(b.net, path);
+    for (std::size_t i = 0; i < fresh.net.parameters().size(); ++i)
+      b.net.parameters()[i]->set_value(fresh.net.parameters()[i]->value());
+  }
   SUBCASE("missing file") {
     CHECK_THROWS_AS(load_parameters(b.net, path + ".missing"), IoError);
   }

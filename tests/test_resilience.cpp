@@ -305,3 +305,46 @@ TEST_CASE("partition descriptions reject malformed topologies") {
   Context<double> ctx;
   CHECK_THROWS_AS(net.forward(tape.input(Tensor<double>(Shape{1, 1})), FailureMask{1, 1}, ctx), ShapeError);
 }
+
+TEST_CASE("model files carry hyperconnection weights and refuse a differently built network") {
+  const std::string path = "resilinet_test_partitioned.rsln";
+  auto trained = health(Variant::resilinet, {1, 1, 1}, 4, 1);
+  Rng r1(5);
+  apply_weight_scheme(*trained, WeightScheme::uniform_0_1, {1, 1, 1}, r1);  // scheme 4
+  trained->set_skip_enabled("ef1", false);
+  trained->set_failout({0.7, 0.8, 0.9}, FailoutGranularity::per_example);
+  save_parameters(*trained, path);
+  auto loaded = health(Variant::resilinet, {1, 1, 1}, 4, 2);  // other init, other weights
+  Rng r2(6);
+  apply_weight_scheme(*loaded, WeightScheme::uniform_0_1, {1, 1, 1}, r2);
+  load_parameters(*loaded, path);
+  for (std::size_t i = 0; i < trained->links().size(); ++i) {
+    CAPTURE(trained->links()[i].key);
+    CHECK(loaded->links()[i].weight == trained->links()[i].weight);
+    CHECK(loaded->links()[i].enabled == trained->links()[i].enabled);
+  }
+  CHECK(loaded->describe() == trained->describe());
+  Rng rng(7);
+  const auto x = testing::random_tensor<double>(Shape{6, 3}, rng);
+  Context<double> ctx;
+  for (const FailureMask& mask : failure_combinations(3)) {
+    Tape<double> t1, t2;
+    const auto a = trained->forward(t1.input(x), mask, ctx).value();
+    const auto b = loaded->forward(t2.input(x), mask, ctx).value();
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == b[i]);
+  }
+  // A network built differently (DFG: another merge rule) is refused and left untouched.
+  auto dfg = health(Variant::dfg, {1, 1, 1}, 4, 3);
+  const std::string before = dfg->describe();
+  const double w0 = dfg->parameters()[0]->value()[0];
+  try {
+    load_parameters(*dfg, path);
+    FAIL("a DFG network accepted a ResiliNet model file");
+  } catch (const FormatError& e) {
+    CHECK(std::string(e.what()).find("differs from") != std::string::npos);
+  }
+  CHECK(dfg->describe() == before);
+  CHECK(dfg->parameters()[0]->value()[0] == w0);
+  // A plain module refuses a file that describes a partitioned network.
+  std::remove(path.c_str());
+}

@@ -123,6 +123,8 @@ class HealthExperiment {
   std::unique_ptr<Net> train(const resilinet::HealthMlpOptions& o, const std::string& file) {
     auto net = resilinet::build_health_mlp<float>(o, rng_);
     const std::string path = a_.models + "/" + file + ".rsln";
+    // Drawn in both modes, so --load leaves every later draw (and score) as in training.
+    const std::uint64_t fit_seed = rng_.next_u64();
     if (a_.load) {
       resilinet::load_parameters(*net, path);
       std::printf("loaded %s\n", path.c_str());
@@ -132,7 +134,7 @@ class HealthExperiment {
     resilinet::FitOptions fo;
     fo.epochs = a_.epochs;
     fo.batch_size = a_.batch_size;
-    fo.seed = rng_.next_u64();
+    fo.seed = fit_seed;
     fo.label = file;
     const auto h = resilinet::fit(*net, adam, train_, &val_, fo);
     std::printf("%s: kept epoch %zu (val_acc %.4f); saved %s\n", file.c_str(), h.best_epoch + 1,

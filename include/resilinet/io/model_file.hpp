@@ -2,10 +2,13 @@
 /// \file
 /// save_parameters() / load_parameters(): every parameter of a module in one binary file.
 ///
-/// Layout (little-endian): magic "RSLNPARM", u32 format version (1), u32 bytes per scalar
+/// Layout (little-endian): magic "RSLNPARM", u32 format version (2), u32 bytes per scalar
 /// (4 or 8), u64 parameter count, then per parameter: u32 name length, name bytes, u32 rank,
-/// rank × u64 dimensions, the values. Loading checks every name and shape and converts the
-/// scalar type; it changes the module only when the whole file is valid.
+/// rank × u64 dimensions, the values; then u64 length and the text of Module::describe()
+/// (version 2 only: what else the forward pass depends on, e.g. hyperconnection weights).
+/// Loading checks every name and shape, converts the scalar type and checks the description
+/// against the module (Module::configure); it changes the module only when the whole file is
+/// valid. Version 1 files (no description) still load.
 
 #include <cstdint>
 #include <cstring>
@@ -22,7 +25,7 @@ namespace resilinet {
 namespace detail {
 
 inline constexpr char model_magic[8] = {'R', 'S', 'L', 'N', 'P', 'A', 'R', 'M'};
-inline constexpr std::uint32_t model_format_version = 1;
+inline constexpr std::uint32_t model_format_version = 2;
 
 template <class U>
 void put(std::ostream& out, U v) {
@@ -86,6 +89,9 @@ void save_parameters(const Module<T>& module, const std::string& path) {
       out.write(reinterpret_cast<const char*>(p->value().data()),
                 std::streamsize(p->value().size() * sizeof(T)));
     }
+    const std::string description = module.describe();
+    detail::put<std::uint64_t>(out, description.size());
+    out.write(description.data(), std::streamsize(description.size()));
     out.close();
     if (!out) throw IoError("cannot write '" + temp + "'");
   });
@@ -104,8 +110,8 @@ void load_parameters(Module<T>& module, const std::string& path) {
   require<FormatError>(magic == std::string(detail::model_magic, sizeof detail::model_magic),
                        "'", path, "': not a resilinet parameter file (bad magic)");
   const auto version = in.get<std::uint32_t>("the format version");
-  require<FormatError>(version == detail::model_format_version, "'", path,
-                       "': unsupported format version ", version, " (expected ",
+  require<FormatError>(version == 1 || version == detail::model_format_version, "'", path,
+                       "': unsupported format version ", version, " (expected 1 or ",
                        detail::model_format_version, ")");
   const auto scalar = in.get<std::uint32_t>("the scalar size");
   require<FormatError>(scalar == 4 || scalar == 8, "'", path, "': scalar size ", scalar,
@@ -136,8 +142,21 @@ void load_parameters(Module<T>& module, const std::string& path) {
       detail::read_values<T, double>(in, t);
     loaded.push_back(std::move(t));
   }
+  std::string description;
+  if (version >= 2) {
+    const auto len = in.get<std::uint64_t>("the description length");
+    description = in.get_bytes(std::size_t(len), "the description");
+  }
   require<FormatError>(in.at_end(), "'", path, "': unexpected bytes after the last parameter");
+  if (version >= 2) {
+    try {
+      module.configure(description, false);  // validate before changing anything
+    } catch (const FormatError& e) {
+      throw FormatError("'" + path + "': " + e.what());
+    }
+  }
   for (std::size_t i = 0; i < params.size(); ++i) params[i]->set_value(loaded[i]);
+  if (version >= 2) module.configure(description, true);
 }
 
 }  // namespace resilinet

@@ -41,6 +41,21 @@ class Module {
     return out;
   }
 
+  /// Everything besides the parameters that this module's forward pass depends on, as text
+  /// (e.g. a partitioned network's topology and hyperconnection weights); model files store
+  /// it. Empty for modules whose parameters say it all.
+  virtual std::string describe() const { return ""; }
+
+  /// Checks that `description` (from describe() of the module that was saved) fits this
+  /// module, throwing FormatError naming the first difference; with `apply` also adopts its
+  /// settings. The default accepts only an empty description.
+  virtual void configure(const std::string& description, bool apply) {
+    (void)apply;
+    require<FormatError>(description.empty(), "module '", name_,
+                         "' takes no description, but the file holds one for another kind of "
+                         "network");
+  }
+
   /// Sets the gradient of every parameter to zero.
   void zero_grad() {
     for (Parameter<T>* p : parameters()) p->zero_grad();

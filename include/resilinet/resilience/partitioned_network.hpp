@@ -13,7 +13,10 @@
 /// MergeRule decides how a group combines its main input with its skip inputs.
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -225,6 +228,68 @@ class PartitionedNetwork : public Module<T> {
     return i;
   }
 
+  /// The whole description as text, one line per item: the merge rule, every node (tier,
+  /// failable, failout survival rate and granularity), every link (endpoints, kind, mux group,
+  /// transform, weight, enabled) and the failure order. Model files store it, so a loaded
+  /// model scores with exactly the hyperconnection weights it was trained with.
+  std::string describe() const override {
+    std::ostringstream out;
+    out.precision(17);
+    out << "partitioned-network 1\nmerge " << int(rule_) << "\n";
+    for (const auto& n : nodes_)
+      out << "node " << n->name << " " << int(n->tier) << " " << int(n->failable) << " "
+          << n->failout.survival_rate() << " " << int(n->failout.granularity()) << "\n";
+    for (const Link<T>& l : links_)
+      out << "link " << l.key << " " << nodes_[l.from]->name << " " << nodes_[l.to]->name << " "
+          << int(l.kind) << " " << links_[l.group].key << " "
+          << (l.transform ? l.transform->name() : "-") << " " << l.weight << " " << int(l.enabled)
+          << "\n";
+    out << "failure-order";
+    for (std::size_t n : failure_order_) out << " " << nodes_[n]->name;
+    out << "\n";
+    return out.str();
+  }
+
+  /// Checks that `description` was made by a network built like this one (same merge rule,
+  /// nodes, links, transforms and failure order; FormatError naming the first difference);
+  /// with `apply` adopts its link weights, enabled flags and failout settings.
+  void configure(const std::string& description, bool apply) override {
+    const std::string mine = describe();
+    std::istringstream theirs_in(description), mine_in(mine);
+    std::string theirs_line, mine_line;
+    std::size_t line = 0, node = 0, link = 0;
+    while (true) {
+      const bool more_theirs = bool(std::getline(theirs_in, theirs_line));
+      const bool more_mine = bool(std::getline(mine_in, mine_line));
+      if (!more_theirs && !more_mine) break;
+      ++line;
+      const auto a = split_words(theirs_line), b = split_words(mine_line);
+      // Settings a file may carry differently: failout of a node, weight and flag of a link.
+      const std::size_t fixed = !b.empty() && b[0] == "node" ? 4 : !b.empty() && b[0] == "link" ? 7 : b.size();
+      bool same = a.size() == b.size();
+      for (std::size_t k = 0; same && k < fixed; ++k) same = a[k] == b[k];
+      require<FormatError>(same, "the saved network differs from '", this->name(), "' at line ",
+                           line, ": saved '", quoted(theirs_line, 120), "', built '", mine_line,
+                           "'");
+      if (b[0] == "node") {
+        const double survival = number(a[4], line);
+        const double granularity = number(a[5], line);
+        require<FormatError>(survival >= 0 && survival <= 1 && (granularity == 0 || granularity == 1),
+                             "line ", line, ": failout '", quoted(theirs_line, 120), "' out of range");
+        if (apply)
+          nodes_[node++]->failout = Failout(survival, FailoutGranularity(int(granularity)));
+      } else if (b[0] == "link") {
+        const double weight = number(a[7], line);
+        require<FormatError>(a[8] == "0" || a[8] == "1", "line ", line, ": enabled flag '",
+                             quoted(a[8]), "' is not 0 or 1");
+        if (apply) {
+          links_[link].weight = weight;
+          links_[link++].enabled = a[8] == "1";
+        }
+      }
+    }
+  }
+
   /// The "dropout-like failout" option of the reference (off by default): scales the last
   /// parameterised layer of every failable node by the node's survival rate, as dropout does
   /// at inference. Call once, after training.
@@ -253,6 +318,21 @@ class PartitionedNetwork : public Module<T> {
   void index_failures() {
     failure_index_.assign(nodes_.size(), npos);
     for (std::size_t k = 0; k < failure_order_.size(); ++k) failure_index_[failure_order_[k]] = k;
+  }
+
+  static double number(const std::string& word, std::size_t line) {
+    char* end = nullptr;
+    const double v = std::strtod(word.c_str(), &end);
+    require<FormatError>(!word.empty() && *end == '\0' && std::isfinite(v), "line ", line, ": '",
+                         quoted(word), "' is not a number");
+    return v;
+  }
+
+  static std::vector<std::string> split_words(const std::string& line) {
+    std::istringstream in(line);
+    std::vector<std::string> words;
+    for (std::string w; in >> w;) words.push_back(w);
+    return words;
   }
 
   std::size_t link_index(const std::string& key) const {
