@@ -41,6 +41,7 @@ struct HealthArgs {
   std::string mux = "select";
   std::string granularity = "batch";
   bool guess_index = false;
+  std::string split = "seeded";
 };
 
 /// Registers the shared flags on `app`.
@@ -55,7 +56,6 @@ inline void add_health_flags(CLI::App& app, HealthArgs& a) {
   app.add_option("--epochs", a.epochs, "training epochs")->check(CLI::PositiveNumber);
   app.add_option("--batch-size", a.batch_size, "mini-batch size")->check(CLI::PositiveNumber);
   app.add_option("--seed", a.seed, "master seed (data split, init, failout, guesses)");
-  app.add_option("--threads", a.threads, "BLAS threads")->check(CLI::PositiveNumber);
   app.add_flag("--load", a.load, "evaluate models saved by an earlier run instead of training");
   app.add_flag("--quick", a.quick, "a short run: 2 iterations of 10 epochs");
   app.add_flag("--full-precision", a.full_precision, "keep decimals (the reference truncated values to integers)");
@@ -66,6 +66,11 @@ inline void add_health_flags(CLI::App& app, HealthArgs& a) {
   app.add_option("--failout-granularity", a.granularity, "failout draws per batch or per example")
       ->check(CLI::IsMember({"batch", "example"}));
   app.add_flag("--guess-index", a.guess_index, "reproduce the reference's random guess of a class index");
+  app.add_option("--split", a.split,
+                 "data split: seeded (80/10/10 from --seed) or reference (scikit-learn's "
+                 "train_test_split with random_state 42, index for index)")
+      ->check(CLI::IsMember({"seeded", "reference"}));
+  app.add_option("--threads", a.threads, "threads")->check(CLI::PositiveNumber);
 }
 
 /// Everything one experiment run shares: data, generators, the report.
@@ -86,10 +91,17 @@ class HealthExperiment {
                                               : resilinet::FirstLineSkip::reference;
     const auto all = resilinet::load_mhealth<float>(a_.data, mo);
     resilinet::Rng split_rng = rng_.fork();  // independent of the model initialisations
-    auto parts = resilinet::split(all, {0.8, 0.1, 0.1}, split_rng);
-    train_ = std::move(parts[0]);
-    val_ = std::move(parts[1]);
-    test_ = std::move(parts[2]);
+    if (a_.split == "reference") {
+      const auto idx = resilinet::reference_split_indices(all.size());
+      train_ = all.subset(idx[0]);
+      val_ = all.subset(idx[1]);
+      test_ = all.subset(idx[2]);
+    } else {
+      auto parts = resilinet::split(all, {0.8, 0.1, 0.1}, split_rng);
+      train_ = std::move(parts[0]);
+      val_ = std::move(parts[1]);
+      test_ = std::move(parts[2]);
+    }
     std::printf("%s: %zu train, %zu validation, %zu test examples; %d iteration(s) of %zu epochs\n",
                 name_.c_str(), train_.size(), val_.size(), test_.size(), a_.iterations, a_.epochs);
     for (const std::string& dir : {a_.out, a_.models})

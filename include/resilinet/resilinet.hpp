@@ -53,6 +53,7 @@
 #include "resilinet/data/image_source.hpp"
 #include "resilinet/data/mhealth.hpp"
 #include "resilinet/data/prefetch_source.hpp"
+#include "resilinet/data/reference_split.hpp"
 #include "resilinet/data/sha1.hpp"
 
 #include "resilinet/train/fit.hpp"
