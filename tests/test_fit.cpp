@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <sstream>
 
 #include "helpers.hpp"
@@ -58,4 +59,67 @@ TEST_CASE("fit keeps the strictly best validation epoch and validates its option
   Dataset<double> broken{d.x, {1, 0}};
   o.batch_size = 8;
   CHECK_THROWS_AS(fit(net, opt, broken, nullptr, o), ShapeError);
+}
+
+namespace {
+
+// Serves a dataset, but poisons one feature with +inf from epoch `bad_epoch` (1-based) on.
+class PoisonedSource : public BatchSource<double> {
+ public:
+  PoisonedSource(const Dataset<double>& d, std::size_t bad_epoch) : inner_(d, true), bad_(bad_epoch) {}
+  std::size_t size() const override { return inner_.size(); }
+  void start_epoch(Rng& rng) override {
+    ++epoch_;
+    inner_.start_epoch(rng);
+  }
+  bool next(std::size_t batch, Tensor<double>& x, std::vector<int>& y) override {
+    if (!inner_.next(batch, x, y)) return false;
+    if (epoch_ >= bad_) x[0] = std::numeric_limits<double>::infinity();
+    return true;
+  }
+
+ private:
+  DatasetSource<double> inner_;
+  std::size_t bad_, epoch_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a non-finite loss stops fit with epoch, batch and parameter, restoring the best weights") {
+  Rng rng(9);
+  Dataset<double> d;
+  d.x = testing::random_tensor<double>(Shape{32, 4}, rng);
+  for (std::size_t i = 0; i < 32; ++i) d.y.push_back(d.x(i, 1) > 0 ? 1 : 0);
+  auto make = [&](Sequential<double>& net) {
+    Rng init(3);
+    net.add<Dense<double>>(4, 2, Activation::linear, init, "o");
+  };
+  FitOptions o;
+  o.log = nullptr;
+  o.batch_size = 8;
+  o.epochs = 1;
+  Sequential<double> reference;
+  make(reference);
+  Sgd<double> ref_opt(reference.parameters(), SgdOptions().with_lr(0.1));
+  PoisonedSource clean(d, 99);
+  DatasetSource<double> val(d);
+  fit<double>(reference, ref_opt, clean, &val, o);  // what epoch 1 leaves
+  Sequential<double> net;
+  make(net);
+  Sgd<double> opt(net.parameters(), SgdOptions().with_lr(0.1));
+  PoisonedSource poisoned(d, 2);
+  o.epochs = 3;
+  try {
+    fit<double>(net, opt, poisoned, &val, o);
+    FAIL("fit trained through an infinite input");
+  } catch (const NumericalError& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("non-finite loss") != std::string::npos);
+    CHECK(msg.find("at epoch 2, batch 1") != std::string::npos);
+    CHECK(msg.find("first non-finite gradient in 'o/kernel'") != std::string::npos);
+    CHECK(msg.find("restored the best weights so far") != std::string::npos);
+  }
+  for (std::size_t i = 0; i < net.parameters().size(); ++i)
+    for (std::size_t j = 0; j < net.parameters()[i]->value().size(); ++j)
+      CHECK(net.parameters()[i]->value()[j] == reference.parameters()[i]->value()[j]);
 }

@@ -44,6 +44,13 @@ class FormatError : public Error {
   using Error::Error;
 };
 
+/// Training produced a non-finite loss or gradient.
+class NumericalError : public Error {
+ public:
+  /// Creates a numerical error with a one-line message.
+  using Error::Error;
+};
+
 namespace detail {
 
 /// Concatenates streamable parts into one string (used to build error messages).

@@ -3,6 +3,7 @@
 /// fit(): mini-batch training with per-epoch validation and best-validation model selection.
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -92,17 +93,37 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
   Tape<T> tape;
   Tensor<T> batch_x;
   std::vector<int> batch_y;
+  // A non-finite loss or gradient stops training before the update: the model goes back to
+  // the best weights so far (if any) and the error names the epoch, batch and parameter.
+  auto check_finite = [&](std::size_t epoch, std::size_t batch, double loss) {
+    const Parameter<T>* bad = nullptr;
+    for (std::size_t k = 0; k < params.size() && !bad; ++k)
+      for (T g : params[k]->grad())
+        if (!std::isfinite(double(g))) {
+          bad = params[k];
+          break;
+        }
+    if (std::isfinite(loss) && !bad) return;
+    if (!best.empty())
+      for (std::size_t i = 0; i < params.size(); ++i) params[i]->set_value(best[i]);
+    throw NumericalError(detail::cat(
+        "fit: ", std::isfinite(loss) ? "non-finite gradient" : "non-finite loss ",
+        std::isfinite(loss) ? "" : std::to_string(loss), " at epoch ", epoch + 1, ", batch ",
+        batch + 1, bad ? "; first non-finite gradient in '" + bad->name() + "'" : std::string(),
+        best.empty() ? "; no earlier weights to restore" : "; restored the best weights so far"));
+  };
 
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     train.start_epoch(data_rng);
     double loss_sum = 0, hits = 0, seen = 0;
-    while (train.next(options.batch_size, batch_x, batch_y)) {
+    for (std::size_t batch = 0; train.next(options.batch_size, batch_x, batch_y); ++batch) {
       tape.clear();
       Var<T> logits = model.forward(tape.input(batch_x), ctx);
       Var<T> loss = softmax_cross_entropy(logits, batch_y, class_weights);
       optimizer.zero_grad();
       tape.backward(loss);
+      check_finite(epoch, batch, double(loss.value()[0]));
       optimizer.step();
       loss_sum += double(loss.value()[0]) * double(batch_y.size());
       hits += double(count_correct(logits.value(), batch_y));
