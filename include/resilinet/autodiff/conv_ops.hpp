@@ -230,15 +230,9 @@ struct Conv2dOp : Node<T> {
     const T* dy = this->grad.data();
     if (b && b->requires_grad) bias_backward(*b, dy, g.n * rows, f);
     if (is_pointwise(g)) {
-      // dx = dy·wᵀ and dw = xᵀ·dy over all N·H·W rows at once.
-      if (x->requires_grad)
-        gemm(Trans::no, Trans::yes, g.n * rows, k, f, T(1), dy, f, w->value.data(), f,
-             grad_beta(*x), x->grad.data(), k);
-      if (w->requires_grad) {
-        gemm(Trans::yes, Trans::no, k, f, g.n * rows, T(1), x->value.data(), k, dy, f,
-             grad_beta(*w), w->grad.data(), f);
-        add_l2(*w);
-      }
+      // A matmul over all N·H·W rows: dx = dy·wᵀ, dw = xᵀ·dy.
+      matmul_backward(*x, *w, dy, g.n * rows, k, f);
+      if (w->requires_grad) add_l2(*w);
       return;
     }
     const bool dx_added = x->grad_written;
@@ -429,16 +423,13 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, std::size_t sh, std::size_t sw, Padd
   op.value.resize(Shape{g.n, g.oh, g.ow, f});
   T* y = op.value.data();
   const std::size_t rows = g.oh * g.ow, k = g.kh * g.kw * g.c;  // k: the pointwise path only
-  if (b) {
-    const T* bias = b.value().data();
-    for (std::size_t r = 0; r < g.n * rows; ++r) std::copy_n(bias, f, y + r * f);
-  }
+  if (b) detail::seed_rows_with_bias(y, b.value().data(), g.n * rows, f);
   const T beta = b ? T(1) : T(0);
   if (detail::is_pointwise(g)) {
     gemm(Trans::no, Trans::no, g.n * rows, f, k, T(1), x.value().data(), k, w.value().data(), f,
          beta, y, f);
   } else {
-    Workspace<T>& ws = ctx.workspace();
+    Workspace<T>& ws = *op.ws;
     const detail::TapPlan p = detail::plan_taps(g);
     const std::size_t image = g.h * g.w * g.c, chunk = detail::images_per_chunk(g, p);
     const std::size_t kr = p.row();

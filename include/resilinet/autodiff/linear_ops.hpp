@@ -36,6 +36,12 @@ void matmul_backward(Node<T>& x, Node<T>& w, const T* dy, std::size_t r, std::si
          w.grad.data(), n);
 }
 
+/// y (R, N) ← the bias repeated on every row, so a following GEMM with β = 1 adds onto it.
+template <class T>
+void seed_rows_with_bias(T* y, const T* bias, std::size_t r, std::size_t n) {
+  for (std::size_t i = 0; i < r; ++i) std::copy(bias, bias + n, y + i * n);
+}
+
 /// db += column sums of dy (R, N).
 template <class T>
 void bias_backward(Node<T>& b, const T* dy, std::size_t r, std::size_t n) {
@@ -147,9 +153,7 @@ Var<T> dense(Var<T> x, Var<T> w, Var<T> b, Activation act) {
   op.value.resize(out);
   T* y = op.value.data();
   if (b) {
-    // Seed the output with the bias so the GEMM accumulates onto it (beta = 1).
-    const T* bias = b.value().data();
-    for (std::size_t i = 0; i < r; ++i) std::copy(bias, bias + n, y + i * n);
+    detail::seed_rows_with_bias(y, b.value().data(), r, n);
   }
   gemm(Trans::no, Trans::no, r, n, k, T(1), x.value().data(), k, w.value().data(), n,
        b ? T(1) : T(0), y, n);
