@@ -1,7 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <limits>
 #include <sstream>
+#include <tuple>
 
 #include "helpers.hpp"
 
@@ -122,4 +126,91 @@ TEST_CASE("a non-finite loss stops fit with epoch, batch and parameter, restorin
   for (std::size_t i = 0; i < net.parameters().size(); ++i)
     for (std::size_t j = 0; j < net.parameters()[i]->value().size(); ++j)
       CHECK(net.parameters()[i]->value()[j] == reference.parameters()[i]->value()[j]);
+}
+
+namespace {
+
+/// A training source that stops the process's training (by throwing) when epoch `stop_at`
+/// starts, as a kill between two epochs would.
+struct InterruptedSource : DatasetSource<double> {
+  InterruptedSource(const Dataset<double>& d, std::size_t stop_at)
+      : DatasetSource<double>(d, true), stop_at_(stop_at) {}
+  void start_epoch(Rng& rng) override {
+    if (++epochs_ == stop_at_) throw std::runtime_error("interrupted");
+    DatasetSource<double>::start_epoch(rng);
+  }
+  std::size_t stop_at_, epochs_ = 0;
+};
+
+Dataset<double> blobs(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  Dataset<double> d;
+  d.x = Tensor<double>(Shape{n, 3});
+  for (std::size_t i = 0; i < n; ++i) {
+    d.y.push_back(int(i % 4));
+    for (std::size_t k = 0; k < 3; ++k) d.x(i, k) = rng.normal() + (int(k) == d.y[i] ? 2.0 : 0.0);
+  }
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("fit resumed from an epoch checkpoint ends bit-identical to an uninterrupted run") {
+  const Dataset<double> train = blobs(200, 1), val = blobs(60, 2);
+  HealthMlpOptions o;
+  o.in_features = 3;
+  o.hidden = 8;
+  o.classes = 4;
+  o.survival = {0.7, 0.7, 0.7};  // failout draws must continue where they stopped
+  FitOptions fo;
+  fo.epochs = 6;
+  fo.batch_size = 16;
+  fo.seed = 9;
+  fo.log = nullptr;
+  fo.checkpoint = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                  "/resilinet_fit_resume_" + std::to_string(::getpid()) + ".ckpt";
+  auto run = [&](std::size_t stop_at, bool resume) {
+    Rng rng(3);
+    auto net = build_health_mlp<double>(o, rng);
+    Adam<double> adam(net->parameters());
+    DatasetSource<double> v(val);
+    FitOptions f = fo;
+    f.resume = resume;
+    History h;
+    InterruptedSource t(train, stop_at);  // stop_at 0: never interrupted
+    if (stop_at)
+      CHECK_THROWS_WITH(fit<double>(*net, adam, t, &v, f), "interrupted");
+    else
+      h = fit<double>(*net, adam, t, &v, f);
+    std::vector<Tensor<double>> w;
+    for (auto* p : net->parameters()) w.push_back(p->value());
+    return std::make_tuple(w, h, t.epochs_);
+  };
+  std::remove(fo.checkpoint.c_str());
+  const auto whole = run(0, false);
+  run(4, false);  // epochs 1..3 complete, the checkpoint holds epoch 3
+  CHECK(load_checkpoint<double>(fo.checkpoint).epochs_done == 3);
+  const auto resumed = run(0, true);
+  CHECK(std::get<2>(whole) == 6);
+  CHECK(std::get<2>(resumed) == 3);  // only epochs 4..6 were trained again
+  const auto& w1 = std::get<0>(whole);
+  const auto& w2 = std::get<0>(resumed);
+  REQUIRE(w1.size() == w2.size());
+  for (std::size_t i = 0; i < w1.size(); ++i)
+    for (std::size_t k = 0; k < w1[i].size(); ++k) REQUIRE(w1[i][k] == w2[i][k]);
+  CHECK(std::get<1>(resumed).best_epoch == std::get<1>(whole).best_epoch);
+  CHECK(std::get<1>(resumed).best_val_accuracy == std::get<1>(whole).best_val_accuracy);
+  CHECK(std::get<1>(resumed).epochs.size() == 6);
+  CHECK_FALSE(std::ifstream(fo.checkpoint).good());  // removed once training completed
+  // A checkpoint from another run (seed) is refused by name, a damaged one with a FormatError.
+  run(2, false);
+  fo.seed = 10;
+  CHECK_THROWS_WITH_AS(run(0, true), doctest::Contains("with seed 9"), FormatError);
+  {
+    std::ifstream in(fo.checkpoint, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(fo.checkpoint, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  CHECK_THROWS_WITH_AS(load_checkpoint<double>(fo.checkpoint), doctest::Contains("truncated"), FormatError);
+  std::remove(fo.checkpoint.c_str());
 }

@@ -14,7 +14,7 @@ std::unique_ptr<PartitionedNetwork<double>> health(Variant v, std::array<bool, 3
   Rng rng(seed);
   HealthMlpOptions o;
   o.variant = v;
-  o.skips = skips;
+  o.skips = {skips[0], skips[1], skips[2]};
   o.in_features = 3;
   o.hidden = hidden;
   o.classes = 4;

@@ -44,6 +44,14 @@ inline std::vector<Setting> health_settings() {
           {"hazardous", {0.85, 0.8, 0.78}, "[0.85, 0.8, 0.78]"}};
 }
 
+/// The four CNN reliability settings of spec §1.3 ([fog, edge]; CIFAR and ImageNet).
+inline std::vector<Setting> cnn_settings() {
+  return {{"no_failure", {1, 1}, "[1, 1]"},
+          {"normal", {0.98, 0.96}, "[0.98, 0.96]"},
+          {"poor", {0.95, 0.9}, "[0.95, 0.9]"},
+          {"hazardous", {0.85, 0.8}, "[0.85, 0.8]"}};
+}
+
 /// Collects the text lines, CSV rows and plot values of one experiment run.
 class Report {
  public:

@@ -56,7 +56,9 @@
 #include "resilinet/data/reference_split.hpp"
 #include "resilinet/data/sha1.hpp"
 
+#include "resilinet/train/checkpoint.hpp"
 #include "resilinet/train/fit.hpp"
+#include "resilinet/train/history.hpp"
 #include "resilinet/train/predict.hpp"
 
 #include "resilinet/io/atomic_file.hpp"
@@ -68,9 +70,11 @@
 #include "resilinet/resilience/failure_mask.hpp"
 #include "resilinet/resilience/hyperconnection_weights.hpp"
 #include "resilinet/resilience/partitioned_network.hpp"
+#include "resilinet/resilience/variant.hpp"
 
 #include "resilinet/eval/expected_accuracy.hpp"
 
 #include "resilinet/models/health_mlp.hpp"
 #include "resilinet/models/mobilenet.hpp"
 #include "resilinet/models/resnet.hpp"
+#include "resilinet/models/vertical_cnn.hpp"

@@ -2,6 +2,7 @@
 /// \file
 /// Rng: a small, portable, seeded random generator (xoshiro256** seeded by splitmix64).
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -78,6 +79,15 @@ class Rng {
 
   /// A new generator whose stream is independent of this one (advances this one).
   Rng fork() { return Rng(next_u64()); }
+
+  /// The whole generator state (checkpoints save it to continue the stream exactly).
+  std::array<std::uint64_t, 4> state() const { return {state_[0], state_[1], state_[2], state_[3]}; }
+
+  /// Continues the stream from a state returned by state().
+  void set_state(const std::array<std::uint64_t, 4>& s) {
+    require(s[0] | s[1] | s[2] | s[3], "Rng::set_state: the all-zero state is invalid");
+    for (int i = 0; i < 4; ++i) state_[i] = s[std::size_t(i)];
+  }
 
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

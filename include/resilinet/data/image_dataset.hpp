@@ -279,6 +279,19 @@ struct ImageFileList {
   std::vector<int> labels;
   /// Class (folder) names by label.
   std::vector<std::string> class_names;
+
+  /// The files at `indices`, in that order (class names kept).
+  ImageFileList subset(const std::vector<std::size_t>& indices) const {
+    ImageFileList out;
+    out.class_names = class_names;
+    for (std::size_t i : indices) {
+      require<ShapeError>(i < paths.size(), "ImageFileList::subset: index ", i, " outside ",
+                          paths.size(), " files");
+      out.paths.push_back(paths[i]);
+      out.labels.push_back(labels[i]);
+    }
+    return out;
+  }
 };
 
 /// Lists a class-folder tree; throws IoError when `root` cannot be read and FormatError when

@@ -135,7 +135,13 @@ class ImageFolderSource : public ImageBatchSource<T> {
   explicit ImageFolderSource(const std::string& root, const ImageFolderOptions& options = {},
                              bool shuffle = false,
                              std::optional<Augmentation> augmentation = std::nullopt)
-      : files_(list_image_folder(root)), options_(options) {
+      : ImageFolderSource(list_image_folder(root), options, shuffle, augmentation) {}
+
+  /// Serves the listed files (e.g. one part of a split of a tree).
+  ImageFolderSource(ImageFileList files, const ImageFolderOptions& options, bool shuffle = false,
+                    std::optional<Augmentation> augmentation = std::nullopt)
+      : files_(std::move(files)), options_(options) {
+    require<FormatError>(!files_.paths.empty(), "ImageFolderSource: no image files");
     std::size_t h = options.height, w = options.width;
     if (!h || !w) decode_image(files_.paths[0], 0, 0, &h, &w);
     options_.height = h;

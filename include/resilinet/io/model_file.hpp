@@ -62,9 +62,27 @@ class ByteReader {
   std::size_t pos_ = 0;
 };
 
-template <class T, class S>
-void read_values(ByteReader& in, Tensor<T>& dst) {
-  for (T& v : dst) v = static_cast<T>(in.get<S>("parameter values"));
+/// Writes a tensor as u32 rank, rank × u64 dimensions, then its values.
+template <class T>
+void put_tensor(std::ostream& out, TensorView<const T> t) {
+  put<std::uint32_t>(out, std::uint32_t(t.shape().rank()));
+  for (std::size_t d = 0; d < t.shape().rank(); ++d) put<std::uint64_t>(out, t.shape()[d]);
+  out.write(reinterpret_cast<const char*>(t.data()), std::streamsize(t.size() * sizeof(T)));
+}
+
+/// Reads a tensor written by put_tensor() with `scalar_size`-byte values (4 or 8), converting
+/// them to T; `what` names it in errors.
+template <class T>
+Tensor<T> get_tensor(ByteReader& in, std::uint32_t scalar_size, const std::string& what) {
+  const auto rank = in.get<std::uint32_t>("a tensor rank");
+  require<FormatError>(rank <= Shape::max_rank, "'", in.path(), "': ", what, " has rank ", rank);
+  std::vector<std::size_t> dims;
+  for (std::uint32_t d = 0; d < rank; ++d) dims.push_back(in.get<std::uint64_t>("a dimension"));
+  Tensor<T> t{Shape(dims)};
+  for (T& v : t)
+    v = scalar_size == 4 ? static_cast<T>(in.get<float>("tensor values"))
+                         : static_cast<T>(in.get<double>("tensor values"));
+  return t;
 }
 
 }  // namespace detail
@@ -83,11 +101,7 @@ void save_parameters(const Module<T>& module, const std::string& path) {
     for (const Parameter<T>* p : params) {
       detail::put<std::uint32_t>(out, std::uint32_t(p->name().size()));
       out.write(p->name().data(), std::streamsize(p->name().size()));
-      const Shape& s = p->value().shape();
-      detail::put<std::uint32_t>(out, std::uint32_t(s.rank()));
-      for (std::size_t d = 0; d < s.rank(); ++d) detail::put<std::uint64_t>(out, s[d]);
-      out.write(reinterpret_cast<const char*>(p->value().data()),
-                std::streamsize(p->value().size() * sizeof(T)));
+      detail::put_tensor<T>(out, p->value());
     }
     const std::string description = module.describe();
     detail::put<std::uint64_t>(out, description.size());
@@ -126,20 +140,10 @@ void load_parameters(Module<T>& module, const std::string& path) {
     const std::string name = in.get_bytes(len, "a parameter name");
     require<FormatError>(name == p->name(), "'", path, "': found parameter '", quoted(name),
                          "' where module '", module.name(), "' expects '", p->name(), "'");
-    const auto rank = in.get<std::uint32_t>("a parameter rank");
-    require<FormatError>(rank <= Shape::max_rank, "'", path, "': parameter '", quoted(name), "' has rank ",
-                         rank);
-    std::vector<std::size_t> dims;
-    for (std::uint32_t d = 0; d < rank; ++d) dims.push_back(in.get<std::uint64_t>("a dimension"));
-    const Shape shape(dims);
-    require<FormatError>(shape == p->value().shape(), "'", path, "': parameter '", name,
-                         "' has shape ", shape, " but the module expects ",
+    Tensor<T> t = detail::get_tensor<T>(in, scalar, "parameter '" + quoted(name) + "'");
+    require<FormatError>(t.shape() == p->value().shape(), "'", path, "': parameter '", name,
+                         "' has shape ", t.shape(), " but the module expects ",
                          p->value().shape());
-    Tensor<T> t(shape);
-    if (scalar == 4)
-      detail::read_values<T, float>(in, t);
-    else
-      detail::read_values<T, double>(in, t);
     loaded.push_back(std::move(t));
   }
   std::string description;

@@ -9,51 +9,20 @@
 #include <vector>
 
 #include "resilinet/nn/dense.hpp"
-#include "resilinet/resilience/hyperconnection_weights.hpp"
-#include "resilinet/resilience/partitioned_network.hpp"
+#include "resilinet/resilience/variant.hpp"
 
 namespace resilinet {
 
-/// Which of the paper's models to build.
-enum class Variant {
-  /// Main links only, no failout.
-  vanilla,
-  /// deepFogGuard: skip hyperconnections, weighted sums, no failout.
-  dfg,
-  /// ResiliNet: skip hyperconnections, input muxes, failout.
-  resilinet,
-  /// ResiliNet+: skip hyperconnections, weighted sums, failout.
-  resilinet_plus,
-};
-
-/// The name the paper's result files use ("Vanilla", "DFG", "ResiliNet", "ResiliNet+").
-inline std::string to_string(Variant v) {
-  switch (v) {
-    case Variant::vanilla: return "Vanilla";
-    case Variant::dfg: return "DFG";
-    case Variant::resilinet_plus: return "ResiliNet+";
-    default: return "ResiliNet";
-  }
-}
-
 /// Settings of build_health_mlp(); defaults are the paper's.
-struct HealthMlpOptions {
-  /// The model variant.
-  Variant variant = Variant::resilinet;
-  /// Layers per node: 1 → "1-2-3-4" (edge-fog2-fog1-cloud hidden), 2 → "2-3-2-3".
-  int partition = 1;
-  /// Skip hyperconnections on/off in the order [fog2→cloud, edge→fog1, IoT→fog2].
-  std::array<bool, 3> skips{true, true, true};
-  /// Hyperconnection weight scheme.
-  WeightScheme scheme = WeightScheme::ones;
-  /// Reliabilities [fog1, fog2, edge] from which schemes 2 and 3 compute the weights.
-  std::vector<double> weight_reliability{1.0, 1.0, 1.0};
-  /// Failout survival rates [fog1, fog2, edge] (ResiliNet and ResiliNet+ only).
-  std::vector<double> survival{0.9, 0.9, 0.9};
-  /// Failout draw granularity.
-  FailoutGranularity granularity = FailoutGranularity::per_batch;
-  /// Merge rule of the ResiliNet variant (mux; or a compatibility mode).
-  MergeRule resilinet_rule = MergeRule::mux;
+/// Partition 1 is "1-2-3-4" hidden layers on edge-fog2-fog1-cloud, 2 is "2-3-2-3"; skips are
+/// [fog2→cloud, edge→fog1, IoT→fog2]; reliabilities and survival rates are [fog1, fog2, edge].
+struct HealthMlpOptions : ResilienceOptions {
+  /// The paper's defaults: every skip on, reliability 1, failout survival 0.9.
+  HealthMlpOptions() {
+    skips = {true, true, true};
+    weight_reliability = {1.0, 1.0, 1.0};
+    survival = {0.9, 0.9, 0.9};
+  }
   /// Input features (23 for mHealth).
   std::size_t in_features = 23;
   /// Units per hidden layer.
@@ -89,9 +58,7 @@ template <class T>
 std::unique_ptr<PartitionedNetwork<T>> build_health_mlp(const HealthMlpOptions& o, Rng& rng) {
   require(o.partition == 1 || o.partition == 2, "health MLP: partition must be 1 or 2, got ",
           o.partition);
-  const bool resilinet = o.variant == Variant::resilinet || o.variant == Variant::resilinet_plus;
-  const MergeRule rule = o.variant == Variant::resilinet ? o.resilinet_rule : MergeRule::sum;
-  auto net = std::make_unique<PartitionedNetwork<T>>("health_" + to_string(o.variant), rule);
+  auto net = std::make_unique<PartitionedNetwork<T>>("health_" + to_string(o.variant), o.merge_rule());
   // Layers per node: edge, fog2, fog1, cloud hidden.
   const std::array<std::size_t, 4> layers =
       o.partition == 1 ? std::array<std::size_t, 4>{1, 2, 3, 4} : std::array<std::size_t, 4>{2, 3, 2, 3};
@@ -120,11 +87,8 @@ std::unique_ptr<PartitionedNetwork<T>> build_health_mlp(const HealthMlpOptions& 
                                              "skip_iotfog2"));
     net->add_skip("edge", "fog1", "ef1", "fog2");
     net->add_skip("fog2", "cloud", "f2c", "fog1");
-    const char* skip_keys[3] = {"f2c", "ef1", "IoTf2"};
-    for (int k = 0; k < 3; ++k) net->set_skip_enabled(skip_keys[k], o.skips[k]);
-    apply_weight_scheme(*net, o.scheme, o.weight_reliability, rng);
   }
-  if (resilinet) net->set_failout(o.survival, o.granularity);
+  apply_resilience(*net, o, {"f2c", "ef1", "IoTf2"}, rng);
   return net;
 }
 

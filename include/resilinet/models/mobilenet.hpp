@@ -1,9 +1,10 @@
 #pragma once
 /// \file
 /// MobileNet v1 (Keras's layers and names) for CIFAR-10 and ImageNet, spec §3.2: the stem,
-/// the 13 depthwise-separable blocks and the head, as building blocks that the partitioned
-/// models place on physical nodes, and the whole network as one Sequential.
+/// the 13 depthwise-separable blocks and the head; the whole network as one Sequential, and
+/// the partitioned Vanilla / DFG / ResiliNet / ResiliNet+ models.
 
+#include <array>
 #include <memory>
 #include <string>
 #include <utility>
@@ -18,6 +19,7 @@
 #include "resilinet/nn/reshape.hpp"
 #include "resilinet/nn/sequential.hpp"
 #include "resilinet/nn/zero_padding2d.hpp"
+#include "resilinet/models/vertical_cnn.hpp"
 
 namespace resilinet {
 
@@ -33,6 +35,8 @@ struct MobileNetOptions {
   std::size_t classes = 10;
   /// Dropout rate of the head.
   double dropout = 1e-3;
+  /// Momentum of every batch norm's moving statistics (Keras: 0.99).
+  double bn_momentum = 0.99;
 };
 
 /// Filters (at α = 1) and stride of MobileNet's blocks 1..13; `strides` applies to block 2.
@@ -51,12 +55,12 @@ inline std::size_t mobilenet_filters(std::size_t filters, double alpha) {
 /// ReLU6 (`conv1_bn`). Returns the output channels int(32α).
 template <class T>
 std::size_t add_mobilenet_stem(Sequential<T>& s, std::size_t in_channels, double alpha,
-                               std::size_t stride, Rng& rng) {
+                               std::size_t stride, Rng& rng, double bn_momentum = 0.99) {
   const std::size_t f = mobilenet_filters(32, alpha);
   s.template add<ZeroPadding2D<T>>(0, 1, 0, 1, "conv1_pad");
   s.template add<Conv2D<T>>(in_channels, f, Conv2DOptions().with_kernel(3).with_stride(stride).with_bias(false),
                             rng, "conv1");
-  s.template add<BatchNorm<T>>(f, "conv1_bn", BatchNormOptions{0.99, 1e-3, Activation::relu6});
+  s.template add<BatchNorm<T>>(f, "conv1_bn", BatchNormOptions{bn_momentum, 1e-3, Activation::relu6});
   return f;
 }
 
@@ -66,9 +70,9 @@ std::size_t add_mobilenet_stem(Sequential<T>& s, std::size_t in_channels, double
 template <class T>
 std::size_t add_depthwise_block(Sequential<T>& s, std::size_t in_channels,
                                 std::size_t pointwise_filters, std::size_t stride, int id,
-                                Rng& rng) {
+                                Rng& rng, double bn_momentum = 0.99) {
   const std::string b = std::to_string(id);
-  const BatchNormOptions bn{0.99, 1e-3, Activation::relu6};
+  const BatchNormOptions bn{bn_momentum, 1e-3, Activation::relu6};
   if (stride != 1) s.template add<ZeroPadding2D<T>>(0, 1, 0, 1, "conv_pad_" + b);
   s.template add<DepthwiseConv2D<T>>(in_channels, 3, stride,
                                      stride == 1 ? Padding::same : Padding::valid, rng,
@@ -95,15 +99,69 @@ void add_mobilenet_head(Sequential<T>& s, std::size_t in_channels, std::size_t c
   s.template add<Flatten<T>>("reshape_2");
 }
 
+/// Appends blocks 1..13, block `id` into `block_layers(id)`. Returns the output channels.
+template <class T, class BlockLayers>
+std::size_t add_mobilenet_blocks(BlockLayers&& block_layers, std::size_t channels,
+                                 const MobileNetOptions& o, Rng& rng) {
+  int id = 1;
+  for (const auto& [filters, stride] : mobilenet_blocks(o.strides)) {
+    channels = add_depthwise_block(block_layers(id), channels, mobilenet_filters(filters, o.alpha),
+                                   stride, id, rng, o.bn_momentum);
+    ++id;
+  }
+  return channels;
+}
+
 /// The whole (unpartitioned, "Vanilla") MobileNet as one chain producing logits.
 template <class T>
 std::unique_ptr<Sequential<T>> build_mobilenet(const MobileNetOptions& o, Rng& rng) {
   auto net = std::make_unique<Sequential<T>>("mobilenet");
-  std::size_t c = add_mobilenet_stem(*net, o.channels, o.alpha, o.strides, rng);
-  int id = 1;
-  for (const auto& [filters, stride] : mobilenet_blocks(o.strides))
-    c = add_depthwise_block(*net, c, mobilenet_filters(filters, o.alpha), stride, id++, rng);
+  std::size_t c = add_mobilenet_stem(*net, o.channels, o.alpha, o.strides, rng, o.bn_momentum);
+  c = add_mobilenet_blocks<T>([&](int) -> Sequential<T>& { return *net; }, c, o, rng);
   add_mobilenet_head(*net, c, o.classes, o.dropout, rng);
+  return net;
+}
+
+/// Settings of build_partitioned_mobilenet(): the network, its input size and the resilience
+/// settings (skips [edge→cloud, IoT→fog]; reliabilities and survival rates [fog, edge]).
+struct PartitionedMobileNetOptions : ResilienceOptions {
+  /// The paper's defaults: every skip on, reliability 1, failout survival 0.9.
+  PartitionedMobileNetOptions() {
+    skips = {true, true};
+    weight_reliability = {1.0, 1.0};
+    survival = {0.9, 0.9};
+  }
+  /// The network (α, strides, classes).
+  MobileNetOptions net;
+  /// Input height and width (32 for CIFAR, 160 for the paper's ImageNet).
+  std::size_t image_size = 32;
+};
+
+/// The last block of the IoT, edge and fog nodes (0 = the stem only): partition 1 ("1-3-5-5")
+/// puts blocks 1–3 on the edge and 4–8 on the fog, partition 2 ("2-2-4-6") block 1 on the
+/// IoT, 2–3 on the edge and 4–7 on the fog; the cloud has the rest and the head.
+inline std::array<int, 3> mobilenet_partition(int partition) {
+  require(partition == 1 || partition == 2, "MobileNet: partition must be 1 or 2, got ", partition);
+  return partition == 1 ? std::array<int, 3>{0, 3, 8} : std::array<int, 3>{1, 3, 7};
+}
+
+/// Builds the partitioned MobileNet of spec §3.2 (logits out; softmax is fused into the loss).
+template <class T>
+std::unique_ptr<PartitionedNetwork<T>> build_partitioned_mobilenet(const PartitionedMobileNetOptions& o,
+                                                                   Rng& rng) {
+  const std::array<int, 3> last = mobilenet_partition(o.partition);
+  auto net = make_vertical_cnn<T>("mobilenet", o);
+  const MobileNetOptions& m = o.net;
+  std::size_t c = add_mobilenet_stem(net->nodes()[0]->layers, m.channels, m.alpha, m.strides, rng,
+                                     m.bn_momentum);
+  auto node_of = [&](int id) -> Sequential<T>& {
+    std::size_t node = 0;
+    while (node < 3 && id > last[node]) ++node;
+    return net->nodes()[node]->layers;
+  };
+  c = add_mobilenet_blocks<T>(node_of, c, m, rng);
+  add_mobilenet_head(net->nodes()[3]->layers, c, m.classes, m.dropout, rng);
+  connect_vertical_cnn(*net, o, Shape{o.image_size, o.image_size, m.channels}, rng);
   return net;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 /// \file
 /// ResNet-18 v2 (pre-activation, basic blocks) for CIFAR-10, spec §3.3: stem, stages and
-/// head as building blocks for the partitioned models, and the whole network as one chain.
+/// head; the whole network as one chain, and the partitioned Vanilla / DFG / ResiliNet /
+/// ResiliNet+ models.
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -14,6 +16,7 @@
 #include "resilinet/nn/max_pool2d.hpp"
 #include "resilinet/nn/residual_block.hpp"
 #include "resilinet/nn/sequential.hpp"
+#include "resilinet/models/vertical_cnn.hpp"
 
 namespace resilinet {
 
@@ -33,6 +36,8 @@ struct ResNetOptions {
   std::size_t classes = 10;
   /// L2 penalty of every convolution kernel inside the network.
   double l2 = 1e-4;
+  /// Momentum of every batch norm's moving statistics (Keras: 0.99).
+  double bn_momentum = 0.99;
 };
 
 /// The convolution settings of every ResNet conv: He-normal, bias, L2 penalty, "same".
@@ -47,7 +52,7 @@ template <class T>
 std::size_t add_resnet_stem(Sequential<T>& s, const ResNetOptions& o, Rng& rng) {
   s.template add<Conv2D<T>>(o.channels, o.filters, resnet_conv(o.stem_kernel, o.stem_stride, o.l2),
                             rng, "conv_1");
-  s.template add<BatchNorm<T>>(o.filters, "batch_norm_1", BatchNormOptions{0.99, 1e-3, Activation::relu});
+  s.template add<BatchNorm<T>>(o.filters, "batch_norm_1", BatchNormOptions{o.bn_momentum, 1e-3, Activation::relu});
   return o.filters;
 }
 
@@ -56,11 +61,12 @@ std::size_t add_resnet_stem(Sequential<T>& s, const ResNetOptions& o, Rng& rng) 
 /// and has no BN-ReLU before it). Returns the next block id (id + 2, + 1 with a shortcut conv).
 template <class T>
 int add_basic_block(Sequential<T>& s, std::size_t in_channels, std::size_t filters,
-                    std::size_t stride, bool first_of_network, int id, double l2, Rng& rng) {
+                    std::size_t stride, bool first_of_network, int id, double l2, Rng& rng,
+                    double bn_momentum = 0.99) {
   const std::string b = std::to_string(id), b1 = std::to_string(id + 1);
   auto& block = s.template add<ResidualBlock<T>>("block_" + b);
   Sequential<T>& r = block.residual();
-  const BatchNormOptions relu{0.99, 1e-3, Activation::relu};
+  const BatchNormOptions relu{bn_momentum, 1e-3, Activation::relu};
   if (!first_of_network) r.template add<BatchNorm<T>>(in_channels, "batch_norm_" + b, relu);
   r.template add<Conv2D<T>>(in_channels, filters, resnet_conv(3, stride, l2), rng,
                             first_of_network ? "res0a_branch2a" : "conv_" + b);
@@ -71,18 +77,37 @@ int add_basic_block(Sequential<T>& s, std::size_t in_channels, std::size_t filte
   block.shortcut().template add<Conv2D<T>>(
       in_channels, filters, resnet_conv(1, stride, l2).with_padding(Padding::valid), rng,
       "skip_conv_" + b2);
-  block.shortcut().template add<BatchNorm<T>>(filters, "skip_bn_" + b2);
+  block.shortcut().template add<BatchNorm<T>>(filters, "skip_bn_" + b2,
+                                               BatchNormOptions{bn_momentum, 1e-3, Activation::linear});
   return id + 3;
 }
 
 /// Appends the head: BN with ReLU, global average pooling, Dense to `classes` logits
 /// (He-normal).
 template <class T>
-void add_resnet_head(Sequential<T>& s, std::size_t in_channels, std::size_t classes, Rng& rng) {
-  s.template add<BatchNorm<T>>(in_channels, "batch_norm_head", BatchNormOptions{0.99, 1e-3, Activation::relu});
+void add_resnet_head(Sequential<T>& s, std::size_t in_channels, std::size_t classes, Rng& rng,
+                     double bn_momentum = 0.99) {
+  s.template add<BatchNorm<T>>(in_channels, "batch_norm_head", BatchNormOptions{bn_momentum, 1e-3, Activation::relu});
   s.template add<GlobalAveragePooling2D<T>>();
   s.template add<Dense<T>>(in_channels, classes, Activation::linear, rng, "dense_1", true,
                            Initializer::he_normal);
+}
+
+/// Appends the stages (block ids from 2; the first block of every stage, stage 0 included,
+/// has stride 2), stage s into `stage_layers(s)`. Returns the output channels.
+template <class T, class StageLayers>
+std::size_t add_resnet_stages(StageLayers&& stage_layers, std::size_t channels,
+                              const ResNetOptions& o, Rng& rng) {
+  int id = 2;
+  std::size_t filters = o.filters;
+  for (std::size_t stage = 0; stage < o.repetitions.size(); ++stage, filters *= 2)
+    for (std::size_t k = 0; k < o.repetitions[stage]; ++k) {
+      Sequential<T>& s = stage_layers(stage);
+      id = add_basic_block(s, channels, filters, k == 0 ? 2 : 1, stage == 0 && k == 0, id, o.l2, rng,
+                           o.bn_momentum);
+      channels = filters;
+    }
+  return channels;
 }
 
 /// The whole (unpartitioned) ResNet as one chain producing logits: stem, max-pool 3x3/2
@@ -92,14 +117,50 @@ std::unique_ptr<Sequential<T>> build_resnet(const ResNetOptions& o, Rng& rng) {
   auto net = std::make_unique<Sequential<T>>("resnet");
   std::size_t c = add_resnet_stem(*net, o, rng);
   net->template add<MaxPool2D<T>>(3, 2, Padding::same, "max_pooling2d_1");
-  int id = 2;
-  std::size_t filters = o.filters;
-  for (std::size_t stage = 0; stage < o.repetitions.size(); ++stage, filters *= 2)
-    for (std::size_t k = 0; k < o.repetitions[stage]; ++k) {
-      id = add_basic_block(*net, c, filters, k == 0 ? 2 : 1, stage == 0 && k == 0, id, o.l2, rng);
-      c = filters;
-    }
-  add_resnet_head(*net, c, o.classes, rng);
+  c = add_resnet_stages<T>([&](std::size_t) -> Sequential<T>& { return *net; }, c, o, rng);
+  add_resnet_head(*net, c, o.classes, rng, o.bn_momentum);
+  return net;
+}
+
+/// Settings of build_partitioned_resnet(): the network, its input size and the resilience
+/// settings (skips [edge→cloud, IoT→fog]; reliabilities and survival rates [fog, edge]).
+struct PartitionedResNetOptions : ResilienceOptions {
+  /// The paper's defaults: every skip on, reliability 1, failout survival 0.9.
+  PartitionedResNetOptions() {
+    skips = {true, true};
+    weight_reliability = {1.0, 1.0};
+    survival = {0.9, 0.9};
+  }
+  /// The network (repetitions, filters, stem, classes, L2).
+  ResNetOptions net;
+  /// Input height and width.
+  std::size_t image_size = 32;
+};
+
+/// The node (1 edge, 2 fog, 3 cloud) of each of the four stages: partition 1 ("1-4-4-9")
+/// puts stage 0 on the edge, 1 on the fog, 2–3 on the cloud; partition 2 ("1-8-4-5") stages
+/// 0–1 on the edge, 2 on the fog, 3 on the cloud. The stem is on the IoT node, the max-pool
+/// on the edge.
+inline std::array<std::size_t, 4> resnet_partition(int partition) {
+  require(partition == 1 || partition == 2, "ResNet: partition must be 1 or 2, got ", partition);
+  return partition == 1 ? std::array<std::size_t, 4>{1, 2, 3, 3} : std::array<std::size_t, 4>{1, 1, 2, 3};
+}
+
+/// Builds the partitioned ResNet-18 of spec §3.3 (logits out; softmax is fused into the loss).
+template <class T>
+std::unique_ptr<PartitionedNetwork<T>> build_partitioned_resnet(const PartitionedResNetOptions& o,
+                                                                Rng& rng) {
+  const ResNetOptions& r = o.net;
+  require(r.repetitions.size() == 4, "ResNet: the partitions need 4 stages, got ", r.repetitions.size());
+  const std::array<std::size_t, 4> stage_node = resnet_partition(o.partition);
+  auto net = make_vertical_cnn<T>("resnet", o);
+  std::size_t c = add_resnet_stem(net->nodes()[0]->layers, r, rng);
+  net->nodes()[1]->layers.template add<MaxPool2D<T>>(3, 2, Padding::same, "max_pooling2d_1");
+  c = add_resnet_stages<T>(
+      [&](std::size_t stage) -> Sequential<T>& { return net->nodes()[stage_node[stage]]->layers; },
+      c, r, rng);
+  add_resnet_head(net->nodes()[3]->layers, c, r.classes, rng, r.bn_momentum);
+  connect_vertical_cnn(*net, o, Shape{o.image_size, o.image_size, r.channels}, rng);
   return net;
 }
 

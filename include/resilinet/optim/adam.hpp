@@ -55,6 +55,14 @@ class Adam : public Optimizer<T> {
   /// The hyperparameters.
   const AdamOptions& options() const { return o_; }
 
+  /// The first and then the second moment of every parameter.
+  std::vector<Tensor<T>*> state() override {
+    std::vector<Tensor<T>*> s;
+    for (auto& t : m_) s.push_back(&t);
+    for (auto& t : v_) s.push_back(&t);
+    return s;
+  }
+
  protected:
   void update(std::size_t index, Parameter<T>& p) override {
     const double t = double(this->step_count());

@@ -37,6 +37,12 @@ class Optimizer {
   /// The parameters this optimizer updates.
   const std::vector<Parameter<T>*>& parameters() const { return params_; }
 
+  /// The optimizer's per-parameter state tensors (moments, velocities), for checkpoints.
+  virtual std::vector<Tensor<T>*> state() { return {}; }
+
+  /// Continues counting from `steps` completed steps (restoring a checkpoint).
+  void set_step_count(std::size_t steps) { steps_ = steps; }
+
  protected:
   /// Updates parameter `index` using its gradient; step_count() already counts this step.
   virtual void update(std::size_t index, Parameter<T>& p) = 0;

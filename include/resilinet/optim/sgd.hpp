@@ -51,6 +51,13 @@ class Sgd : public Optimizer<T> {
   /// The hyperparameters.
   const SgdOptions& options() const { return o_; }
 
+  /// The velocity of every parameter.
+  std::vector<Tensor<T>*> state() override {
+    std::vector<Tensor<T>*> s;
+    for (auto& t : velocity_) s.push_back(&t);
+    return s;
+  }
+
  protected:
   void update(std::size_t index, Parameter<T>& p) override {
     const T lr = T(o_.lr), mu = T(o_.momentum), wd = T(o_.weight_decay);

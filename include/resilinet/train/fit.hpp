@@ -2,9 +2,11 @@
 /// \file
 /// fit(): mini-batch training with per-epoch validation and best-validation model selection.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <numeric>
@@ -15,6 +17,8 @@
 #include "resilinet/core/rng.hpp"
 #include "resilinet/data/batch_source.hpp"
 #include "resilinet/optim/optimizer.hpp"
+#include "resilinet/train/checkpoint.hpp"
+#include "resilinet/train/history.hpp"
 #include "resilinet/train/predict.hpp"
 
 namespace resilinet {
@@ -44,29 +48,66 @@ struct FitOptions {
   std::ostream* log = &std::cout;
   /// Prefix of every progress line (e.g. the model's name).
   std::string label;
+  /// Epochs that later fits of the same run will train, counted in the progress line's
+  /// estimate of the time left for the run.
+  std::size_t epochs_after = 0;
+  /// File to which the state after every epoch is saved atomically (empty: none); fit()
+  /// removes it when training completes.
+  std::string checkpoint;
+  /// Continue from `checkpoint` when it exists (it must come from a run with the same seed);
+  /// the result is bit-identical to a run that was never interrupted.
+  bool resume = false;
 };
 
-/// What happened in one epoch.
-struct EpochStats {
-  /// Mean training loss over the epoch's examples.
-  double loss = 0;
-  /// Training accuracy over the epoch (measured during training, as Keras reports it).
-  double accuracy = 0;
-  /// Validation accuracy after the epoch (NaN without a validation set).
-  double val_accuracy = 0;
-  /// Wall-clock seconds of the epoch, validation included.
-  double seconds = 0;
-};
+namespace detail {
 
-/// The record of a fit() call.
-struct History {
-  /// One entry per epoch.
-  std::vector<EpochStats> epochs;
-  /// Index of the epoch whose weights were kept (the last one without a validation set).
-  std::size_t best_epoch = 0;
-  /// Validation accuracy of that epoch (NaN without a validation set).
-  double best_val_accuracy = 0;
-};
+/// "1h02m", "3m05s" or "12s".
+inline std::string duration_text(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  char buf[32];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", s);
+  return buf;
+}
+
+inline bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+
+/// Puts the parameters and optimizer state of checkpoint `c` back, after checking that it
+/// belongs to this run (seed, epochs, tensor counts and shapes).
+template <class T>
+void restore_checkpoint(const FitCheckpoint<T>& c, const FitOptions& options,
+                        const std::vector<Parameter<T>*>& params, Optimizer<T>& optimizer) {
+  const std::string& path = options.checkpoint;
+  require<FormatError>(c.seed == options.seed, "'", path, "' comes from a run with seed ", c.seed,
+                       ", this run's is ", options.seed);
+  require<FormatError>(c.epochs_done <= options.epochs, "'", path, "' has ", c.epochs_done,
+                       " epochs done but this run trains ", options.epochs);
+  const std::vector<Tensor<T>*> state = optimizer.state();
+  require<FormatError>(c.parameters.size() == params.size() &&
+                           (c.best.empty() || c.best.size() == params.size()) &&
+                           c.optimizer_state.size() == state.size(),
+                       "'", path, "' holds ", c.parameters.size(), " parameters and ",
+                       c.optimizer_state.size(), " optimizer tensors; the model has ",
+                       params.size(), " and the optimizer ", state.size());
+  for (std::size_t i = 0; i < state.size(); ++i)
+    require<FormatError>(c.optimizer_state[i].shape() == state[i]->shape(), "'", path,
+                         "': optimizer tensor ", i, " has shape ", c.optimizer_state[i].shape(),
+                         ", expected ", state[i]->shape());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    require<FormatError>(c.parameters[i].shape() == params[i]->value().shape(), "'", path,
+                         "': parameter '", params[i]->name(), "' has shape ",
+                         c.parameters[i].shape(), ", expected ", params[i]->value().shape());
+    params[i]->set_value(c.parameters[i]);
+  }
+  for (std::size_t i = 0; i < state.size(); ++i) *state[i] = c.optimizer_state[i];
+  optimizer.set_step_count(c.optimizer_steps);
+}
+
+}  // namespace detail
 
 /// Trains `model` with `optimizer` on softmax cross-entropy of its outputs (logits).
 ///
@@ -74,7 +115,8 @@ struct History {
 /// augmentation draw from it), runs every batch in Mode::train with a Context whose generator
 /// (failout, dropout) follows from the same seed, evaluates on `validation` (may be null)
 /// after each epoch, and finally restores the weights of the epoch with the best validation
-/// accuracy.
+/// accuracy. With `options.checkpoint` every completed epoch is saved, and `options.resume`
+/// continues from there (see FitCheckpoint).
 template <class T>
 History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
             BatchSource<T>* validation, const FitOptions& options) {
@@ -113,7 +155,21 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
         best.empty() ? "; no earlier weights to restore" : "; restored the best weights so far"));
   };
 
-  for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+  std::size_t first_epoch = 0;
+  if (options.resume && !options.checkpoint.empty() && detail::file_exists(options.checkpoint)) {
+    FitCheckpoint<T> c = load_checkpoint<T>(options.checkpoint);
+    detail::restore_checkpoint(c, options, params, optimizer);
+    data_rng.set_state(c.data_rng);
+    ctx.rng().set_state(c.context_rng);
+    history = std::move(c.history);
+    best = std::move(c.best);
+    first_epoch = c.epochs_done;
+    if (options.log)
+      *options.log << options.label << (options.label.empty() ? "" : "  ") << "resumed from '"
+                   << options.checkpoint << "' after epoch " << first_epoch << "\n";
+  }
+  double seconds_so_far = 0;
+  for (std::size_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     train.start_epoch(data_rng);
     double loss_sum = 0, hits = 0, seen = 0;
@@ -137,8 +193,8 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
     stats.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.epochs.push_back(stats);
-    const bool improved =
-        validation && (best.empty() || stats.val_accuracy > history.best_val_accuracy);
+    const bool improved = validation && (std::isnan(history.best_val_accuracy) ||
+                                         stats.val_accuracy > history.best_val_accuracy);
     if (improved) {
       history.best_epoch = epoch;
       history.best_val_accuracy = stats.val_accuracy;
@@ -147,16 +203,35 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
         for (Parameter<T>* p : params) best.push_back(p->value());
       }
     }
+    if (!options.checkpoint.empty()) {
+      FitCheckpoint<T> c;
+      c.seed = options.seed;
+      c.epochs_done = epoch + 1;
+      c.optimizer_steps = optimizer.step_count();
+      c.data_rng = data_rng.state();
+      c.context_rng = ctx.rng().state();
+      c.history = history;
+      for (const Parameter<T>* p : params) c.parameters.push_back(p->value());
+      c.best = best;
+      for (const Tensor<T>* t : optimizer.state()) c.optimizer_state.push_back(*t);
+      save_checkpoint(c, options.checkpoint);
+    }
+    seconds_so_far += stats.seconds;
     if (options.log) {
-      char line[256];
+      const double per_epoch = seconds_so_far / double(epoch + 1 - first_epoch);
+      const double left = per_epoch * double(options.epochs - epoch - 1 + options.epochs_after);
+      char line[320];
       std::snprintf(line, sizeof line,
-                    "%sepoch %zu/%zu  loss %.4f  acc %.4f  val_acc %.4f%s  %.2fs\n",
+                    "%sepoch %zu/%zu  loss %.4f  acc %.4f  val_acc %.4f%s  %.1fs  %.0f ex/s  "
+                    "run left %s\n",
                     options.label.empty() ? "" : (options.label + "  ").c_str(), epoch + 1,
                     options.epochs, stats.loss, stats.accuracy, stats.val_accuracy,
-                    improved ? " *" : "", stats.seconds);
+                    improved ? " *" : "", stats.seconds, seen / stats.seconds,
+                    detail::duration_text(left).c_str());
       *options.log << line << std::flush;
     }
   }
+  if (!options.checkpoint.empty()) std::remove(options.checkpoint.c_str());
   if (!validation || !options.restore_best) {
     history.best_epoch = options.epochs - 1;
     history.best_val_accuracy = history.epochs.back().val_accuracy;

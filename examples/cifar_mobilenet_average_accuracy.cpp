@@ -1,0 +1,10 @@
+// cifar_mobilenet_average_accuracy: spec §5.1. The sweep is examples/common/sweeps.hpp's average_accuracy().
+#include "common/sweeps.hpp"
+
+int main(int argc, char** argv) {
+  return examples::program_main(
+      argc, argv,
+      {examples::Kind::cifar_mobilenet, "cifar_mobilenet_average_accuracy", "cifar_average_accuracy_results",
+       "expected accuracy of Vanilla, DFG and ResiliNet MobileNets (CIFAR-10)", 0.9},
+      examples::average_accuracy);
+}

@@ -1,0 +1,489 @@
+#pragma once
+// Shared driver of every experiment program (health, CIFAR MobileNet and ResNet, ImageNet):
+// flags, data, model building, training with per-epoch checkpoints and --resume, failure
+// evaluation and the reference-format report. The sweeps themselves are in sweeps.hpp.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <resilinet/resilinet.hpp>
+
+#include "report.hpp"
+
+namespace examples {
+
+using Net = resilinet::PartitionedNetwork<float>;
+
+/// The dataset and architecture of a program.
+enum class Kind { health, cifar_mobilenet, cifar_resnet, imagenet };
+
+/// A program: what it runs and where its results go.
+struct Program {
+  /// Dataset and architecture.
+  Kind kind;
+  /// Executable name.
+  std::string name;
+  /// Results file name without extension (the reference's, spec §7; "{mx}" is replaced by
+  /// the ResiliNet+ suffix).
+  std::string results;
+  /// One-line description for --help.
+  std::string description;
+  /// Default failout survival rate of every failable node.
+  double survival = 0.9;
+};
+
+/// Command-line settings; defaults are the paper's (set per kind in add_flags()).
+struct Args {
+  std::string data, test_data;
+  std::string out = "results";
+  std::string models = "models";
+  int partition = 1;
+  bool resilinet_plus = false;
+  int iterations = 10;
+  std::size_t epochs = 50;
+  std::size_t batch_size = 1024;
+  std::uint64_t seed = 42;
+  int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  bool load = false;
+  bool resume = false;
+  bool quick = false;
+  std::string mux = "select";
+  std::string granularity = "batch";
+  bool guess_index = false;
+  // health
+  bool full_precision = false;
+  std::string first_lines = "reference";
+  std::string split = "seeded";
+  // vision
+  std::size_t subset = 0;
+  double alpha = 0.75;
+  std::size_t image_size = 0;
+  bool no_augment = false;
+  double bn_momentum = 0.99;
+};
+
+/// Registers the flags of `kind` on `app`, with that kind's paper defaults in `a`.
+inline void add_flags(CLI::App& app, Args& a, Kind kind) {
+  const bool health = kind == Kind::health, imagenet = kind == Kind::imagenet;
+  const char* env = std::getenv("RESILINET_DATA_DIR");
+  const std::string sub = health ? "mhealth-window-means" : imagenet ? "imagenette-val" : "cifar10-jpg";
+  if (env) a.data = std::string(env) + "/" + sub;
+  a.iterations = health ? 10 : 1;
+  a.epochs = health ? 50 : imagenet ? 10 : 75;
+  a.batch_size = health ? 1024 : 128;
+  a.image_size = imagenet ? 160 : 32;
+  app.get_formatter()->column_width(34);
+  if (health)
+    app.add_option("--data", a.data, "folder with mHealth_subject1..10.log (default: $RESILINET_DATA_DIR/" + sub + ")");
+  else if (imagenet)
+    app.add_option("--data", a.data, "ImageNet training tree <class>/<image> (default: $RESILINET_DATA_DIR/" + sub +
+                                         "); without --test-data it is split 80/20 into train and test");
+  else
+    app.add_option("--data", a.data, "CIFAR-10 as a JPEG tree (train/<class>, test/<class>) or the binary batches (default: $RESILINET_DATA_DIR/" + sub + ")");
+  if (imagenet) app.add_option("--test-data", a.test_data, "ImageNet validation tree <class>/<image> (the paper's test set)");
+  app.add_option("--out", a.out, "folder for results (.txt, .csv, .svg)")->capture_default_str();
+  app.add_option("--models", a.models, "folder for trained models and checkpoints")->capture_default_str();
+  app.add_option("--partition", a.partition, "layers per node: partition setting 1 or 2 of the reference")
+      ->check(CLI::IsMember({1, 2}))->capture_default_str();
+  app.add_flag("--resilinet-plus", a.resilinet_plus, "ResiliNet+: the mux adds its inputs (failout kept)");
+  app.add_option("--iterations", a.iterations, "independent retrains")->check(CLI::Range(1, 1000))->capture_default_str();
+  app.add_option("--epochs", a.epochs, "training epochs")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--batch-size", a.batch_size, "mini-batch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  app.add_option("--seed", a.seed, "master seed (data split, init, failout, augmentation, guesses)")->capture_default_str();
+  app.add_option("--threads", a.threads, "threads (default: all cores)")->check(CLI::Range(1, 1024));
+  app.add_flag("--load", a.load, "evaluate the models saved by an earlier run instead of training");
+  app.add_flag("--resume", a.resume, "continue a killed run: finished models are loaded, the interrupted one continues from its last epoch");
+  app.add_option("--mux", a.mux, "ResiliNet mux: select (alive state), legacy (add in training), batch-sum (reference's zero test)")
+      ->check(CLI::IsMember({"select", "legacy", "batch-sum"}))->capture_default_str();
+  app.add_option("--failout-granularity", a.granularity, "failout draws per batch or per example")
+      ->check(CLI::IsMember({"batch", "example"}))->capture_default_str();
+  app.add_flag("--guess-index", a.guess_index, "reproduce the reference's random guess of a class index");
+  if (health) {
+    app.add_flag("--quick", a.quick, "a short run: at most 2 iterations of 10 epochs");
+    app.add_flag("--full-precision", a.full_precision, "keep decimals (the reference truncated values to integers)");
+    app.add_option("--first-lines", a.first_lines, "first-line dropping: reference, each-file, none")
+        ->check(CLI::IsMember({"reference", "each-file", "none"}))->capture_default_str();
+    app.add_option("--split", a.split,
+                   "data split: seeded (80/10/10 from --seed) or reference (scikit-learn's "
+                   "train_test_split with random_state 42, index for index)")
+        ->check(CLI::IsMember({"seeded", "reference"}))->capture_default_str();
+    return;
+  }
+  app.add_flag("--quick", a.quick, imagenet ? "small-machine profile: 96x96 images, 1600 training (400 test) images, 6 epochs, batch 64, alpha 0.25, batch-norm momentum 0.9"
+                                            : "small-machine profile: 5000 training images (1250 validation, 1250 test), 6 epochs, batch 64, alpha 0.25 (MobileNet), batch-norm momentum 0.9");
+  app.add_option("--subset", a.subset, "use only N training images (and N/4 validation and test images)")->check(CLI::Range(1, 100000000));
+  if (kind != Kind::cifar_resnet)
+    app.add_option("--alpha", a.alpha, "MobileNet width multiplier")->check(CLI::Range(0.01, 4.0))->capture_default_str();
+  app.add_option("--image-size", a.image_size, "input height and width")->check(CLI::Range(8, 1024))->capture_default_str();
+  app.add_flag("--no-augment", a.no_augment, "train without the paper's augmentation");
+  app.add_option("--bn-momentum", a.bn_momentum, "momentum of the batch norms' moving statistics (Keras: 0.99)")
+      ->check(CLI::Range(0.0, 0.9999))->capture_default_str();
+}
+
+/// Everything one program run shares: data, generators, model counter and the report.
+class Experiment {
+ public:
+  /// Applies the profile, loads the data and prepares the output folders.
+  Experiment(const Program& program, Args args)
+      : program_(program), a_(std::move(args)), rng_(a_.seed),
+        report_(replace_suffix(program.results)) {
+    const bool health = program_.kind == Kind::health;
+    if (a_.quick && health) {
+      a_.iterations = std::min(a_.iterations, 2);
+      a_.epochs = std::min<std::size_t>(a_.epochs, 10);
+    } else if (a_.quick) {
+      const bool imagenet = program_.kind == Kind::imagenet;
+      a_.epochs = std::min<std::size_t>(a_.epochs, 6);
+      a_.subset = a_.subset ? a_.subset : imagenet ? 1600 : 5000;
+      a_.batch_size = std::min<std::size_t>(a_.batch_size, 64);
+      a_.alpha = std::min(a_.alpha, 0.25);
+      // 100 steps leave 37% of the initial moving statistics at Keras's 0.99 (validation at
+      // chance); at 0.9 they follow the batches.
+      a_.bn_momentum = std::min(a_.bn_momentum, 0.9);
+      if (imagenet) a_.image_size = std::min<std::size_t>(a_.image_size, 96);
+    }
+    resilinet::require(!(a_.load && a_.resume), "--load and --resume exclude each other");
+    resilinet::require(!a_.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
+    resilinet::set_num_threads(a_.threads);
+    for (const std::string& dir : {a_.out, a_.models}) make_directories(dir);
+    resilinet::Rng split_rng = rng_.fork();  // independent of the model initialisations
+    if (health)
+      load_health(split_rng);
+    else if (program_.kind == Kind::imagenet)
+      load_imagenet(split_rng);
+    else
+      load_cifar(split_rng);
+    check_run_manifest();
+  }
+
+  /// The parsed (and profile-adjusted) arguments.
+  const Args& args() const { return a_; }
+  /// The program being run.
+  const Program& program() const { return program_; }
+  /// The report being written.
+  Report& report() { return report_; }
+  /// The four reliability settings.
+  std::vector<Setting> settings() const {
+    return program_.kind == Kind::health ? health_settings() : cnn_settings();
+  }
+  /// Number of failable nodes.
+  std::size_t failable() const { return program_.kind == Kind::health ? 3 : 2; }
+  /// "mux_adds" when ResiliNet+ is on, else "" (the reference's file-name suffix).
+  std::string suffix() const { return a_.resilinet_plus ? "mux_adds" : ""; }
+  /// Prefix of model file names ("Health", "cifar", "cifar_resnet", "imagenet").
+  std::string model_prefix() const {
+    switch (program_.kind) {
+      case Kind::health: return "Health";
+      case Kind::cifar_mobilenet: return "cifar";
+      case Kind::cifar_resnet: return "cifar_resnet";
+      default: return "imagenet";
+    }
+  }
+  /// True for the health programs, whose summary lines differ from the CNN ones (spec §7).
+  bool health() const { return program_.kind == Kind::health; }
+
+  /// Announces how many models the run will train (progress and time-left estimate).
+  void plan(std::size_t models) { planned_ = models; }
+
+  /// Resilience options with this run's settings for `variant` (ResiliNet+ when requested).
+  resilinet::ResilienceOptions options(resilinet::Variant variant) const {
+    using resilinet::Variant;
+    resilinet::ResilienceOptions o;
+    o.variant = variant == Variant::resilinet && a_.resilinet_plus ? Variant::resilinet_plus : variant;
+    o.partition = a_.partition;
+    o.skips.assign(failable(), true);
+    o.weight_reliability.assign(failable(), 1.0);
+    o.survival.assign(failable(), program_.survival);
+    o.granularity = a_.granularity == "example" ? resilinet::FailoutGranularity::per_example
+                                                : resilinet::FailoutGranularity::per_batch;
+    o.resilinet_rule = a_.mux == "legacy"      ? resilinet::MergeRule::mux_legacy
+                       : a_.mux == "batch-sum" ? resilinet::MergeRule::mux_batch_sum
+                                               : resilinet::MergeRule::mux;
+    return o;
+  }
+
+  /// Builds a model and trains it, or loads `file` (--load, or --resume when it was
+  /// finished); a training run saves a checkpoint after every epoch and the model at the end.
+  std::unique_ptr<Net> train(const resilinet::ResilienceOptions& o, const std::string& file) {
+    auto net = build(o);
+    const std::string path = a_.models + "/" + file + ".rsln";
+    // Drawn in every mode, so --load and --resume leave every later draw as in training.
+    const std::uint64_t fit_seed = rng_.next_u64();
+    ++trained_;
+    const std::string progress = "[model " + std::to_string(trained_) + "/" +
+                                 std::to_string(std::max(planned_, trained_)) + "] " + file;
+    if (a_.load || (a_.resume && std::ifstream(path).good())) {
+      resilinet::load_parameters(*net, path);
+      std::printf("%s: loaded %s\n", progress.c_str(), path.c_str());
+      return net;
+    }
+    std::printf("%s: training %s, %zu epochs\n", progress.c_str(), net->name().c_str(), a_.epochs);
+    resilinet::Adam<float> adam(net->parameters());
+    resilinet::FitOptions fo;
+    fo.epochs = a_.epochs;
+    fo.batch_size = a_.batch_size;
+    fo.seed = fit_seed;
+    fo.label = file;
+    fo.eval_batch_size = health() ? 1024 : 256;
+    fo.epochs_after = (std::max(planned_, trained_) - trained_) * a_.epochs;
+    fo.checkpoint = a_.models + "/" + file + ".ckpt";
+    fo.resume = a_.resume;
+    fo.restore_best = program_.kind != Kind::imagenet;  // ImageNet keeps the final weights
+    const auto h = resilinet::fit(*net, adam, *train_, val_.get(), fo);
+    std::printf("%s: kept epoch %zu (val_acc %.4f); saved %s\n", file.c_str(), h.best_epoch + 1,
+                h.best_val_accuracy, path.c_str());
+    resilinet::save_parameters(*net, path);
+    return net;
+  }
+
+  /// Accuracy of every failure combination (computed once per trained model).
+  std::vector<double> accuracies(Net& net) {
+    resilinet::FailureEvaluationOptions eo;
+    eo.guess_index = a_.guess_index;
+    eo.seed = rng_.next_u64();
+    if (program_.kind == Kind::imagenet) eo.no_flow_accuracy = 0.001;
+    if (!health()) {
+      eo.batch_size = 256;
+      eo.log = &std::cout;
+    }
+    return resilinet::combination_accuracies(net, *test_, train_labels_, eo);
+  }
+
+  /// Writes the reference's per-evaluation lines and a CSV row; returns E[acc].
+  double evaluate(const std::string& model, const std::string& variant, const Setting& s,
+                  int iteration, const std::vector<double>& acc, bool first_time) {
+    report_.line("Calculating accuracy for reliability setting " + s.text);
+    if (first_time) {
+      std::string combos;
+      for (const auto& m : resilinet::failure_combinations(s.reliability.size()))
+        combos += resilinet::to_string(m);
+      report_.line(combos);
+    }
+    const double e = resilinet::expected_accuracy(acc, s.reliability);
+    report_.line("Acc List: " + py(acc));
+    report_.line("Average accuracy: " + py(e));
+    report_.row(model, variant, s, iteration, e, acc);
+    return e;
+  }
+
+  /// Writes the results files and prints where they are.
+  void finish() {
+    const std::string path = report_.write(a_.out, settings());
+    std::printf("wrote %s (+ .csv, .svg)\n", path.c_str());
+  }
+
+ private:
+  // mkdir -p: creates `dir` and any missing parents.
+  static void make_directories(const std::string& dir) {
+    for (std::size_t at = 1; at <= dir.size(); ++at) {
+      if (at < dir.size() && dir[at] != '/') continue;
+      const std::string part = dir.substr(0, at);
+      if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+        throw resilinet::IoError("cannot create directory '" + part + "': " + std::strerror(errno));
+    }
+  }
+
+  std::string replace_suffix(std::string s) const {
+    const auto at = s.find("{mx}");
+    if (at != std::string::npos) s.replace(at, 4, a_.resilinet_plus ? "mux_adds" : "");
+    return s;
+  }
+
+  std::unique_ptr<Net> build(const resilinet::ResilienceOptions& o) {
+    switch (program_.kind) {
+      case Kind::health: {
+        resilinet::HealthMlpOptions h;
+        static_cast<resilinet::ResilienceOptions&>(h) = o;
+        return resilinet::build_health_mlp<float>(h, rng_);
+      }
+      case Kind::cifar_resnet: {
+        resilinet::PartitionedResNetOptions r;
+        static_cast<resilinet::ResilienceOptions&>(r) = o;
+        r.net.classes = classes_;
+        r.net.bn_momentum = a_.bn_momentum;
+        r.image_size = a_.image_size;
+        return resilinet::build_partitioned_resnet<float>(r, rng_);
+      }
+      default: {
+        resilinet::PartitionedMobileNetOptions m;
+        static_cast<resilinet::ResilienceOptions&>(m) = o;
+        m.net.alpha = a_.alpha;
+        m.net.classes = classes_;
+        m.net.bn_momentum = a_.bn_momentum;
+        m.net.strides = program_.kind == Kind::imagenet ? 2 : 1;
+        m.image_size = a_.image_size;
+        return resilinet::build_partitioned_mobilenet<float>(m, rng_);
+      }
+    }
+  }
+
+  void load_health(resilinet::Rng& split_rng) {
+    resilinet::MhealthOptions mo;
+    mo.int_truncate = !a_.full_precision;
+    mo.skip = a_.first_lines == "none"        ? resilinet::FirstLineSkip::none
+              : a_.first_lines == "each-file" ? resilinet::FirstLineSkip::each_file
+                                              : resilinet::FirstLineSkip::reference;
+    const auto all = resilinet::load_mhealth<float>(a_.data, mo);
+    if (a_.split == "reference") {
+      const auto idx = resilinet::reference_split_indices(all.size());
+      for (int k = 0; k < 3; ++k) health_[k] = all.subset(idx[std::size_t(k)]);
+    } else {
+      auto parts = resilinet::split(all, {0.8, 0.1, 0.1}, split_rng);
+      for (int k = 0; k < 3; ++k) health_[k] = std::move(parts[std::size_t(k)]);
+    }
+    train_ = std::make_unique<resilinet::DatasetSource<float>>(health_[0], true);
+    val_ = std::make_unique<resilinet::DatasetSource<float>>(health_[1]);
+    test_ = std::make_unique<resilinet::DatasetSource<float>>(health_[2]);
+    train_labels_ = health_[0].y;
+    describe_data(health_[0].size(), health_[1].size(), health_[2].size());
+  }
+
+  // CIFAR-10: the 50k training and 10k test images joined and resplit 80/10/10 (spec §6.2).
+  void load_cifar(resilinet::Rng& split_rng) {
+    resilinet::ImageDataset all;
+    if (std::ifstream(a_.data + "/data_batch_1.bin").good()) {
+      auto c = resilinet::load_cifar10_binary(a_.data);
+      all = std::move(c.train);
+      all.append(c.test);
+    } else {
+      all = resilinet::load_image_folder(a_.data + "/train");
+      all.append(resilinet::load_image_folder(a_.data + "/test"));
+    }
+    resilinet::require<resilinet::ShapeError>(all.height == a_.image_size && all.width == a_.image_size,
+                                              "CIFAR images are ", all.height, "x", all.width,
+                                              ", --image-size is ", a_.image_size);
+    classes_ = all.class_names.size();
+    auto idx = resilinet::split_indices(all.size(), {0.8, 0.1, 0.1}, split_rng);
+    limit(idx);
+    for (int k = 0; k < 3; ++k) images_[k] = all.subset(idx[std::size_t(k)]);
+    std::optional<resilinet::Augmentation> aug;
+    if (!a_.no_augment) aug = resilinet::Augmentation{};
+    train_ = std::make_unique<resilinet::ImageSource<float>>(images_[0], true, aug);
+    val_ = std::make_unique<resilinet::ImageSource<float>>(images_[1]);
+    test_ = std::make_unique<resilinet::ImageSource<float>>(images_[2]);
+    train_labels_ = images_[0].labels;
+    describe_data(images_[0].size(), images_[1].size(), images_[2].size());
+  }
+
+  // ImageNet: class-folder trees decoded batch by batch, resized to --image-size; no
+  // validation set (the paper keeps the final weights).
+  void load_imagenet(resilinet::Rng& split_rng) {
+    const resilinet::ImageFolderOptions size{a_.image_size, a_.image_size};
+    resilinet::ImageFileList train = resilinet::list_image_folder(a_.data), test;
+    if (!a_.test_data.empty()) {
+      test = resilinet::list_image_folder(a_.test_data);
+      resilinet::require(test.class_names == train.class_names, "'", a_.test_data,
+                         "' has other classes than '", a_.data, "'");
+    } else {
+      auto idx = resilinet::split_indices(train.paths.size(), {0.8, 0.2}, split_rng);
+      test = train.subset(idx[1]);
+      train = train.subset(idx[0]);
+    }
+    if (a_.subset) {
+      train = train.subset(first(train.paths.size(), a_.subset, split_rng));
+      test = test.subset(first(test.paths.size(), std::max<std::size_t>(1, a_.subset / 4), split_rng));
+    }
+    classes_ = train.class_names.size();
+    train_labels_ = train.labels;
+    std::optional<resilinet::Augmentation> aug;
+    if (!a_.no_augment) aug = resilinet::Augmentation{};
+    const std::size_t n_train = train.paths.size(), n_test = test.paths.size();
+    folder_train_ = std::make_unique<resilinet::ImageFolderSource<float>>(std::move(train), size, true, aug);
+    train_ = std::make_unique<resilinet::PrefetchSource<float>>(*folder_train_, a_.batch_size);
+    test_ = std::make_unique<resilinet::ImageFolderSource<float>>(std::move(test), size);
+    describe_data(n_train, 0, n_test);
+  }
+
+  // A random `n` of `total` indices, in increasing order.
+  static std::vector<std::size_t> first(std::size_t total, std::size_t n, resilinet::Rng& rng) {
+    std::vector<std::size_t> all(total);
+    for (std::size_t i = 0; i < total; ++i) all[i] = i;
+    rng.shuffle(all);
+    all.resize(std::min(n, total));
+    std::sort(all.begin(), all.end());
+    return all;
+  }
+
+  // --subset: the first N training and N/4 validation and test indices of the split.
+  void limit(std::vector<std::vector<std::size_t>>& idx) const {
+    if (!a_.subset) return;
+    idx[0].resize(std::min(idx[0].size(), a_.subset));
+    for (int k = 1; k < 3; ++k) idx[std::size_t(k)].resize(std::min(idx[std::size_t(k)].size(), std::max<std::size_t>(1, a_.subset / 4)));
+  }
+
+  void describe_data(std::size_t train, std::size_t val, std::size_t test) const {
+    std::printf("%s: %zu train, %zu validation, %zu test examples; %d iteration(s) of %zu epochs, "
+                "batch %zu, %d thread(s)%s\n",
+                program_.name.c_str(), train, val, test, a_.iterations, a_.epochs, a_.batch_size,
+                a_.threads, a_.quick ? " (quick profile)" : "");
+    std::fflush(stdout);
+  }
+
+  // The settings a run's saved models depend on; --resume refuses a models folder that was
+  // filled with different ones, and a fresh run records its own.
+  void check_run_manifest() const {
+    std::ostringstream m;
+    m << program_.name << " seed " << a_.seed << " partition " << a_.partition << " plus "
+      << a_.resilinet_plus << " iterations " << a_.iterations << " epochs " << a_.epochs
+      << " batch " << a_.batch_size << " mux " << a_.mux << " granularity " << a_.granularity
+      << " split " << a_.split << " precision " << a_.full_precision << " first-lines "
+      << a_.first_lines << " subset " << a_.subset << " alpha " << a_.alpha << " size "
+      << a_.image_size << " augment " << !a_.no_augment << " bn " << a_.bn_momentum << " data " << a_.data << " "
+      << a_.test_data << "\n";
+    const std::string path = a_.models + "/" + program_.name + ".run";
+    if (a_.load) return;
+    std::ifstream in(path);
+    const std::string saved((std::istreambuf_iterator<char>(in)), {});
+    if (a_.resume && in.good() && saved != m.str())
+      throw resilinet::ValueError("--resume: '" + path + "' was written by a run with other settings: " +
+                                  resilinet::quoted(saved, 300) + "; this run: " + m.str());
+    resilinet::write_text_file(path, m.str());
+  }
+
+  Program program_;
+  Args a_;
+  resilinet::Rng rng_;
+  Report report_;
+  std::size_t classes_ = 13;
+  std::size_t planned_ = 0, trained_ = 0;
+  resilinet::Dataset<float> health_[3];
+  resilinet::ImageDataset images_[3];
+  std::unique_ptr<resilinet::ImageFolderSource<float>> folder_train_;
+  std::unique_ptr<resilinet::BatchSource<float>> train_, val_, test_;
+  std::vector<int> train_labels_;
+};
+
+/// The whole main() of a program: parses the flags, loads the data and runs
+/// `sweep(experiment)`, turning errors into one line on stderr and exit code 1.
+inline int program_main(int argc, char** argv, const Program& program,
+                        const std::function<void(Experiment&)>& sweep) {
+  CLI::App app{program.name + ": " + program.description};
+  Args args;
+  add_flags(app, args, program.kind);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    Experiment ex(program, args);
+    sweep(ex);
+    ex.finish();
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program.name.c_str(), e.what());
+    return 1;
+  }
+}
+
+}  // namespace examples
