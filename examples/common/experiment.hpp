@@ -244,8 +244,11 @@ class Experiment {
     fo.resume = a_.resume;
     fo.restore_best = program_.kind != Kind::imagenet;  // ImageNet keeps the final weights
     const auto h = resilinet::fit(*net, adam, *train_, val_.get(), fo);
-    std::printf("%s: kept epoch %zu (val_acc %.4f); saved %s\n", file.c_str(), h.best_epoch + 1,
-                h.best_val_accuracy, path.c_str());
+    if (val_)
+      std::printf("%s: kept epoch %zu (val_acc %.4f); saved %s\n", file.c_str(), h.best_epoch + 1,
+                  h.best_val_accuracy, path.c_str());
+    else
+      std::printf("%s: kept the final weights; saved %s\n", file.c_str(), path.c_str());
     resilinet::save_parameters(*net, path);
     return net;
   }
@@ -433,11 +436,12 @@ class Experiment {
     std::fflush(stdout);
   }
 
-  // The settings a run's saved models depend on; --resume refuses a models folder that was
-  // filled with different ones, and a fresh run records its own.
+  // The settings a run's saved models depend on (the thread count too: parallel reductions
+  // change the last bits); --resume refuses a models folder that was filled with different
+  // ones, and a fresh run records its own.
   void check_run_manifest() const {
     std::ostringstream m;
-    m << program_.name << " seed " << a_.seed << " partition " << a_.partition << " plus "
+    m << program_.name << " seed " << a_.seed << " threads " << a_.threads << " partition " << a_.partition << " plus "
       << a_.resilinet_plus << " iterations " << a_.iterations << " epochs " << a_.epochs
       << " batch " << a_.batch_size << " mux " << a_.mux << " granularity " << a_.granularity
       << " split " << a_.split << " precision " << a_.full_precision << " first-lines "
