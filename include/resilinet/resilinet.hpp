@@ -52,6 +52,7 @@
 #include "resilinet/data/image_dataset.hpp"
 #include "resilinet/data/image_source.hpp"
 #include "resilinet/data/mhealth.hpp"
+#include "resilinet/data/multiview.hpp"
 #include "resilinet/data/prefetch_source.hpp"
 #include "resilinet/data/reference_split.hpp"
 #include "resilinet/data/sha1.hpp"
@@ -74,6 +75,7 @@
 
 #include "resilinet/eval/expected_accuracy.hpp"
 
+#include "resilinet/models/camera_mlp.hpp"
 #include "resilinet/models/health_mlp.hpp"
 #include "resilinet/models/mobilenet.hpp"
 #include "resilinet/models/resnet.hpp"

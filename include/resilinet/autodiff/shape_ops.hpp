@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Ops that move elements without arithmetic: reshape (a view) and concat.
+/// Ops that move elements without arithmetic: reshape (a view), concat and take.
 
 #include <algorithm>
 #include <vector>
@@ -29,6 +29,23 @@ struct ConcatOp : Node<T> {
                       [&](std::size_t j) { return g[(j / w) * total + j % w]; });
       offset += w;
     }
+  }
+};
+
+/// y = x[..., index, ...] along one axis (the axis removed).
+///
+/// Viewed as (outer, count, inner), y is the (outer, inner) slab at `index`.
+template <class T>
+struct TakeOp : Node<T> {
+  Node<T>* x = nullptr;
+  std::size_t count = 0, index = 0, inner = 0;
+  void backward() override {
+    if (!x->requires_grad) return;
+    const T* g = this->grad.data();
+    add_grad_with(*x, x->value.size(), [&](std::size_t j) {
+      const std::size_t i = (j / inner) % count;
+      return i == index ? g[(j / (inner * count)) * inner + j % inner] : T(0);
+    });
   }
 };
 
@@ -79,6 +96,35 @@ Var<T> concat(const std::vector<Var<T>>& xs, std::size_t axis) {
                 op.value.data() + o * total + offset);
     offset += w;
   }
+  return Var<T>(&op, &tape);
+}
+
+/// The slab of x at position `index` of `axis`, without that axis (e.g. camera k of a packed
+/// (N, 6, H, W, C) batch is take(x, 1, k), shape (N, H, W, C)). Copies; gradients scatter back.
+template <class T>
+Var<T> take(Var<T> x, std::size_t axis, std::size_t index) {
+  const Shape& s = x.shape();
+  require<ShapeError>(axis < s.rank() && index < s[axis], "take: index ", index, " of axis ",
+                      axis, " outside shape ", s);
+  std::vector<std::size_t> dims;
+  std::size_t outer = 1, inner = 1;
+  for (std::size_t d = 0; d < s.rank(); ++d) {
+    if (d != axis) dims.push_back(s[d]);
+    if (d < axis) outer *= s[d];
+    if (d > axis) inner *= s[d];
+  }
+  Tape<T>& tape = detail::tape_of({x});
+  auto& op = tape.template record<detail::TakeOp<T>>();
+  op.x = x.node();
+  op.count = s[axis];
+  op.index = index;
+  op.inner = inner;
+  op.requires_grad = x.requires_grad();
+  op.value.resize(Shape(dims));
+  const T* src = x.value().data();
+  for (std::size_t o = 0; o < outer; ++o)
+    std::copy(src + (o * op.count + index) * inner, src + (o * op.count + index + 1) * inner,
+              op.value.data() + o * inner);
   return Var<T>(&op, &tape);
 }
 

@@ -22,6 +22,7 @@
 
 #include "resilinet/autodiff/elementwise_ops.hpp"
 #include "resilinet/autodiff/row_ops.hpp"
+#include "resilinet/autodiff/shape_ops.hpp"
 #include "resilinet/core/error.hpp"
 #include "resilinet/nn/sequential.hpp"
 #include "resilinet/resilience/failout.hpp"
@@ -90,6 +91,9 @@ struct PhysicalNode {
   Failout failout;
   /// Indices of the links entering this node, in the order they were added.
   std::vector<std::size_t> inputs;
+  /// For a node without incoming links: the slots of the network input's axis 1 it receives,
+  /// summed (e.g. cameras 0 and 1 of a packed (N, 6, H, W, C) batch); empty: the whole input.
+  std::vector<std::size_t> input_slots;
 };
 
 /// A network partitioned over physical nodes; see the file comment.
@@ -229,7 +233,7 @@ class PartitionedNetwork : public Module<T> {
   }
 
   /// The whole description as text, one line per item: the merge rule, every node (tier,
-  /// failable, failout survival rate and granularity), every link (endpoints, kind, mux group,
+  /// failable, failout survival rate and granularity), the input slots of input nodes, every link (endpoints, kind, mux group,
   /// transform, weight, enabled) and the failure order. Model files store it, so a loaded
   /// model scores with exactly the hyperconnection weights it was trained with.
   std::string describe() const override {
@@ -239,6 +243,12 @@ class PartitionedNetwork : public Module<T> {
     for (const auto& n : nodes_)
       out << "node " << n->name << " " << int(n->tier) << " " << int(n->failable) << " "
           << n->failout.survival_rate() << " " << int(n->failout.granularity()) << "\n";
+    for (const auto& n : nodes_) {
+      if (n->input_slots.empty()) continue;
+      out << "input " << n->name;
+      for (std::size_t slot : n->input_slots) out << " " << slot;
+      out << "\n";
+    }
     for (const Link<T>& l : links_)
       out << "link " << l.key << " " << nodes_[l.from]->name << " " << nodes_[l.to]->name << " "
           << int(l.kind) << " " << links_[l.group].key << " "
@@ -403,7 +413,11 @@ class PartitionedNetwork : public Module<T> {
     for (std::size_t n = 0; n < nodes_.size(); ++n) {
       PhysicalNode<T>& node = *nodes_[n];
       Var<T> input;
-      if (node.inputs.empty()) input = x;
+      if (node.inputs.empty() && node.input_slots.empty()) input = x;
+      for (std::size_t slot : node.input_slots) {
+        Var<T> v = take(x, 1, slot);
+        input = input ? add(input, v) : v;
+      }
       for (std::size_t l : node.inputs) {
         if (links_[l].kind != LinkKind::main) continue;
         Var<T> g = merge_group(l, ctx);
