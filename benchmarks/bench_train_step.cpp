@@ -9,11 +9,11 @@
 
 #include <resilinet/resilinet.hpp>
 
+#include "bench_main.hpp"
+
 using namespace resilinet;
 
 namespace {
-
-int g_threads = 1;
 
 struct HealthMlp {
   Sequential<float> net{"health_mlp"};
@@ -28,7 +28,7 @@ struct HealthMlp {
 }  // namespace
 
 TEST_CASE("health MLP training step") {
-  set_num_threads(g_threads);
+  set_num_threads(bench::threads);
   Rng rng(1);
   HealthMlp model(rng);
   Adam<float> adam(model.net.parameters());
@@ -53,15 +53,8 @@ TEST_CASE("health MLP training step") {
   for (int i = 0; i < steps; ++i) step();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("health MLP (23->250x11->13, batch %zu, Adam, %d thread%s): %.0f samples/s\n",
-              batch, g_threads, g_threads == 1 ? "" : "s", double(steps * batch) / s);
+              batch, bench::threads, bench::threads == 1 ? "" : "s", double(steps * batch) / s);
   BENCHMARK("train step, batch 1024") { return step(); };
 }
 
-int main(int argc, char** argv) {
-  Catch::Session session;
-  using namespace Catch::clara;
-  auto cli = session.cli() | Opt(g_threads, "threads")["--threads"]("threads (default 1)");
-  session.cli(cli);
-  if (const int rc = session.applyCommandLine(argc, argv)) return rc;
-  return session.run();
-}
+int main(int argc, char** argv) { return bench::run(argc, argv); }

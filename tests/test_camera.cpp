@@ -157,3 +157,49 @@ TEST_CASE("gradients through the camera network's muxes with failed nodes match 
   Tensor<double> wrong(Shape{1, 4, 2, 2, 3});
   CHECK_THROWS_AS(net->forward(t.input(wrong.view()), ctx), ShapeError);
 }
+
+TEST_CASE("the shared-work failure sweep equals one forward pass per combination, exactly") {
+  Rng rng(7);
+  std::vector<std::unique_ptr<PartitionedNetwork<double>>> nets;
+  for (Variant v : {Variant::resilinet, Variant::dfg, Variant::vanilla})
+    nets.push_back(camera(v, std::vector<bool>(7, true), 4, 4));
+  nets.push_back(camera(Variant::resilinet, {true, false, false, false, true, true, false}, 4, 4));
+  {
+    HealthMlpOptions o;
+    o.in_features = 6;
+    o.hidden = 5;
+    o.classes = 3;
+    o.resilinet_rule = MergeRule::mux_batch_sum;  // the reference's value-based mux too
+    nets.push_back(build_health_mlp<double>(o, rng));
+  }
+  for (auto& net : nets) {
+    for (Parameter<double>* p : net->parameters())
+      for (double& w : p->mutable_value()) w = rng.uniform(-1, 1);
+    const bool camera_net = net->num_failable() == 8;
+    Dataset<double> test;
+    test.x = testing::random_tensor<double>(camera_net ? Shape{20, 6, 4, 4, 3} : Shape{20, 6}, rng);
+    for (int i = 0; i < 20; ++i) test.y.push_back(i % 3);
+    FailureEvaluationOptions naive, shared;
+    naive.share_work = false;
+    naive.batch_size = shared.batch_size = 7;  // several batches, the last one short
+    const std::vector<int> train_labels{0, 1, 2, 2};
+    const auto a = combination_accuracies(*net, test, train_labels, naive);
+    const auto b = combination_accuracies(*net, test, train_labels, shared);
+    CAPTURE(net->name());
+    CHECK(a == b);
+    // The logits themselves, for every combination with flow.
+    Tape<double> t1, t2;
+    Context<double> ctx;
+    std::size_t visited = 0;
+    net->forward_combinations(t1.input(test.x.view()), ctx, [&](const FailureMask& m, Var<double> logits) {
+      ++visited;
+      t2.clear();
+      const Var<double> direct = net->forward(t2.input(test.x.view()), m, ctx);
+      REQUIRE(direct.shape() == logits.shape());
+      for (std::size_t i = 0; i < direct.value().size(); ++i) REQUIRE(direct.value()[i] == logits.value()[i]);
+    });
+    std::size_t with_flow = 0;
+    for (const FailureMask& m : failure_combinations(net->num_failable())) with_flow += net->has_information_flow(m);
+    CHECK(visited == with_flow);
+  }
+}

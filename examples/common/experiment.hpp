@@ -29,7 +29,7 @@ namespace examples {
 using Net = resilinet::PartitionedNetwork<float>;
 
 /// The dataset and architecture of a program.
-enum class Kind { health, cifar_mobilenet, cifar_resnet, imagenet };
+enum class Kind { health, cifar_mobilenet, cifar_resnet, imagenet, camera };
 
 /// A program: what it runs and where its results go.
 struct Program {
@@ -74,21 +74,26 @@ struct Args {
   std::size_t image_size = 0;
   bool no_augment = false;
   double bn_momentum = 0.99;
+  // camera
+  std::string grouping = "object";
+  bool bgr = false;
 };
 
 /// Registers the flags of `kind` on `app`, with that kind's paper defaults in `a`.
 inline void add_flags(CLI::App& app, Args& a, Kind kind) {
-  const bool health = kind == Kind::health, imagenet = kind == Kind::imagenet;
+  const bool health = kind == Kind::health, imagenet = kind == Kind::imagenet, camera = kind == Kind::camera;
   const char* env = std::getenv("RESILINET_DATA_DIR");
-  const std::string sub = health ? "mhealth-window-means" : imagenet ? "imagenette-val" : "cifar10-jpg";
+  const std::string sub = health ? "mhealth-window-means" : imagenet ? "imagenette-val" : camera ? "multiview" : "cifar10-jpg";
   if (env) a.data = std::string(env) + "/" + sub;
-  a.iterations = health ? 10 : 1;
-  a.epochs = health ? 50 : imagenet ? 10 : 75;
-  a.batch_size = health ? 1024 : 128;
+  a.iterations = health || camera ? 10 : 1;
+  a.epochs = health || camera ? 50 : imagenet ? 10 : 75;
+  a.batch_size = health ? 1024 : camera ? 64 : 128;
   a.image_size = imagenet ? 160 : 32;
   app.get_formatter()->column_width(34);
   if (health)
     app.add_option("--data", a.data, "folder with mHealth_subject1..10.log (default: $RESILINET_DATA_DIR/" + sub + ")");
+  else if (camera)
+    app.add_option("--data", a.data, "multi-view folder with train_dir, test_dir (validation) and holdout_dir (test) (default: $RESILINET_DATA_DIR/" + sub + ")");
   else if (imagenet)
     app.add_option("--data", a.data, "ImageNet training tree <class>/<image> (default: $RESILINET_DATA_DIR/" + sub +
                                          "); without --test-data it is split 80/20 into train and test");
@@ -123,6 +128,13 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
         ->check(CLI::IsMember({"seeded", "reference"}))->capture_default_str();
     return;
   }
+  if (camera) {
+    app.add_flag("--quick", a.quick, "a short run: at most 2 iterations of 10 epochs");
+    app.add_option("--grouping", a.grouping, "views of an example: object (one object of one frame, in camera order) or reference (the reference's frame buckets)")
+        ->check(CLI::IsMember({"object", "reference"}))->capture_default_str();
+    app.add_flag("--bgr", a.bgr, "feed channels in BGR order as the reference (OpenCV) did");
+    return;
+  }
   app.add_flag("--quick", a.quick, imagenet ? "small-machine profile: 96x96 images, 1600 training (400 test) images, 6 epochs, batch 64, alpha 0.25, batch-norm momentum 0.9"
                                             : "small-machine profile: 5000 training images (1250 validation, 1250 test), 6 epochs, batch 64, alpha 0.25 (MobileNet), batch-norm momentum 0.9");
   app.add_option("--subset", a.subset, "use only N training images (and N/4 validation and test images)")->check(CLI::Range(1, 100000000));
@@ -142,7 +154,7 @@ class Experiment {
       : program_(program), a_(std::move(args)), rng_(a_.seed),
         report_(replace_suffix(program.results)) {
     const bool health = program_.kind == Kind::health;
-    if (a_.quick && health) {
+    if (a_.quick && mlp_style()) {
       a_.iterations = std::min(a_.iterations, 2);
       a_.epochs = std::min<std::size_t>(a_.epochs, 10);
     } else if (a_.quick) {
@@ -163,6 +175,8 @@ class Experiment {
     resilinet::Rng split_rng = rng_.fork();  // independent of the model initialisations
     if (health)
       load_health(split_rng);
+    else if (program_.kind == Kind::camera)
+      load_camera();
     else if (program_.kind == Kind::imagenet)
       load_imagenet(split_rng);
     else
@@ -178,23 +192,33 @@ class Experiment {
   Report& report() { return report_; }
   /// The four reliability settings.
   std::vector<Setting> settings() const {
-    return program_.kind == Kind::health ? health_settings() : cnn_settings();
+    return program_.kind == Kind::health   ? health_settings()
+           : program_.kind == Kind::camera ? camera_settings()
+                                           : cnn_settings();
   }
   /// Number of failable nodes.
-  std::size_t failable() const { return program_.kind == Kind::health ? 3 : 2; }
+  std::size_t failable() const {
+    return program_.kind == Kind::health ? 3 : program_.kind == Kind::camera ? 8 : 2;
+  }
   /// "mux_adds" when ResiliNet+ is on, else "" (the reference's file-name suffix).
   std::string suffix() const { return a_.resilinet_plus ? "mux_adds" : ""; }
   /// Prefix of model file names ("Health", "cifar", "cifar_resnet", "imagenet").
   std::string model_prefix() const {
     switch (program_.kind) {
       case Kind::health: return "Health";
+      case Kind::camera: return "Camera";
       case Kind::cifar_mobilenet: return "cifar";
       case Kind::cifar_resnet: return "cifar_resnet";
       default: return "imagenet";
     }
   }
-  /// True for the health programs, whose summary lines differ from the CNN ones (spec §7).
-  bool health() const { return program_.kind == Kind::health; }
+  /// The dataset's word in file names ("health", "camera", "cifar", "cifar_resnet", "imagenet").
+  std::string file_stem() const {
+    const std::string p = model_prefix();
+    return p == "Health" ? "health" : p == "Camera" ? "camera" : p;
+  }
+  /// True for the MLP experiments (health, camera), whose lines differ from the CNN ones (spec §7).
+  bool mlp_style() const { return program_.kind == Kind::health || program_.kind == Kind::camera; }
 
   /// Announces how many models the run will train (progress and time-left estimate).
   void plan(std::size_t models) { planned_ = models; }
@@ -205,7 +229,7 @@ class Experiment {
     resilinet::ResilienceOptions o;
     o.variant = variant == Variant::resilinet && a_.resilinet_plus ? Variant::resilinet_plus : variant;
     o.partition = a_.partition;
-    o.skips.assign(failable(), true);
+    o.skips.assign(program_.kind == Kind::camera ? 7 : failable(), true);
     o.weight_reliability.assign(failable(), 1.0);
     o.survival.assign(failable(), program_.survival);
     o.granularity = a_.granularity == "example" ? resilinet::FailoutGranularity::per_example
@@ -238,7 +262,8 @@ class Experiment {
     fo.batch_size = a_.batch_size;
     fo.seed = fit_seed;
     fo.label = file;
-    fo.eval_batch_size = health() ? 1024 : 256;
+    fo.eval_batch_size = program_.kind == Kind::health ? 1024 : 256;
+    fo.class_weights = class_weights_;
     fo.epochs_after = (std::max(planned_, trained_) - trained_) * a_.epochs;
     fo.checkpoint = a_.models + "/" + file + ".ckpt";
     fo.resume = a_.resume;
@@ -259,7 +284,7 @@ class Experiment {
     eo.guess_index = a_.guess_index;
     eo.seed = rng_.next_u64();
     if (program_.kind == Kind::imagenet) eo.no_flow_accuracy = 0.001;
-    if (!health()) {
+    if (program_.kind != Kind::health) {
       eo.batch_size = 256;
       eo.log = &std::cout;
     }
@@ -313,6 +338,11 @@ class Experiment {
         static_cast<resilinet::ResilienceOptions&>(h) = o;
         return resilinet::build_health_mlp<float>(h, rng_);
       }
+      case Kind::camera: {
+        resilinet::CameraMlpOptions c;
+        static_cast<resilinet::ResilienceOptions&>(c) = o;
+        return resilinet::build_camera_mlp<float>(c, rng_);
+      }
       case Kind::cifar_resnet: {
         resilinet::PartitionedResNetOptions r;
         static_cast<resilinet::ResilienceOptions&>(r) = o;
@@ -353,6 +383,30 @@ class Experiment {
     test_ = std::make_unique<resilinet::DatasetSource<float>>(health_[2]);
     train_labels_ = health_[0].y;
     describe_data(health_[0].size(), health_[1].size(), health_[2].size());
+  }
+
+  // Multi-view camera data (spec §6.4): train_dir trains, test_dir validates, holdout_dir
+  // tests; balanced class weights N / (3 · n_c) from the training labels.
+  void load_camera() {
+    resilinet::MultiviewOptions mo;
+    mo.reference_grouping = a_.grouping == "reference";
+    mo.bgr = a_.bgr;
+    const char* dirs[3] = {"/train_dir", "/test_dir", "/holdout_dir"};
+    for (int k = 0; k < 3; ++k) health_[k] = resilinet::load_multiview<float>(a_.data + dirs[k], mo);
+    classes_ = 3;
+    std::vector<double> counts(3, 0.0);
+    for (int y : health_[0].y) counts[std::size_t(y)] += 1;
+    for (double c : counts) {
+      resilinet::require(c > 0, "'", a_.data, "/train_dir' lacks a class: balanced weights need all three");
+      class_weights_.push_back(double(health_[0].size()) / (3.0 * c));
+    }
+    train_ = std::make_unique<resilinet::DatasetSource<float>>(health_[0], true);
+    val_ = std::make_unique<resilinet::DatasetSource<float>>(health_[1]);
+    test_ = std::make_unique<resilinet::DatasetSource<float>>(health_[2]);
+    train_labels_ = health_[0].y;
+    describe_data(health_[0].size(), health_[1].size(), health_[2].size());
+    std::printf("class weights (person, car, bus): %.4f %.4f %.4f; metric: F1-micro, which for "
+                "single-label data equals accuracy\n", class_weights_[0], class_weights_[1], class_weights_[2]);
   }
 
   // CIFAR-10: the 50k training and 10k test images joined and resplit 80/10/10 (spec §6.2).
@@ -446,7 +500,8 @@ class Experiment {
       << " batch " << a_.batch_size << " mux " << a_.mux << " granularity " << a_.granularity
       << " split " << a_.split << " precision " << a_.full_precision << " first-lines "
       << a_.first_lines << " subset " << a_.subset << " alpha " << a_.alpha << " size "
-      << a_.image_size << " augment " << !a_.no_augment << " bn " << a_.bn_momentum << " data " << a_.data << " "
+      << a_.image_size << " augment " << !a_.no_augment << " bn " << a_.bn_momentum << " grouping "
+      << a_.grouping << " bgr " << a_.bgr << " data " << a_.data << " "
       << a_.test_data << "\n";
     const std::string path = a_.models + "/" + program_.name + ".run";
     if (a_.load) return;
@@ -464,11 +519,12 @@ class Experiment {
   Report report_;
   std::size_t classes_ = 13;
   std::size_t planned_ = 0, trained_ = 0;
-  resilinet::Dataset<float> health_[3];
+  resilinet::Dataset<float> health_[3];  // health or camera
   resilinet::ImageDataset images_[3];
   std::unique_ptr<resilinet::ImageFolderSource<float>> folder_train_;
   std::unique_ptr<resilinet::BatchSource<float>> train_, val_, test_;
   std::vector<int> train_labels_;
+  std::vector<double> class_weights_;
 };
 
 /// The whole main() of a program: parses the flags, loads the data and runs

@@ -52,6 +52,14 @@ inline std::vector<Setting> cnn_settings() {
           {"hazardous", {0.85, 0.8}, "[0.85, 0.8]"}};
 }
 
+/// The four camera reliability settings of spec §1.3 ([f1..f4, e1..e4]).
+inline std::vector<Setting> camera_settings() {
+  return {{"no_failure", {1, 1, 1, 1, 1, 1, 1, 1}, "[1, 1, 1, 1, 1, 1, 1, 1]"},
+          {"normal", {.99, .99, .99, .99, .98, .98, .98, .98}, "[0.99, 0.99, 0.99, 0.99, 0.98, 0.98, 0.98, 0.98]"},
+          {"poor", {.95, .95, .9, .9, .8, .8, .75, .75}, "[0.95, 0.95, 0.9, 0.9, 0.8, 0.8, 0.75, 0.75]"},
+          {"hazardous", {.8, .8, .75, .75, .7, .7, .65, .65}, "[0.8, 0.8, 0.75, 0.75, 0.7, 0.7, 0.65, 0.65]"}};
+}
+
 /// Collects the text lines, CSV rows and plot values of one experiment run.
 class Report {
  public:

@@ -39,7 +39,7 @@ inline void summarize(Experiment& ex, const std::vector<std::string>& series,
 /// Vanilla first), evaluated at the four settings.
 inline void average_accuracy(Experiment& ex) {
   using resilinet::Variant;
-  const bool resilinet_first = ex.program().kind == Kind::health || ex.program().kind == Kind::imagenet;
+  const bool resilinet_first = ex.mlp_style() || ex.program().kind == Kind::imagenet;
   const std::vector<Variant> order = resilinet_first
       ? std::vector<Variant>{Variant::resilinet, Variant::dfg, Variant::vanilla}
       : std::vector<Variant>{Variant::vanilla, Variant::dfg, Variant::resilinet};
@@ -76,9 +76,10 @@ inline void average_accuracy(Experiment& ex) {
 /// evaluated at that setting only; no_failure recorded as 0) and with fixed rates.
 inline void failout_rate(Experiment& ex) {
   using resilinet::Variant;
-  const std::vector<double> fixed_rates{0.95, 0.9, 0.7, 0.5};
+  std::vector<double> fixed_rates{0.95, 0.9, 0.7, 0.5};
+  if (ex.program().kind == Kind::camera) fixed_rates.push_back(0.3);
   ex.plan((ex.settings().size() - 1 + fixed_rates.size()) * std::size_t(ex.args().iterations));
-  const std::string name = ex.model_prefix() == "Health" ? "health" : ex.model_prefix();
+  const std::string name = ex.file_stem();
   std::map<std::string, std::vector<double>> variable;                  // setting → E per iteration
   std::map<double, std::map<std::string, std::vector<double>>> fixed;  // rate → setting → E
   for (int it = 1; it <= ex.args().iterations; ++it) {
@@ -128,11 +129,11 @@ inline void hyperconnection_weight(Experiment& ex) {
   using resilinet::Variant;
   const auto settings = ex.settings();
   ex.plan((2 * settings.size() + 2) * std::size_t(ex.args().iterations));
-  const std::string name = ex.model_prefix() == "Health" ? "health" : ex.model_prefix();
-  const std::string ones = ex.failable() == 3 ? "[1, 1, 1]" : "[1, 1]";
+  const std::string name = ex.file_stem();
+  const std::string ones = py(std::vector<double>(ex.failable(), 1.0));
   std::map<int, std::map<std::string, std::vector<double>>> results;  // scheme → setting → E
   for (int it = 1; it <= ex.args().iterations; ++it) {
-    if (ex.health()) ex.report().line("ITERATION " + std::to_string(it));
+    if (ex.mlp_style()) ex.report().line("ITERATION " + std::to_string(it));
     for (int scheme : {1, 2, 3, 4}) {
       const bool per_setting = scheme == 2 || scheme == 3;
       std::unique_ptr<Net> net;
@@ -159,7 +160,7 @@ inline void hyperconnection_weight(Experiment& ex) {
     for (int scheme : {1, 2, 3, 4, 5}) {
       const auto ms = scheme == 5 ? resilinet::MeanStd{0, 0} : resilinet::mean_std(results[scheme][s.name]);
       const std::string head = s.text + std::to_string(scheme);
-      if (ex.health()) {
+      if (ex.mlp_style()) {
         ex.report().line(head + " ResiliNet Hyperconnection Weight: " + py(ms.mean));
         ex.report().line(head + " ResiliNet Hyperconnection Weight std: " + py(ms.std));
       } else {
@@ -170,20 +171,28 @@ inline void hyperconnection_weight(Experiment& ex) {
 }
 
 /// §5.4: ResiliNet with each on/off pattern of the skip hyperconnections (health: 8 patterns
-/// of [f2→c, e→f1, IoT→f2]; CNN: 4 of [e→c, IoT→f]), each with its own no-flow map.
+/// of [f2→c, e→f1, IoT→f2]; CNN: 4 of [e→c, IoT→f]; camera: the 8 hand-picked patterns of the
+/// 7 skips), each with its own no-flow map.
 inline void skiphyperconnection_sensitivity(Experiment& ex) {
   using resilinet::Variant;
-  const std::vector<std::vector<bool>> configs =
-      ex.health() ? std::vector<std::vector<bool>>{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1},
-                                                  {1, 1, 0}, {1, 0, 1}, {0, 1, 1}, {1, 1, 1}}
-                  : std::vector<std::vector<bool>>{{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+  std::vector<std::vector<bool>> configs;
+  if (ex.program().kind == Kind::camera) {
+    for (const char* bits : {"1111000", "1000001", "1000100", "0000101", "0000001", "0000011", "1111001", "1111111"}) {
+      configs.emplace_back();
+      for (const char* b = bits; *b; ++b) configs.back().push_back(*b == '1');
+    }
+  } else if (ex.failable() == 3) {
+    configs = {{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}, {1, 0, 1}, {0, 1, 1}, {1, 1, 1}};
+  } else {
+    configs = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+  }
   ex.plan(configs.size() * std::size_t(ex.args().iterations));
-  const std::string name = ex.model_prefix() == "Health" ? "health" : ex.model_prefix();
+  const std::string name = ex.file_stem();
   std::map<std::string, std::map<std::string, std::vector<double>>> results;  // cfg → setting → E
   std::vector<std::string> texts;
   for (const auto& cfg : configs) texts.push_back(detail::bits_text(cfg));
   for (int it = 1; it <= ex.args().iterations; ++it) {
-    if (ex.health()) ex.report().line("ITERATION " + std::to_string(it));
+    if (ex.mlp_style()) ex.report().line("ITERATION " + std::to_string(it));
     for (std::size_t c = 0; c < configs.size(); ++c) {
       auto o = ex.options(Variant::resilinet);
       o.skips = configs[c];
@@ -192,16 +201,17 @@ inline void skiphyperconnection_sensitivity(Experiment& ex) {
       const auto acc = ex.accuracies(*net);
       bool first = true;
       for (const auto& s : ex.settings()) {
-        if (ex.health()) ex.report().line("ResiliNet");
+        if (ex.program().kind == Kind::camera) ex.report().line("ResiliNet" + texts[c]);
+        if (ex.program().kind == Kind::health) ex.report().line("ResiliNet");
         ex.report().line(s.text);
         results[texts[c]][s.name].push_back(ex.evaluate("ResiliNet", "skips " + texts[c], s, it, acc, first));
         first = false;
       }
     }
   }
-  const bool health = ex.health();
-  detail::summarize(ex, texts, results, [health](const Setting& s, const std::string& cfg, bool std, double v) {
-    if (health) return s.text + " " + cfg + (std ? " std: " : " accuracy: ") + py(v);
+  const bool mlp = ex.mlp_style();
+  detail::summarize(ex, texts, results, [mlp](const Setting& s, const std::string& cfg, bool std, double v) {
+    if (mlp) return s.text + " " + cfg + (std ? " std: " : " accuracy: ") + py(v);
     return s.text + cfg + py(v);
   });
 }

@@ -161,6 +161,13 @@ class Tape {
   /// Number of ops recorded since the last clear().
   std::size_t size() const { return size_; }
 
+  /// Forgets the ops recorded after the first `n` (their nodes stay for reuse); values
+  /// recorded before stay valid. Lets a search record, undo and record another branch.
+  void truncate(std::size_t n) {
+    require(n <= size_, "Tape::truncate: ", n, " is beyond the ", size_, " recorded ops");
+    size_ = n;
+  }
+
   /// Records a copy of `x` as data; with `requires_grad` backward also computes d(loss)/dx.
   Var<T> input(TensorView<const T> x, bool requires_grad = false) {
     Node<T>& n = record<Node<T>>();

@@ -60,6 +60,9 @@ struct FailureEvaluationOptions {
   std::uint64_t seed = 0;
   /// Where one line per combination goes (null: silent).
   std::ostream* log = nullptr;
+  /// Share work between combinations (PartitionedNetwork::forward_combinations); false runs
+  /// one forward(x, mask) pass per combination. Both give the same accuracies.
+  bool share_work = true;
 };
 
 /// Every label `source` delivers in one pass, in order.
@@ -83,14 +86,38 @@ std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, BatchSour
                                            const FailureEvaluationOptions& options = {}) {
   Rng rng(options.seed);
   Context<T> ctx(Mode::infer);
+  Tape<T> tape;  // one tape for every combination: its buffers are reused, not reallocated
   std::vector<int> test_labels;  // read only if a random guess needs them
   std::vector<double> acc;
-  for (const FailureMask& mask : failure_combinations(net.num_failable())) {
+  const std::vector<FailureMask> masks = failure_combinations(net.num_failable());
+  std::vector<double> shared(masks.size(), 0.0);
+  if (options.share_work) {
+    std::vector<std::size_t> hits(masks.size(), 0);
+    std::size_t seen = 0;
+    Rng unused(0);
+    test.start_epoch(unused);
+    Tensor<T> x;
+    std::vector<int> y;
+    while (test.next(options.batch_size, x, y)) {
+      tape.clear();
+      net.forward_combinations(tape.input(x), ctx, [&](const FailureMask& m, Var<T> logits) {
+        std::size_t i = 0;
+        for (std::uint8_t bit : m) i = 2 * i + bit;  // MSB first
+        hits[i] += count_correct(logits.value(), y);
+      });
+      seen += y.size();
+    }
+    require(seen > 0, "combination_accuracies: the test source is empty");
+    for (std::size_t i = 0; i < masks.size(); ++i) shared[i] = double(hits[i]) / double(seen);
+  }
+  for (const FailureMask& mask : masks) {
     const bool flow = net.has_information_flow(mask);
     double a;
-    if (flow) {
+    if (flow && options.share_work) {
+      a = shared[acc.size()];
+    } else if (flow) {
       a = evaluate_with([&](Var<T> v) { return net.forward(v, mask, ctx); }, test,
-                        options.batch_size);
+                        options.batch_size, &tape);
     } else if (options.no_flow_accuracy) {
       a = *options.no_flow_accuracy;
     } else {

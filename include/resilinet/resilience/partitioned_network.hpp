@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -193,6 +194,54 @@ class PartitionedNetwork : public Module<T> {
     require<ShapeError>(mask.size() == failure_order_.size(), "forward: failure mask of ",
                         mask.size(), " bits for ", failure_order_.size(), " failable nodes");
     return run(x, &mask, ctx);
+  }
+
+  /// Runs every failure combination on one inference batch, sharing work between them, and
+  /// calls `visit(mask, logits)` once for each combination with information flow (all-alive
+  /// first); the logits equal those of forward(x, mask, ctx).
+  ///
+  /// A depth-first walk over the nodes in order branches alive/dead at each failable node:
+  /// a node is computed once per state of the nodes before it instead of once per
+  /// combination, a dead node's layers are not run (its output is zero), and nothing after
+  /// the last failable node is run for a combination without information flow. The tape
+  /// keeps one branch at a time (Tape::truncate), so memory stays that of one forward pass.
+  template <class Visit>
+  void forward_combinations(Var<T> x, Context<T>& ctx, Visit&& visit) {
+    require(!ctx.training(), "forward_combinations: needs an inference context");
+    require(!nodes_.empty(), "PartitionedNetwork '", this->name(), "' has no nodes");
+    Tape<T>& tape = *x.tape();
+    const std::size_t batch = x.shape().rank() ? x.shape()[0] : 1;
+    outputs_.assign(nodes_.size(), Var<T>());
+    alive_.resize(nodes_.size());
+    zeros_.resize(nodes_.size());
+    FailureMask mask(failure_order_.size(), 1);
+    std::size_t after_failable = 0;  // index of the first node after every failable one
+    for (std::size_t n = 0; n < nodes_.size(); ++n)
+      if (nodes_[n]->failable) after_failable = n + 1;
+    std::function<void(std::size_t)> walk = [&](std::size_t n) {
+      if (n == after_failable && !has_information_flow(mask)) return;
+      if (n == nodes_.size()) {
+        visit(static_cast<const FailureMask&>(mask), outputs_.back());
+        return;
+      }
+      const std::size_t mark = tape.size();
+      outputs_[n] = nodes_[n]->layers.forward(node_input(n, x, ctx), ctx);
+      alive_[n].assign(batch, 1);
+      const Shape shape = outputs_[n].shape();
+      walk(n + 1);
+      tape.truncate(mark);
+      if (!nodes_[n]->failable) return;
+      const std::size_t k = failure_index_[n];
+      mask[k] = 0;
+      zeros_[n].resize(shape);
+      zeros_[n].fill(T(0));
+      outputs_[n] = tape.input(zeros_[n].view());
+      alive_[n].assign(batch, 0);
+      walk(n + 1);
+      tape.truncate(mark);
+      mask[k] = 1;
+    };
+    walk(0);
   }
 
   /// True when a path of alive nodes and enabled links leads from an input node to the output.
@@ -405,6 +454,23 @@ class PartitionedNetwork : public Module<T> {
     }
   }
 
+  /// The merged input of node `n` (the network input or its slots for an input node).
+  Var<T> node_input(std::size_t n, Var<T> x, Context<T>& ctx) {
+    const PhysicalNode<T>& node = *nodes_[n];
+    Var<T> input;
+    if (node.inputs.empty() && node.input_slots.empty()) input = x;
+    for (std::size_t slot : node.input_slots) {
+      Var<T> v = take(x, 1, slot);
+      input = input ? add(input, v) : v;
+    }
+    for (std::size_t l : node.inputs) {
+      if (links_[l].kind != LinkKind::main) continue;
+      Var<T> g = merge_group(l, ctx);
+      input = input ? add(input, g) : g;
+    }
+    return input;
+  }
+
   Var<T> run(Var<T> x, const FailureMask* mask, Context<T>& ctx) {
     require(!nodes_.empty(), "PartitionedNetwork '", this->name(), "' has no nodes");
     const std::size_t batch = x.shape().rank() ? x.shape()[0] : 1;
@@ -412,18 +478,7 @@ class PartitionedNetwork : public Module<T> {
     alive_.resize(nodes_.size());
     for (std::size_t n = 0; n < nodes_.size(); ++n) {
       PhysicalNode<T>& node = *nodes_[n];
-      Var<T> input;
-      if (node.inputs.empty() && node.input_slots.empty()) input = x;
-      for (std::size_t slot : node.input_slots) {
-        Var<T> v = take(x, 1, slot);
-        input = input ? add(input, v) : v;
-      }
-      for (std::size_t l : node.inputs) {
-        if (links_[l].kind != LinkKind::main) continue;
-        Var<T> g = merge_group(l, ctx);
-        input = input ? add(input, g) : g;
-      }
-      outputs_[n] = node.layers.forward(input, ctx);
+      outputs_[n] = node.layers.forward(node_input(n, x, ctx), ctx);
       alive_[n].assign(batch, 1);
       if (!node.failable) continue;
       if (mask)
@@ -442,6 +497,7 @@ class PartitionedNetwork : public Module<T> {
   std::vector<std::size_t> failure_index_;  // node index -> position in failure_order_
   std::vector<Var<T>> outputs_;
   std::vector<RowFlags> alive_;
+  std::vector<Tensor<T>> zeros_;  // a dead node's output in forward_combinations()
   RowFlags flags_;
 };
 

@@ -80,13 +80,16 @@ inline double accuracy(const std::vector<int>& predicted, const std::vector<int>
   return double(hits) / double(truth.size());
 }
 
-/// Classification accuracy of `forward` (Var<T>(Var<T>)) over one in-order pass of `source`.
+/// Classification accuracy of `forward` (Var<T>(Var<T>)) over one in-order pass of `source`;
+/// `reuse` (optional) is a tape kept across calls, so repeated evaluations reuse its buffers.
 template <class T, class Forward>
-double evaluate_with(Forward&& forward, BatchSource<T>& source, std::size_t batch_size = 32) {
+double evaluate_with(Forward&& forward, BatchSource<T>& source, std::size_t batch_size = 32,
+                     Tape<T>* reuse = nullptr) {
   require(source.size() > 0, "evaluate: the data source is empty");
   Rng unused(0);
   source.start_epoch(unused);
-  Tape<T> tape;
+  Tape<T> own;
+  Tape<T>& tape = reuse ? *reuse : own;
   Tensor<T> x;
   std::vector<int> y;
   std::size_t hits = 0, seen = 0;

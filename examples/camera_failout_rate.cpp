@@ -1,0 +1,10 @@
+// camera_failout_rate: spec §5.2. The sweep is examples/common/sweeps.hpp's failout_rate().
+#include "common/sweeps.hpp"
+
+int main(int argc, char** argv) {
+  return examples::program_main(
+      argc, argv,
+      {examples::Kind::camera, "camera_failout_rate", "camera_failout_rate{mx}",
+       "ResiliNet camera MLP expected F1-micro per failout survival rate (multi-view)", 0.8},
+      examples::failout_rate);
+}
