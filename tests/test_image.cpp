@@ -202,3 +202,11 @@ TEST_CASE("augmentation: identity without ranges, exact flip and shift, determin
   CHECK(drain(pre, r4, 16) == ea);
   set_num_threads(before);
 }
+
+TEST_CASE("JPEGs whose Huffman tables overflow stb_image's are rejected by name (found by fuzz_image)") {
+  for (const char* name : {"jpeg-huffman-overflow-1.jpg", "jpeg-huffman-overflow-2.jpg"}) {
+    const std::string path = std::string(RESILINET_TEST_FIXTURES) + "/fuzz/" + name;
+    CAPTURE(path);
+    CHECK_THROWS_WITH_AS(decode_image(path), doctest::Contains("corrupt JPEG Huffman table"), FormatError);
+  }
+}

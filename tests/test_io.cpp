@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cstring>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -100,6 +102,16 @@ TEST_CASE("corrupted or mismatched model files are rejected and change nothing")
   }
   SUBCASE("missing file") {
     CHECK_THROWS_AS(load_parameters(b.net, path + ".missing"), IoError);
+  }
+  SUBCASE("dimensions claiming more values than the file holds (found by fuzz_model_file)") {
+    std::string bad = good;  // magic, version, scalar, count, name length, "h/kernel", rank, dims
+    REQUIRE(bad.substr(28, 8) == "h/kernel");
+    const std::uint64_t huge = std::uint64_t(1) << 40;
+    std::memcpy(&bad[40], &huge, sizeof huge);
+    std::memcpy(&bad[48], &huge, sizeof huge);
+    write_all(path, bad);
+    CHECK_THROWS_WITH_AS(load_parameters(b.net, path), doctest::Contains("claims more values than the file holds"),
+                         FormatError);
   }
   CHECK(b.net.parameters()[0]->value()[0] == before);
   std::remove(path.c_str());

@@ -235,6 +235,32 @@ inline void resize_bilinear(const std::uint8_t* src, std::size_t sh, std::size_t
   }
 }
 
+namespace detail {
+
+/// Checks every JPEG Huffman table (DHT segment) of `bytes` before stb_image sees them:
+/// Debian's stb_image writes past its 257-entry size table when a table's 16 code counts sum
+/// to more than 256 (found by fuzz_image). Entropy-coded data stuffs every 0xFF, so each
+/// 0xFF 0xC4 pair is a real DHT marker.
+inline void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path) {
+  // stb reads 0 past the end of the data, and reads a table's 16 counts whenever the segment
+  // has bytes left, even past its end: do the same.
+  const auto byte = [&](std::size_t i) { return i < bytes.size() ? std::uint8_t(bytes[i]) : std::uint8_t(0); };
+  if (bytes.size() < 2 || byte(0) != 0xFF || byte(1) != 0xD8) return;  // not a JPEG
+  for (std::size_t i = 2; i + 3 < bytes.size(); ++i) {
+    if (byte(i) != 0xFF || byte(i + 1) != 0xC4) continue;
+    const std::size_t end = i + 2 + (std::size_t(byte(i + 2)) << 8 | byte(i + 3));
+    for (std::size_t t = i + 4; t < end && t < bytes.size();) {
+      std::size_t symbols = 0;
+      for (std::size_t k = 1; k <= 16; ++k) symbols += byte(t + k);
+      require<FormatError>(symbols <= 256, "'", path, "': corrupt JPEG Huffman table (", symbols,
+                           " codes; at most 256)");
+      t += 17 + symbols;
+    }
+  }
+}
+
+}  // namespace detail
+
 /// How load_image_folder() and ImageFolderSource read a class-folder tree.
 struct ImageFolderOptions {
   /// Resize every image to this height (0: keep; then every image must have the same size).
@@ -253,6 +279,7 @@ inline std::vector<std::uint8_t> decode_image(const std::string& path, std::size
   const std::string bytes = detail::read_file_bytes(path);
   require<FormatError>(bytes.size() <= std::size_t(1) << 30, "'", path, "': too large to decode");
   int w = 0, h = 0, comp = 0;
+  detail::check_jpeg_huffman_tables(bytes, path);
   std::uint8_t* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
                                              int(bytes.size()), &w, &h, &comp, 3);
   if (!data)

@@ -50,6 +50,7 @@ class ByteReader {
     return bytes_.substr(pos_ - n, n);
   }
   bool at_end() const { return pos_ == bytes_.size(); }
+  std::size_t remaining() const { return bytes_.size() - pos_; }
   const std::string& path() const { return path_; }
 
  private:
@@ -77,7 +78,16 @@ Tensor<T> get_tensor(ByteReader& in, std::uint32_t scalar_size, const std::strin
   const auto rank = in.get<std::uint32_t>("a tensor rank");
   require<FormatError>(rank <= Shape::max_rank, "'", in.path(), "': ", what, " has rank ", rank);
   std::vector<std::size_t> dims;
-  for (std::uint32_t d = 0; d < rank; ++d) dims.push_back(in.get<std::uint64_t>("a dimension"));
+  std::uint64_t count = 1;  // checked against the bytes left before anything is allocated
+  for (std::uint32_t d = 0; d < rank; ++d) {
+    const auto dim = in.get<std::uint64_t>("a dimension");
+    require<FormatError>(dim == 0 || count <= in.remaining() / scalar_size / dim, "'", in.path(),
+                         "': ", what, " claims more values than the file holds");
+    count *= dim;
+    dims.push_back(std::size_t(dim));
+  }
+  require<FormatError>(count <= in.remaining() / scalar_size, "'", in.path(), "': ", what,
+                       " claims ", count, " values but ", in.remaining(), " bytes are left");
   Tensor<T> t{Shape(dims)};
   for (T& v : t)
     v = scalar_size == 4 ? static_cast<T>(in.get<float>("tensor values"))

@@ -1,0 +1,11 @@
+// libFuzzer target: image decoding (decode_image through stb_image), as is and resized.
+#include <resilinet/data/image_dataset.hpp>
+
+#include "fuzz_common.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string path = fuzz::write_input(data, size, "input.jpg");
+  fuzz::expect_clean([&] { resilinet::decode_image(path); });
+  fuzz::expect_clean([&] { resilinet::decode_image(path, 7, 5); });
+  return 0;
+}
