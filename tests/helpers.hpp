@@ -56,6 +56,14 @@ inline void expect_gradients(const std::string& what,
   CHECK(r.max_error < 1e-6);
 }
 
+/// The fixed weight of the link called `key` (a test failure when there is none).
+inline double link_weight(const resilinet::PartitionedNetwork<double>& net, const std::string& key) {
+  for (const auto& l : net.links())
+    if (l.key == key) return l.weight;
+  FAIL("no link " << key);
+  return 0;
+}
+
 /// The shared data directory from RESILINET_DATA_DIR, or "" when unset.
 inline std::string data_dir() {
   const char* d = std::getenv("RESILINET_DATA_DIR");

@@ -25,13 +25,6 @@ std::size_t no_flow_count(const PartitionedNetwork<double>& net) {
   return n;
 }
 
-double weight(const PartitionedNetwork<double>& net, const std::string& key) {
-  for (const auto& l : net.links())
-    if (l.key == key) return l.weight;
-  FAIL("no link " << key);
-  return 0;
-}
-
 }  // namespace
 
 TEST_CASE("multi-view grouping gives the counts of spec 6.4 for both groupings") {
@@ -111,18 +104,18 @@ TEST_CASE("camera weight scheme 2 normalises each destination's group by its own
   Rng rng(1);
   apply_weight_scheme(*net, WeightScheme::normalized_reliability, r, rng);
   const double fog2 = 0.9 + 0.9 + 0.8 + 0.8 + 0.75 + 0.75;
-  CHECK(weight(*net, "e1f2") == doctest::Approx(0.8 / fog2));
-  CHECK(weight(*net, "f3f2") == doctest::Approx(0.9 / fog2));
-  CHECK(weight(*net, "e4f2") == doctest::Approx(0.75 / fog2));
-  CHECK(weight(*net, "f3f1") == doctest::Approx(0.9 / (0.95 + 0.9 + 0.9)));
-  CHECK(weight(*net, "f2f1") == doctest::Approx(0.95 / (0.95 + 0.9 + 0.9)));
-  CHECK(weight(*net, "e2f4") == doctest::Approx(0.8 / (0.8 + 0.75 + 0.75)));
-  CHECK(weight(*net, "f1c") == doctest::Approx(0.95 / (0.95 + 0.95)));
-  CHECK(weight(*net, "e1f3") == 1.0);
+  CHECK(testing::link_weight(*net, "e1f2") == doctest::Approx(0.8 / fog2));
+  CHECK(testing::link_weight(*net, "f3f2") == doctest::Approx(0.9 / fog2));
+  CHECK(testing::link_weight(*net, "e4f2") == doctest::Approx(0.75 / fog2));
+  CHECK(testing::link_weight(*net, "f3f1") == doctest::Approx(0.9 / (0.95 + 0.9 + 0.9)));
+  CHECK(testing::link_weight(*net, "f2f1") == doctest::Approx(0.95 / (0.95 + 0.9 + 0.9)));
+  CHECK(testing::link_weight(*net, "e2f4") == doctest::Approx(0.8 / (0.8 + 0.75 + 0.75)));
+  CHECK(testing::link_weight(*net, "f1c") == doctest::Approx(0.95 / (0.95 + 0.95)));
+  CHECK(testing::link_weight(*net, "e1f3") == 1.0);
   net->set_skip_enabled("e1f2", false);  // switched off: 0, the others not renormalised
   apply_weight_scheme(*net, WeightScheme::normalized_reliability, r, rng);
-  CHECK(weight(*net, "e1f2") == 0.0);
-  CHECK(weight(*net, "f3f2") == doctest::Approx(0.9 / fog2));
+  CHECK(testing::link_weight(*net, "e1f2") == 0.0);
+  CHECK(testing::link_weight(*net, "f3f2") == doctest::Approx(0.9 / fog2));
 }
 
 TEST_CASE("gradients through the camera network's muxes with failed nodes match finite differences") {

@@ -21,13 +21,6 @@ std::unique_ptr<PartitionedNetwork<double>> health(Variant v, std::array<bool, 3
   return build_health_mlp<double>(o, rng);
 }
 
-double weight(const PartitionedNetwork<double>& net, const std::string& key) {
-  for (const auto& l : net.links())
-    if (l.key == key) return l.weight;
-  FAIL("no link " << key);
-  return 0;
-}
-
 }  // namespace
 
 TEST_CASE("failout fails a whole batch with probability 1 - survival_rate") {
@@ -177,27 +170,27 @@ TEST_CASE("hyperconnection weight schemes match the worked numbers of spec 2.2")
   auto net = health(Variant::resilinet);
   Rng rng(1);
   apply_weight_scheme(*net, WeightScheme::normalized_reliability, {0.99, 0.96, 0.92}, rng);
-  CHECK(weight(*net, "IoTe") == doctest::Approx(1.0));
-  CHECK(weight(*net, "IoTf2") == doctest::Approx(0.520833).epsilon(1e-5));
-  CHECK(weight(*net, "ef2") == doctest::Approx(0.479167).epsilon(1e-5));
-  CHECK(weight(*net, "ef1") == doctest::Approx(0.489362).epsilon(1e-5));
-  CHECK(weight(*net, "f2f1") == doctest::Approx(0.510638).epsilon(1e-5));
-  CHECK(weight(*net, "f2c") == doctest::Approx(0.492308).epsilon(1e-5));
-  CHECK(weight(*net, "f1c") == doctest::Approx(0.507692).epsilon(1e-5));
+  CHECK(testing::link_weight(*net, "IoTe") == doctest::Approx(1.0));
+  CHECK(testing::link_weight(*net, "IoTf2") == doctest::Approx(0.520833).epsilon(1e-5));
+  CHECK(testing::link_weight(*net, "ef2") == doctest::Approx(0.479167).epsilon(1e-5));
+  CHECK(testing::link_weight(*net, "ef1") == doctest::Approx(0.489362).epsilon(1e-5));
+  CHECK(testing::link_weight(*net, "f2f1") == doctest::Approx(0.510638).epsilon(1e-5));
+  CHECK(testing::link_weight(*net, "f2c") == doctest::Approx(0.492308).epsilon(1e-5));
+  CHECK(testing::link_weight(*net, "f1c") == doctest::Approx(0.507692).epsilon(1e-5));
   apply_weight_scheme(*net, WeightScheme::source_reliability, {0.99, 0.96, 0.92}, rng);
-  CHECK(weight(*net, "IoTf2") == 1.0);
-  CHECK(weight(*net, "ef1") == 0.92);
-  CHECK(weight(*net, "f2c") == 0.96);
-  CHECK(weight(*net, "f1c") == 0.99);
+  CHECK(testing::link_weight(*net, "IoTf2") == 1.0);
+  CHECK(testing::link_weight(*net, "ef1") == 0.92);
+  CHECK(testing::link_weight(*net, "f2c") == 0.96);
+  CHECK(testing::link_weight(*net, "f1c") == 0.99);
   apply_weight_scheme(*net, WeightScheme::normalized_reliability, {1, 1, 1}, rng);
-  CHECK(weight(*net, "ef2") == 0.5);
+  CHECK(testing::link_weight(*net, "ef2") == 0.5);
   apply_weight_scheme(*net, WeightScheme::uniform_0_10, {1, 1, 1}, rng);
   for (const auto& l : net->links()) CHECK_UNARY(l.weight >= 0.0 && l.weight < 10.0);
   // A disabled skip gets 0; the others are not renormalised.
   auto off = health(Variant::resilinet, {0, 1, 1});
   apply_weight_scheme(*off, WeightScheme::normalized_reliability, {0.99, 0.96, 0.92}, rng);
-  CHECK(weight(*off, "f2c") == 0.0);
-  CHECK(weight(*off, "f1c") == doctest::Approx(0.507692).epsilon(1e-5));
+  CHECK(testing::link_weight(*off, "f2c") == 0.0);
+  CHECK(testing::link_weight(*off, "f1c") == doctest::Approx(0.507692).epsilon(1e-5));
   CHECK_THROWS_AS(weight_scheme(6), ValueError);
   CHECK_THROWS_AS(apply_weight_scheme(*net, WeightScheme::ones, {1, 1}, rng), ShapeError);
 }

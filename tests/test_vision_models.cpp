@@ -171,10 +171,8 @@ TEST_CASE("the CNN no-flow maps match spec 2.6 for every skip configuration") {
 TEST_CASE("gradients flow through a tiny partitioned CNN with skip convs, muxes and failout") {
   for (Variant v : {Variant::resilinet, Variant::resilinet_plus, Variant::dfg}) {
     CAPTURE(to_string(v));
-    ResilienceOptions o;
+    VerticalCnnOptions o;
     o.variant = v;
-    o.skips = {true, true};
-    o.weight_reliability = {1, 1};
     o.survival = {0.5, 0.5};
     o.granularity = FailoutGranularity::per_example;
     Rng rng(4);

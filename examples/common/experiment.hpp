@@ -364,6 +364,15 @@ class Experiment {
     }
   }
 
+  // Serves in_memory_ (train shuffled every epoch, validation, test) and describes it.
+  void serve_in_memory() {
+    train_ = std::make_unique<resilinet::DatasetSource<float>>(in_memory_[0], true);
+    val_ = std::make_unique<resilinet::DatasetSource<float>>(in_memory_[1]);
+    test_ = std::make_unique<resilinet::DatasetSource<float>>(in_memory_[2]);
+    train_labels_ = in_memory_[0].y;
+    describe_data(in_memory_[0].size(), in_memory_[1].size(), in_memory_[2].size());
+  }
+
   void load_health(resilinet::Rng& split_rng) {
     resilinet::MhealthOptions mo;
     mo.int_truncate = !a_.full_precision;
@@ -373,16 +382,12 @@ class Experiment {
     const auto all = resilinet::load_mhealth<float>(a_.data, mo);
     if (a_.split == "reference") {
       const auto idx = resilinet::reference_split_indices(all.size());
-      for (int k = 0; k < 3; ++k) health_[k] = all.subset(idx[std::size_t(k)]);
+      for (int k = 0; k < 3; ++k) in_memory_[k] = all.subset(idx[std::size_t(k)]);
     } else {
       auto parts = resilinet::split(all, {0.8, 0.1, 0.1}, split_rng);
-      for (int k = 0; k < 3; ++k) health_[k] = std::move(parts[std::size_t(k)]);
+      for (int k = 0; k < 3; ++k) in_memory_[k] = std::move(parts[std::size_t(k)]);
     }
-    train_ = std::make_unique<resilinet::DatasetSource<float>>(health_[0], true);
-    val_ = std::make_unique<resilinet::DatasetSource<float>>(health_[1]);
-    test_ = std::make_unique<resilinet::DatasetSource<float>>(health_[2]);
-    train_labels_ = health_[0].y;
-    describe_data(health_[0].size(), health_[1].size(), health_[2].size());
+    serve_in_memory();
   }
 
   // Multi-view camera data (spec §6.4): train_dir trains, test_dir validates, holdout_dir
@@ -392,19 +397,15 @@ class Experiment {
     mo.reference_grouping = a_.grouping == "reference";
     mo.bgr = a_.bgr;
     const char* dirs[3] = {"/train_dir", "/test_dir", "/holdout_dir"};
-    for (int k = 0; k < 3; ++k) health_[k] = resilinet::load_multiview<float>(a_.data + dirs[k], mo);
+    for (int k = 0; k < 3; ++k) in_memory_[k] = resilinet::load_multiview<float>(a_.data + dirs[k], mo);
     classes_ = 3;
     std::vector<double> counts(3, 0.0);
-    for (int y : health_[0].y) counts[std::size_t(y)] += 1;
+    for (int y : in_memory_[0].y) counts[std::size_t(y)] += 1;
     for (double c : counts) {
       resilinet::require(c > 0, "'", a_.data, "/train_dir' lacks a class: balanced weights need all three");
-      class_weights_.push_back(double(health_[0].size()) / (3.0 * c));
+      class_weights_.push_back(double(in_memory_[0].size()) / (3.0 * c));
     }
-    train_ = std::make_unique<resilinet::DatasetSource<float>>(health_[0], true);
-    val_ = std::make_unique<resilinet::DatasetSource<float>>(health_[1]);
-    test_ = std::make_unique<resilinet::DatasetSource<float>>(health_[2]);
-    train_labels_ = health_[0].y;
-    describe_data(health_[0].size(), health_[1].size(), health_[2].size());
+    serve_in_memory();
     std::printf("class weights (person, car, bus): %.4f %.4f %.4f; metric: F1-micro, which for "
                 "single-label data equals accuracy\n", class_weights_[0], class_weights_[1], class_weights_[2]);
   }
@@ -519,7 +520,7 @@ class Experiment {
   Report report_;
   std::size_t classes_ = 13;
   std::size_t planned_ = 0, trained_ = 0;
-  resilinet::Dataset<float> health_[3];  // health or camera
+  resilinet::Dataset<float> in_memory_[3];  // health or camera: train, validation, test
   resilinet::ImageDataset images_[3];
   std::unique_ptr<resilinet::ImageFolderSource<float>> folder_train_;
   std::unique_ptr<resilinet::BatchSource<float>> train_, val_, test_;

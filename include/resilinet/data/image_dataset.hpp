@@ -119,16 +119,6 @@ inline std::vector<std::string> cifar10_class_names() {
 
 namespace detail {
 
-/// The whole file at `path` as bytes (IoError naming the path when it cannot be read).
-inline std::string read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open '" + path + "'");
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) throw IoError("cannot read '" + path + "'");
-  return content.str();
-}
-
 /// The entries of directory `dir` (no "." or ".."), sorted; `want_dirs` selects
 /// subdirectories or regular files.
 inline std::vector<std::string> list_dir(const std::string& dir, bool want_dirs) {

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -14,6 +13,7 @@
 #include "resilinet/core/error.hpp"
 #include "resilinet/data/dataset.hpp"
 #include "resilinet/data/sha1.hpp"
+#include "resilinet/io/atomic_file.hpp"
 
 namespace resilinet {
 
@@ -69,11 +69,7 @@ Dataset<T> load_mhealth(const std::string& dir, const MhealthOptions& options = 
   int matching = 0;
   for (int subject : options.subjects) {
     const std::string path = dir + "/mHealth_subject" + std::to_string(subject) + ".log";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError("cannot open '" + path + "'");
-    std::ostringstream content;
-    content << in.rdbuf();
-    const std::string text = content.str();
+    const std::string text = detail::read_file_bytes(path);
     matching += git_blob_sha1(text) == mhealth_original_sha1(subject);
     std::istringstream lines(text);
     std::string line;

@@ -1,10 +1,12 @@
 #pragma once
 /// \file
-/// write_atomically(): write a file through a temporary and rename, so readers never see half.
+/// write_atomically(): write a file through a temporary and rename, so readers never see half;
+/// read_file_bytes(): read a whole file.
 
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 
 #include <unistd.h>
@@ -29,6 +31,20 @@ inline void write_atomically(const std::string& path,
     throw IoError("cannot rename '" + temp + "' to '" + path + "'");
   }
 }
+
+namespace detail {
+
+/// The whole file at `path` as bytes (IoError naming the path when it cannot be read).
+inline std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError("cannot open '" + path + "'");
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) throw IoError("cannot read '" + path + "'");
+  return content.str();
+}
+
+}  // namespace detail
 
 /// Writes `text` to `path` atomically (temporary file + rename).
 inline void write_text_file(const std::string& path, const std::string& text) {

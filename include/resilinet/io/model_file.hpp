@@ -63,6 +63,16 @@ class ByteReader {
   std::size_t pos_ = 0;
 };
 
+/// Multiplies `count` (values) by `dim` when the product, at `scalar_size` bytes each, fits
+/// in the bytes `in` has left; returns false (count unchanged) when it cannot, so a header
+/// never makes a reader allocate more than its file holds.
+inline bool grow_count(std::uint64_t& count, std::uint64_t dim, const ByteReader& in,
+                       std::size_t scalar_size) {
+  if (dim != 0 && count > in.remaining() / scalar_size / dim) return false;
+  count *= dim;
+  return true;
+}
+
 /// Writes a tensor as u32 rank, rank × u64 dimensions, then its values.
 template <class T>
 void put_tensor(std::ostream& out, TensorView<const T> t) {
@@ -81,9 +91,8 @@ Tensor<T> get_tensor(ByteReader& in, std::uint32_t scalar_size, const std::strin
   std::uint64_t count = 1;  // checked against the bytes left before anything is allocated
   for (std::uint32_t d = 0; d < rank; ++d) {
     const auto dim = in.get<std::uint64_t>("a dimension");
-    require<FormatError>(dim == 0 || count <= in.remaining() / scalar_size / dim, "'", in.path(),
-                         "': ", what, " claims more values than the file holds");
-    count *= dim;
+    require<FormatError>(grow_count(count, dim, in, scalar_size), "'", in.path(), "': ", what,
+                         " claims more values than the file holds");
     dims.push_back(std::size_t(dim));
   }
   require<FormatError>(count <= in.remaining() / scalar_size, "'", in.path(), "': ", what,
@@ -125,11 +134,7 @@ void save_parameters(const Module<T>& module, const std::string& path) {
 /// match. Throws IoError / FormatError and leaves the module unchanged on any problem.
 template <class T>
 void load_parameters(Module<T>& module, const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw IoError("cannot open '" + path + "'");
-  std::ostringstream content;
-  content << file.rdbuf();
-  detail::ByteReader in(content.str(), path);
+  detail::ByteReader in(detail::read_file_bytes(path), path);
   const std::string magic = in.get_bytes(sizeof detail::model_magic, "the magic number");
   require<FormatError>(magic == std::string(detail::model_magic, sizeof detail::model_magic),
                        "'", path, "': not a resilinet parameter file (bad magic)");

@@ -44,11 +44,7 @@ inline std::string npy_field(const std::string& header, const std::string& key, 
 /// hold.
 template <class T>
 Tensor<T> load_npy(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw IoError("cannot open '" + path + "'");
-  std::ostringstream content;
-  content << file.rdbuf();
-  detail::ByteReader in(content.str(), path);
+  detail::ByteReader in(detail::read_file_bytes(path), path);
   require<FormatError>(in.get_bytes(6, "the magic string") == std::string("\x93NUMPY", 6), "'", path,
                        "' is not a .npy file (bad magic)");
   const auto major = in.get<std::uint8_t>("the format version");
@@ -78,9 +74,8 @@ Tensor<T> load_npy(const std::string& path) {
     require<FormatError>(end != item.c_str() + first && item.find_first_not_of(' ', std::size_t(end - item.c_str())) == std::string::npos &&
                              item[first] != '-',
                          "'", path, "': shape ", quoted(shape_text, 40), " has a bad dimension");
-    require<FormatError>(d == 0 || count <= in.remaining() / scalar / d, "'", path, "': shape ",
+    require<FormatError>(detail::grow_count(count, d, in, scalar), "'", path, "': shape ",
                          quoted(shape_text, 40), " claims more values than the file holds");
-    count *= d;
     dims.push_back(std::size_t(d));
   }
   require<FormatError>(dims.size() <= Shape::max_rank, "'", path, "': ", dims.size(), " dimensions");

@@ -123,14 +123,8 @@ std::unique_ptr<Sequential<T>> build_mobilenet(const MobileNetOptions& o, Rng& r
 }
 
 /// Settings of build_partitioned_mobilenet(): the network, its input size and the resilience
-/// settings (skips [edge→cloud, IoT→fog]; reliabilities and survival rates [fog, edge]).
-struct PartitionedMobileNetOptions : ResilienceOptions {
-  /// The paper's defaults: every skip on, reliability 1, failout survival 0.9.
-  PartitionedMobileNetOptions() {
-    skips = {true, true};
-    weight_reliability = {1.0, 1.0};
-    survival = {0.9, 0.9};
-  }
+/// settings (VerticalCnnOptions).
+struct PartitionedMobileNetOptions : VerticalCnnOptions {
   /// The network (α, strides, classes).
   MobileNetOptions net;
   /// Input height and width (32 for CIFAR, 160 for the paper's ImageNet).

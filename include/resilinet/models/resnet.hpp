@@ -123,14 +123,8 @@ std::unique_ptr<Sequential<T>> build_resnet(const ResNetOptions& o, Rng& rng) {
 }
 
 /// Settings of build_partitioned_resnet(): the network, its input size and the resilience
-/// settings (skips [edge→cloud, IoT→fog]; reliabilities and survival rates [fog, edge]).
-struct PartitionedResNetOptions : ResilienceOptions {
-  /// The paper's defaults: every skip on, reliability 1, failout survival 0.9.
-  PartitionedResNetOptions() {
-    skips = {true, true};
-    weight_reliability = {1.0, 1.0};
-    survival = {0.9, 0.9};
-  }
+/// settings (VerticalCnnOptions).
+struct PartitionedResNetOptions : VerticalCnnOptions {
   /// The network (repetitions, filters, stem, classes, L2).
   ResNetOptions net;
   /// Input height and width.

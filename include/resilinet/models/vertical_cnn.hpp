@@ -57,6 +57,17 @@ inline SkipGeometry skip_geometry(const Shape& source, const Shape& destination)
   return g;
 }
 
+/// Resilience settings with the paper's CNN defaults: skips [edge→cloud, IoT→fog] on,
+/// reliabilities 1 and failout survival 0.9 for [fog, edge].
+struct VerticalCnnOptions : ResilienceOptions {
+  /// Sets the defaults.
+  VerticalCnnOptions() {
+    skips = {true, true};
+    weight_reliability = {1.0, 1.0};
+    survival = {0.9, 0.9};
+  }
+};
+
 /// The failable CNN nodes in failure order (cloud side first).
 inline std::vector<std::string> cnn_failable_nodes() { return {"fog", "edge"}; }
 

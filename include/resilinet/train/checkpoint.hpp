@@ -80,11 +80,7 @@ void save_checkpoint(const FitCheckpoint<T>& c, const std::string& path) {
 /// or FormatError naming the file and the field on any problem.
 template <class T>
 FitCheckpoint<T> load_checkpoint(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw IoError("cannot open '" + path + "'");
-  std::ostringstream content;
-  content << file.rdbuf();
-  detail::ByteReader in(content.str(), path);
+  detail::ByteReader in(detail::read_file_bytes(path), path);
   require<FormatError>(in.get_bytes(8, "the magic number") ==
                            std::string(detail::checkpoint_magic, sizeof detail::checkpoint_magic),
                        "'", path, "': not a resilinet checkpoint (bad magic)");
@@ -111,7 +107,7 @@ FitCheckpoint<T> load_checkpoint(const std::string& path) {
   }
   for (auto* list : {&c.parameters, &c.best, &c.optimizer_state}) {
     const auto n = in.get<std::uint64_t>("a tensor count");
-    require<FormatError>(n <= content.str().size(), "'", path, "': implausible tensor count ", n);
+    require<FormatError>(n <= in.remaining(), "'", path, "': implausible tensor count ", n);
     for (std::uint64_t k = 0; k < n; ++k) list->push_back(detail::get_tensor<T>(in, scalar, "a tensor"));
   }
   require<FormatError>(in.at_end(), "'", path, "': unexpected bytes after the checkpoint");
