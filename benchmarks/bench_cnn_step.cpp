@@ -1,11 +1,12 @@
 // One training step (Adam, batch 128) and inference (batch 128 and 1) of a CIFAR CNN: built
 // as bench_mobilenet_step (MobileNet v1, alpha 0.75, 32x32, stride-1 stem) and, with
 // RESILINET_BENCH_RESNET, as bench_resnet_step (ResNet-18 v2 of spec 3.3).
-// Prints images/s. Run: ./bench_mobilenet_step [--threads N] [--reps N] (Catch2 options apply).
+// Prints images/s. Run: ./bench_mobilenet_step [--threads N] [--seconds S] (Catch2 options apply).
 #define CATCH_CONFIG_RUNNER
 #define CATCH_CONFIG_ENABLE_BENCHMARKING
 #include <catch2/catch.hpp>
 
+#include "bench_main.hpp"
 #include "step_timer.hpp"
 
 using namespace resilinet;
@@ -18,15 +19,14 @@ std::unique_ptr<Sequential<float>> build(Rng& rng) { return build_resnet<float>(
 const char* const kModel = "mobilenet";
 std::unique_ptr<Sequential<float>> build(Rng& rng) { return build_mobilenet<float>(MobileNetOptions{}, rng); }
 #endif
-int g_threads = 1;
-int g_reps = 5;
 }  // namespace
 
 TEST_CASE("training and inference steps") {
-  set_num_threads(g_threads);
+  set_num_threads(bench::threads);
   Rng rng(1);
   auto model = build(rng);
-  bench::print_rates(kModel, g_threads, bench::time_model(*model, 128, g_reps));
+  bench::print_rates(kModel, bench::threads,
+                     bench::time_model(*model, Shape{32, 32, 3}, 10, 128, bench::seconds));
   Tensor<float> x(Shape{128, 32, 32, 3}, 0.5f);
   std::vector<int> y(128, 3);
   Adam<float> adam(model->parameters());
@@ -42,12 +42,4 @@ TEST_CASE("training and inference steps") {
   };
 }
 
-int main(int argc, char** argv) {
-  Catch::Session session;
-  using namespace Catch::clara;
-  auto cli = session.cli() | Opt(g_threads, "threads")["--threads"]("threads (default 1)") |
-             Opt(g_reps, "reps")["--reps"]("timed training steps (default 5)");
-  session.cli(cli);
-  if (const int rc = session.applyCommandLine(argc, argv)) return rc;
-  return session.run();
-}
+int main(int argc, char** argv) { return bench::run(argc, argv); }

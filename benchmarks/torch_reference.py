@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""The same CIFAR MobileNet v1 (alpha 0.75) and ResNet-18 v2 in PyTorch, timed like
-bench_mobilenet_step / bench_resnet_step: Adam training steps at batch 128, inference at
-batch 128 and at batch 1. Run with Debian's python3-torch:
+"""The benchmark networks in PyTorch, timed like resilinet's bench_*_step binaries.
 
-    /usr/bin/python3 benchmarks/torch_reference.py --model mobilenet --threads 1
+The health network (deepFogGuard, partition 1, as bench_health_step builds it) trains with
+Adam at batch 1024; the CIFAR MobileNet v1 (alpha 0.75) and ResNet-18 v2 at batch 128; each is
+then timed in inference at that batch and at batch 1 (torch.inference_mode). Run with Debian's
+python3-torch:
+
+    /usr/bin/python3 benchmarks/torch_reference.py --model health --threads 1
 
 Prints one line in the format of resilinet's benchmarks, so compare_pytorch.sh can put the
-two side by side. Layers follow spec 3.2/3.3 (Keras padding: the odd pixel bottom/right).
+two side by side. CNN layers follow spec 3.2/3.3 (Keras padding: the odd pixel bottom/right).
 """
 import argparse
 import time
@@ -91,29 +94,65 @@ def resnet(classes=10):
     return nn.Sequential(*layers)
 
 
-def seconds_per_call(f, warmup, reps):
+class Health(nn.Module):
+    """The health network of bench_health_step: every link multiplies by its weight (1) and
+    the hyperconnections are summed into the node they reach, as resilinet computes it."""
+
+    def __init__(self, hidden=250):
+        super().__init__()
+        self.edge = nn.Linear(23, hidden)
+        self.skip = nn.Linear(23, hidden)  # IoT -> fog2, linear
+        self.fog2 = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(2))
+        self.fog1 = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(3))
+        self.cloud = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(4))
+        self.out = nn.Linear(hidden, 13)
+        self.w = 1.0
+
+    @staticmethod
+    def chain(layers, h):
+        for layer in layers:
+            h = F.relu(layer(h))
+        return h
+
+    def forward(self, x):
+        w = self.w
+        e = F.relu(self.edge(w * x))
+        f2 = self.chain(self.fog2, w * e + w * self.skip(x))
+        f1 = self.chain(self.fog1, w * f2 + w * e)
+        return self.out(self.chain(self.cloud, w * f1 + w * f2))
+
+
+def seconds_per_call(f, warmup, budget):
+    """Seconds per call of f over as many calls as fit in `budget` seconds (at least 3)."""
     for _ in range(warmup):
         f()
     t0 = time.perf_counter()
-    for _ in range(reps):
+    calls, elapsed = 0, 0.0
+    while calls < 3 or elapsed < budget:
         f()
-    return (time.perf_counter() - t0) / reps
+        calls += 1
+        elapsed = time.perf_counter() - t0
+    return elapsed / calls
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", choices=["mobilenet", "resnet"], required=True)
+    p.add_argument("--model", choices=["health", "mobilenet", "resnet"], required=True)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--seconds", type=float, default=2.0, help="seconds per timed measurement")
     p.add_argument("--channels-last", action="store_true", help="NHWC memory format (like resilinet)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = mobilenet() if a.model == "mobilenet" else resnet()
-    x = torch.rand(128, 3, 32, 32)
-    x1 = torch.rand(1, 3, 32, 32)
-    y = torch.randint(0, 10, (128,))
-    if a.channels_last:
+    if a.model == "health":
+        model, batch, example, classes = Health(), 1024, (23,), 13
+    else:
+        model = mobilenet() if a.model == "mobilenet" else resnet()
+        batch, example, classes = 128, (3, 32, 32), 10
+    x = torch.rand(batch, *example)
+    x1 = torch.rand(1, *example)
+    y = torch.randint(0, classes, (batch,))
+    if a.channels_last and a.model != "health":
         model = model.to(memory_format=torch.channels_last)
         x = x.to(memory_format=torch.channels_last)
         x1 = x1.to(memory_format=torch.channels_last)
@@ -125,14 +164,14 @@ def main():
         opt.step()
 
     model.train()
-    train_s = seconds_per_call(train, 2, a.reps)
+    train_s = seconds_per_call(train, 2, a.seconds)
     model.eval()
-    with torch.no_grad():
-        infer_s = seconds_per_call(lambda: model(x), 2, a.reps * 2)
-        b1 = seconds_per_call(lambda: model(x1), 5, 50)
+    with torch.inference_mode():
+        infer_s = seconds_per_call(lambda: model(x), 2, a.seconds)
+        b1 = seconds_per_call(lambda: model(x1), 20, a.seconds)
     layout = "-nhwc" if a.channels_last else ""
-    print(f"pytorch{layout} {a.model} threads={a.threads} train_img_s={128 / train_s:.1f} "
-          f"infer_img_s={128 / infer_s:.1f} infer_ms_b1={1e3 * b1:.3f}", flush=True)
+    print(f"pytorch{layout} {a.model} threads={a.threads} train_ex_s={batch / train_s:.1f} "
+          f"infer_ex_s={batch / infer_s:.1f} infer_us_b1={1e6 * b1:.1f}", flush=True)
 
 
 if __name__ == "__main__":

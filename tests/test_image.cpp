@@ -203,8 +203,16 @@ TEST_CASE("augmentation: identity without ranges, exact flip and shift, determin
   set_num_threads(before);
 }
 
+TEST_CASE("an image declaring more than max_image_pixels is refused before decoding (found by fuzz_image)") {
+  const std::string path = std::string(RESILINET_TEST_FIXTURES) + "/fuzz/jpeg-huge-dimensions.jpg";
+  CHECK_THROWS_WITH_AS(decode_image(path), doctest::Contains("65247x2272 pixels is more than the 33554432"),
+                       FormatError);
+}
+
 TEST_CASE("JPEGs whose Huffman tables overflow stb_image's are rejected by name (found by fuzz_image)") {
-  for (const char* name : {"jpeg-huffman-overflow-1.jpg", "jpeg-huffman-overflow-2.jpg"}) {
+  // 3: the same overflow behind a run of 0xFF fill bytes before the start-of-image marker.
+  for (const char* name : {"jpeg-huffman-overflow-1.jpg", "jpeg-huffman-overflow-2.jpg",
+                           "jpeg-huffman-overflow-3.jpg"}) {
     const std::string path = std::string(RESILINET_TEST_FIXTURES) + "/fuzz/" + name;
     CAPTURE(path);
     CHECK_THROWS_WITH_AS(decode_image(path), doctest::Contains("corrupt JPEG Huffman table"), FormatError);

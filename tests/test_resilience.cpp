@@ -277,9 +277,9 @@ TEST_CASE("combination accuracies: random guess without flow, the model otherwis
   FailureEvaluationOptions o;
   o.no_flow_accuracy = 0.001;
   CHECK(combination_accuracies(*net, test, train, o)[0] == 0.001);
-  Context<double> ctx;
+  Inference<double> inf;
   const double direct = accuracy(argmax_rows(predict_with(
-                                     [&](Var<double> v) { return net->forward(v, FailureMask{1, 1, 1}, ctx); },
+                                     [&](TensorView<const double> v) { return inf.run(*net, v, FailureMask{1, 1, 1}); },
                                      test.x)),
                                  test.y);
   CHECK(acc[7] == direct);

@@ -33,6 +33,7 @@
 #include "resilinet/nn/dropout.hpp"
 #include "resilinet/nn/flatten.hpp"
 #include "resilinet/nn/global_average_pooling2d.hpp"
+#include "resilinet/nn/inference.hpp"
 #include "resilinet/nn/init.hpp"
 #include "resilinet/nn/max_pool2d.hpp"
 #include "resilinet/nn/module.hpp"

@@ -63,6 +63,42 @@ void channel_sums(std::size_t rows, std::size_t c, std::vector<T>& block,
     for (std::size_t k = 0; k < 2 * c; ++k) out[k] += partial[t * 2 * c + k];
 }
 
+/// mean = the moving mean and inv_std = 1/sqrt(moving variance + ε), per channel.
+template <class T>
+void moving_statistics(std::size_t c, const T* moving_mean, const T* moving_variance,
+                       double epsilon, T* mean, T* inv_std) {
+  for (std::size_t k = 0; k < c; ++k) {
+    mean[k] = moving_mean[k];
+    inv_std[k] = T(1.0 / std::sqrt(double(moving_variance[k]) + epsilon));
+  }
+}
+
+/// y = act(x·scale + shift) over `rows` rows of c channels, with scale = γ·inv_std and
+/// shift = β − mean·scale stored in `coef` (2c values): the normalisation of batch_norm(),
+/// shared by the tape and tape-free inference.
+template <class T>
+void batch_norm_forward(std::size_t rows, std::size_t c, const T* x, const T* gamma,
+                        const T* beta, const T* mean, const T* inv_std, Activation act, T* coef,
+                        T* y) {
+  T* scale = coef;
+  T* shift = coef + c;
+  for (std::size_t k = 0; k < c; ++k) {
+    scale[k] = gamma[k] * inv_std[k];
+    shift[k] = beta[k] - mean[k] * scale[k];
+  }
+  parallel_for(
+      rows,
+      [&](std::size_t first, std::size_t end, std::size_t) {
+        for (std::size_t r = first; r < end; ++r) {
+          const T* xr = x + r * c;
+          T* out = y + r * c;
+          for (std::size_t k = 0; k < c; ++k) out[k] = xr[k] * scale[k] + shift[k];
+          activate(act, out, c);
+        }
+      },
+      64);
+}
+
 /// y = act(γ·(x − μ)·s + β) with s = 1/sqrt(σ² + ε) per channel.
 template <class T>
 struct BatchNormOp : Node<T> {
@@ -190,32 +226,14 @@ Var<T> batch_norm(Var<T> x, Var<T> gamma, Var<T> beta, TensorView<T> moving_mean
           T(m * double(moving_variance[k]) + (1 - m) * std::max(var * correction, 0.0));
     }
   } else {
-    for (std::size_t k = 0; k < c; ++k) {
-      op.mean[k] = moving_mean[k];
-      op.inv_std[k] = T(1.0 / std::sqrt(double(moving_variance[k]) + options.epsilon));
-    }
+    detail::moving_statistics(c, moving_mean.data(), moving_variance.data(), options.epsilon,
+                              op.mean.data(), op.inv_std.data());
   }
   op.value.resize(s);
-  T* y = op.value.data();
-  // y = act(x·scale + shift) with scale = γs and shift = β − μ·γs.
   op.coef.resize(2 * c);
-  T* scale = op.coef.data();
-  T* shift = scale + c;
-  for (std::size_t k = 0; k < c; ++k) {
-    scale[k] = gamma.value()[k] * op.inv_std[k];
-    shift[k] = beta.value()[k] - op.mean[k] * scale[k];
-  }
-  parallel_for(
-      rows,
-      [&](std::size_t first, std::size_t end, std::size_t) {
-        for (std::size_t r = first; r < end; ++r) {
-          const T* xr = xv + r * c;
-          T* out = y + r * c;
-          for (std::size_t k = 0; k < c; ++k) out[k] = xr[k] * scale[k] + shift[k];
-          detail::activate(op.act, out, c);
-        }
-      },
-      64);
+  detail::batch_norm_forward(rows, c, xv, gamma.value().data(), beta.value().data(),
+                             op.mean.data(), op.inv_std.data(), op.act, op.coef.data(),
+                             op.value.data());
   return Var<T>(&op, &tape);
 }
 

@@ -393,6 +393,73 @@ struct DepthwiseConv2dOp : Node<T> {
   }
 };
 
+
+/// The geometry of convolving NHWC input `x` with a (KH, KW, C, F) kernel (F = 1 for
+/// `depthwise`); ShapeError naming both shapes when they do not fit.
+inline WindowGeometry conv_geometry(const char* op, const Shape& x, const Shape& ks, bool depthwise,
+                                    std::size_t sh, std::size_t sw, Padding padding) {
+  require<ShapeError>(ks.rank() == 4 && (!depthwise || ks[3] == 1), op, ": kernel must be ",
+                      depthwise ? "(KH, KW, C, 1)" : "(KH, KW, C, F)", ", got ", ks);
+  const WindowGeometry g = window_geometry(op, x, ks[0], ks[1], sh, sw, padding);
+  require<ShapeError>(ks[2] == g.c, op, ": kernel ", ks, " does not match the ", g.c,
+                      " channels of input ", x);
+  return g;
+}
+
+/// y (N, OH, OW, F) = conv(x, w) + b (b null: none): the forward pass of conv2d(), shared by
+/// the tape and tape-free inference. im2col columns come from `ws`.
+template <class T>
+void conv2d_forward(const WindowGeometry& g, std::size_t f, const T* x, const T* w, const T* b,
+                    Workspace<T>& ws, T* y) {
+  const std::size_t rows = g.oh * g.ow, k = g.kh * g.kw * g.c;  // k: the pointwise path only
+  if (b) seed_rows_with_bias(y, b, g.n * rows, f);
+  const T beta = b ? T(1) : T(0);
+  if (is_pointwise(g)) {
+    gemm(Trans::no, Trans::no, g.n * rows, f, k, T(1), x, k, w, f, beta, y, f);
+    return;
+  }
+  const TapPlan p = plan_taps(g);
+  const std::size_t image = g.h * g.w * g.c, chunk = images_per_chunk(g, p), kr = p.row();
+  ws.reserve_threads(std::size_t(max_threads()));
+  parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t t) {
+    for (std::size_t i = first; i < end; i += chunk) {
+      const std::size_t m = std::min(chunk, end - i);
+      T* cols = ws.buffer(t, 0, m * rows * kr);
+      for (std::size_t j = 0; j < m; ++j) im2col(g, p, x + (i + j) * image, cols + j * rows * kr);
+      T block_beta = beta;  // the first block writes (or adds to the bias), later ones add
+      p.for_each_block([&](std::size_t col, std::size_t krow, std::size_t width) {
+        gemm_serial(Trans::no, Trans::no, m * rows, f, width, T(1), cols + col, kr,
+                    w + krow * f, f, block_beta, y + i * rows * f, f);
+        block_beta = T(1);
+      });
+    }
+  });
+}
+
+/// y (N, OH, OW, C) = depthwise conv(x, w): the forward pass of depthwise_conv2d(), shared by
+/// the tape and tape-free inference.
+template <class T>
+void depthwise_conv2d_forward(const WindowGeometry& g, const T* x, const T* w, T* y) {
+  const std::size_t c = g.c;
+  parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t) {
+    for (std::size_t i = first; i < end; ++i)
+      for (std::size_t oy = 0; oy < g.oh; ++oy) {
+        std::size_t ky0, ky1;
+        valid_taps(g.first_row(oy), g.kh, g.h, ky0, ky1);
+        for (std::size_t ox = 0; ox < g.ow; ++ox) {
+          std::size_t kx0, kx1;
+          valid_taps(g.first_col(ox), g.kw, g.w, kx0, kx1);
+          const std::size_t iy = std::size_t(g.first_row(oy) + long(ky0));
+          const std::size_t ix = std::size_t(g.first_col(ox) + long(kx0));
+          depthwise_sum(c, x + ((i * g.h + iy) * g.w + ix) * c, std::ptrdiff_t(g.w * c),
+                        std::ptrdiff_t(c), w + (ky0 * g.kw + kx0) * c, std::ptrdiff_t(g.kw * c),
+                        std::ptrdiff_t(c), ky1 - ky0, kx1 - kx0,
+                        y + ((i * g.oh + oy) * g.ow + ox) * c, false);
+        }
+      }
+  });
+}
+
 }  // namespace detail
 
 /// Convolution of NHWC `x` with a (KH, KW, C, F) kernel `w` and strides (sh, sw), plus an
@@ -401,12 +468,9 @@ struct DepthwiseConv2dOp : Node<T> {
 template <class T>
 Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, std::size_t sh, std::size_t sw, Padding padding,
               Context<T>& ctx, T l2 = T(0)) {
-  const Shape& ks = w.shape();
-  require<ShapeError>(ks.rank() == 4, "conv2d: kernel must be (KH, KW, C, F), got ", ks);
-  const WindowGeometry g = window_geometry("conv2d", x.shape(), ks[0], ks[1], sh, sw, padding);
-  require<ShapeError>(ks[2] == g.c, "conv2d: kernel ", ks, " does not match the ", g.c,
-                      " channels of input ", x.shape());
-  const std::size_t f = ks[3];
+  const WindowGeometry g =
+      detail::conv_geometry("conv2d", x.shape(), w.shape(), false, sh, sw, padding);
+  const std::size_t f = w.shape()[3];
   if (b)
     require<ShapeError>(b.shape().rank() == 1 && b.shape()[0] == f, "conv2d: bias ", b.shape(),
                         " does not match ", f, " filters");
@@ -421,33 +485,8 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, std::size_t sh, std::size_t sw, Padd
   op.ws = &ctx.workspace();
   op.requires_grad = x.requires_grad() || w.requires_grad() || (b && b.requires_grad());
   op.value.resize(Shape{g.n, g.oh, g.ow, f});
-  T* y = op.value.data();
-  const std::size_t rows = g.oh * g.ow, k = g.kh * g.kw * g.c;  // k: the pointwise path only
-  if (b) detail::seed_rows_with_bias(y, b.value().data(), g.n * rows, f);
-  const T beta = b ? T(1) : T(0);
-  if (detail::is_pointwise(g)) {
-    gemm(Trans::no, Trans::no, g.n * rows, f, k, T(1), x.value().data(), k, w.value().data(), f,
-         beta, y, f);
-  } else {
-    Workspace<T>& ws = *op.ws;
-    const detail::TapPlan p = detail::plan_taps(g);
-    const std::size_t image = g.h * g.w * g.c, chunk = detail::images_per_chunk(g, p);
-    const std::size_t kr = p.row();
-    parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t t) {
-      for (std::size_t i = first; i < end; i += chunk) {
-        const std::size_t m = std::min(chunk, end - i);
-        T* cols = ws.buffer(t, 0, m * rows * kr);
-        for (std::size_t j = 0; j < m; ++j)
-          detail::im2col(g, p, x.value().data() + (i + j) * image, cols + j * rows * kr);
-        T block_beta = beta;  // the first block writes (or adds to the bias), later ones add
-        p.for_each_block([&](std::size_t col, std::size_t krow, std::size_t width) {
-          detail::gemm_serial(Trans::no, Trans::no, m * rows, f, width, T(1), cols + col, kr,
-                              w.value().data() + krow * f, f, block_beta, y + i * rows * f, f);
-          block_beta = T(1);
-        });
-      }
-    });
-  }
+  detail::conv2d_forward(g, f, x.value().data(), w.value().data(), b ? b.value().data() : nullptr,
+                         *op.ws, op.value.data());
   return Var<T>(&op, &tape);
 }
 
@@ -455,13 +494,8 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, std::size_t sh, std::size_t sw, Padd
 template <class T>
 Var<T> depthwise_conv2d(Var<T> x, Var<T> w, std::size_t sh, std::size_t sw, Padding padding,
                         Context<T>& ctx) {
-  const Shape& ks = w.shape();
-  require<ShapeError>(ks.rank() == 4 && ks[3] == 1,
-                      "depthwise_conv2d: kernel must be (KH, KW, C, 1), got ", ks);
   const WindowGeometry g =
-      window_geometry("depthwise_conv2d", x.shape(), ks[0], ks[1], sh, sw, padding);
-  require<ShapeError>(ks[2] == g.c, "depthwise_conv2d: kernel ", ks, " does not match the ", g.c,
-                      " channels of input ", x.shape());
+      detail::conv_geometry("depthwise_conv2d", x.shape(), w.shape(), true, sh, sw, padding);
   Tape<T>& tape = detail::tape_of({x, w});
   auto& op = tape.template record<detail::DepthwiseConv2dOp<T>>();
   op.x = x.node();
@@ -470,28 +504,7 @@ Var<T> depthwise_conv2d(Var<T> x, Var<T> w, std::size_t sh, std::size_t sw, Padd
   op.ws = &ctx.workspace();
   op.requires_grad = x.requires_grad() || w.requires_grad();
   op.value.resize(Shape{g.n, g.oh, g.ow, g.c});
-  const std::size_t c = g.c;
-  const T* xv = x.value().data();
-  const T* wv = w.value().data();
-  T* y = op.value.data();
-  parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t) {
-    for (std::size_t i = first; i < end; ++i)
-      for (std::size_t oy = 0; oy < g.oh; ++oy) {
-        std::size_t ky0, ky1;
-        detail::valid_taps(g.first_row(oy), g.kh, g.h, ky0, ky1);
-        for (std::size_t ox = 0; ox < g.ow; ++ox) {
-          std::size_t kx0, kx1;
-          detail::valid_taps(g.first_col(ox), g.kw, g.w, kx0, kx1);
-          const std::size_t iy = std::size_t(g.first_row(oy) + long(ky0));
-          const std::size_t ix = std::size_t(g.first_col(ox) + long(kx0));
-          detail::depthwise_sum(c, xv + ((i * g.h + iy) * g.w + ix) * c,
-                                std::ptrdiff_t(g.w * c), std::ptrdiff_t(c),
-                                wv + (ky0 * g.kw + kx0) * c, std::ptrdiff_t(g.kw * c),
-                                std::ptrdiff_t(c), ky1 - ky0, kx1 - kx0,
-                                y + ((i * g.oh + oy) * g.ow + ox) * c, false);
-        }
-      }
-  });
+  detail::depthwise_conv2d_forward(g, x.value().data(), w.value().data(), op.value.data());
   return Var<T>(&op, &tape);
 }
 

@@ -54,6 +54,18 @@ struct ScaleOp : Node<T> {
   }
 };
 
+/// out = a + sign·b over n values: the forward pass of add() and subtract().
+template <class T>
+void add_forward(const T* a, const T* b, T sign, std::size_t n, T* out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = a[i] + sign * b[i];
+}
+
+/// out = s·x over n values: the forward pass of multiply(x, s).
+template <class T>
+void scale_forward(const T* x, T s, std::size_t n, T* out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = s * x[i];
+}
+
 template <class T>
 Var<T> add_signed(const char* name, Var<T> a, Var<T> b, T sign) {
   require_same_shape(name, a, b);
@@ -64,10 +76,7 @@ Var<T> add_signed(const char* name, Var<T> a, Var<T> b, T sign) {
   op.sign = sign;
   op.requires_grad = a.requires_grad() || b.requires_grad();
   op.value.resize(a.shape());
-  const T* x = a.value().data();
-  const T* y = b.value().data();
-  T* out = op.value.data();
-  for (std::size_t i = 0, n = op.value.size(); i < n; ++i) out[i] = x[i] + sign * y[i];
+  add_forward(a.value().data(), b.value().data(), sign, op.value.size(), op.value.data());
   return Var<T>(&op, &tape);
 }
 
@@ -107,9 +116,7 @@ Var<T> multiply(Var<T> x, T s) {
   op.s = s;
   op.requires_grad = x.requires_grad();
   op.value.resize(x.shape());
-  const T* in = x.value().data();
-  T* out = op.value.data();
-  for (std::size_t i = 0, n = op.value.size(); i < n; ++i) out[i] = s * in[i];
+  detail::scale_forward(x.value().data(), s, op.value.size(), op.value.data());
   return Var<T>(&op, &tape);
 }
 

@@ -13,14 +13,11 @@ namespace resilinet {
 namespace detail {
 
 /// Checks x (..., K) against a kernel (K, N) and returns the output shape (..., N).
-template <class T>
-Shape last_axis_product_shape(const char* op, Var<T> x, Var<T> w) {
-  require<ShapeError>(x.shape().rank() >= 1 && w.shape().rank() == 2 &&
-                          x.shape().back() == w.shape()[0],
-                      op, ": cannot multiply input ", x.shape(), " by kernel ",
-                      w.shape());
-  Shape out = x.shape();
-  out[out.rank() - 1] = w.shape()[1];
+inline Shape last_axis_product_shape(const char* op, const Shape& x, const Shape& w) {
+  require<ShapeError>(x.rank() >= 1 && w.rank() == 2 && x.back() == w[0], op,
+                      ": cannot multiply input ", x, " by kernel ", w);
+  Shape out = x;
+  out[out.rank() - 1] = w[1];
   return out;
 }
 
@@ -40,6 +37,16 @@ void matmul_backward(Node<T>& x, Node<T>& w, const T* dy, std::size_t r, std::si
 template <class T>
 void seed_rows_with_bias(T* y, const T* bias, std::size_t r, std::size_t n) {
   for (std::size_t i = 0; i < r; ++i) std::copy(bias, bias + n, y + i * n);
+}
+
+/// y (R, N) = act(x (R, K) · w (K, N) + b), with `b` null for no bias: the forward pass of
+/// dense(), shared by the tape and tape-free inference.
+template <class T>
+void dense_forward(const T* x, const T* w, const T* b, Activation act, std::size_t r,
+                   std::size_t k, std::size_t n, T* y) {
+  if (b) seed_rows_with_bias(y, b, r, n);
+  gemm(Trans::no, Trans::no, r, n, k, T(1), x, k, w, n, b ? T(1) : T(0), y, n);
+  activate(act, y, r * n);
 }
 
 /// db += column sums of dy (R, N).
@@ -95,7 +102,7 @@ struct DenseOp : Node<T> {
 /// x·w over the last axis of x: (..., K) × (K, N) → (..., N).
 template <class T>
 Var<T> matmul(Var<T> x, Var<T> w) {
-  const Shape out = detail::last_axis_product_shape("matmul", x, w);
+  const Shape out = detail::last_axis_product_shape("matmul", x.shape(), w.shape());
   Tape<T>& tape = detail::tape_of({x, w});
   auto& op = tape.template record<detail::MatMulOp<T>>();
   op.x = x.node();
@@ -135,7 +142,7 @@ Var<T> bias_add(Var<T> x, Var<T> b) {
 /// act(x·w + b) over the last axis, fused into one op; pass an empty `b` for no bias.
 template <class T>
 Var<T> dense(Var<T> x, Var<T> w, Var<T> b, Activation act) {
-  const Shape out = detail::last_axis_product_shape("dense", x, w);
+  const Shape out = detail::last_axis_product_shape("dense", x.shape(), w.shape());
   const std::size_t k = w.shape()[0], n = w.shape()[1], r = k == 0 ? 0 : x.value().size() / k;
   if (b)
     require<ShapeError>(b.shape().rank() == 1 && b.shape()[0] == n, "dense: bias ",
@@ -151,13 +158,8 @@ Var<T> dense(Var<T> x, Var<T> w, Var<T> b, Activation act) {
   op.n = n;
   op.requires_grad = x.requires_grad() || w.requires_grad() || (b && b.requires_grad());
   op.value.resize(out);
-  T* y = op.value.data();
-  if (b) {
-    detail::seed_rows_with_bias(y, b.value().data(), r, n);
-  }
-  gemm(Trans::no, Trans::no, r, n, k, T(1), x.value().data(), k, w.value().data(), n,
-       b ? T(1) : T(0), y, n);
-  detail::activate(act, y, op.value.size());
+  detail::dense_forward(x.value().data(), w.value().data(), b ? b.value().data() : nullptr, act,
+                        r, k, n, op.value.data());
   return Var<T>(&op, &tape);
 }
 

@@ -73,30 +73,23 @@ struct ZeroPadOp : Node<T> {
   }
 };
 
-}  // namespace detail
-
-/// Max over KH×KW windows with strides (sh, sw); with Padding::same the padded cells are
-/// ignored (never the maximum). Ties go to the first cell in row-major window order.
-template <class T>
-Var<T> max_pool2d(Var<T> x, std::size_t kh, std::size_t kw, std::size_t sh, std::size_t sw,
-                  Padding padding) {
-  const WindowGeometry g = window_geometry("max_pool2d", x.shape(), kh, kw, sh, sw, padding);
+/// The geometry of a max pool over x, checked for offsets that fit 32 bits.
+inline WindowGeometry max_pool_geometry(const Shape& x, std::size_t kh, std::size_t kw,
+                                        std::size_t sh, std::size_t sw, Padding padding) {
+  const WindowGeometry g = window_geometry("max_pool2d", x, kh, kw, sh, sw, padding);
   require<ShapeError>(g.h * g.w * g.c <= std::numeric_limits<std::uint32_t>::max(),
-                      "max_pool2d: image of shape ", x.shape(), " too large");
-  Tape<T>& tape = detail::tape_of({x});
-  auto& op = tape.template record<detail::MaxPoolOp<T>>();
-  op.x = x.node();
-  op.g = g;
-  op.requires_grad = x.requires_grad();
-  op.value.resize(Shape{g.n, g.oh, g.ow, g.c});
-  op.argmax.resize(op.value.size());
-  const T* xv = x.value().data();
-  T* y = op.value.data();
-  std::uint32_t* arg = op.argmax.data();
+                      "max_pool2d: image of shape ", x, " too large");
+  return g;
+}
+
+/// y = the maximum of each window of x, and (unless `argmax` is null) where it came from:
+/// the forward pass of max_pool2d(), shared by the tape and tape-free inference.
+template <class T>
+void max_pool2d_forward(const WindowGeometry& g, const T* x, T* y, std::uint32_t* argmax) {
   const std::size_t c = g.c;
   parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t) {
     for (std::size_t i = first; i < end; ++i) {
-      const T* xi = xv + i * g.h * g.w * c;
+      const T* xi = x + i * g.h * g.w * c;
       for (std::size_t oy = 0; oy < g.oh; ++oy)
         for (std::size_t ox = 0; ox < g.ow; ++ox) {
           const std::size_t o = ((i * g.oh + oy) * g.ow + ox) * c;
@@ -105,12 +98,81 @@ Var<T> max_pool2d(Var<T> x, std::size_t kh, std::size_t kw, std::size_t sh, std:
             for (std::size_t ch = 0; ch < c; ++ch)
               if (xi[at + ch] > y[o + ch]) {
                 y[o + ch] = xi[at + ch];
-                arg[o + ch] = std::uint32_t(at + ch);
+                if (argmax) argmax[o + ch] = std::uint32_t(at + ch);
               }
           });
         }
     }
   });
+}
+
+/// Checks that x is a non-empty NHWC tensor for global average pooling.
+inline void require_pool_input(const Shape& s) {
+  require<ShapeError>(s.rank() == 4 && s[1] * s[2] > 0,
+                      "global_average_pool2d: needs a non-empty NHWC input, got ", s);
+}
+
+/// y (N, C) = the mean over H and W of x (N, H, W, C): the forward pass of
+/// global_average_pool2d(), shared by the tape and tape-free inference.
+template <class T>
+void global_average_pool2d_forward(const Shape& s, const T* x, T* y) {
+  const std::size_t pixels = s[1] * s[2], c = s[3];
+  const T scale = T(1) / T(pixels);
+  for (std::size_t i = 0; i < s[0]; ++i) {
+    T* out = y + i * c;
+    std::fill_n(out, c, T(0));
+    for (std::size_t p = 0; p < pixels; ++p) {
+      const T* in = x + (i * pixels + p) * c;
+      for (std::size_t k = 0; k < c; ++k) out[k] += in[k];
+    }
+    for (std::size_t k = 0; k < c; ++k) out[k] *= scale;
+  }
+}
+
+/// The shape of x (N, H, W, C) padded by top/bottom rows and left/right columns.
+inline Shape padded_shape(const Shape& s, std::size_t top, std::size_t bottom, std::size_t left,
+                          std::size_t right) {
+  require<ShapeError>(s.rank() == 4, "zero_pad2d: needs an NHWC input of rank 4, got ", s);
+  return Shape{s[0], s[1] + top + bottom, s[2] + left + right, s[3]};
+}
+
+/// y = x (N, H, W, C) with zero rows above (`top`) and below, zero columns left (`left`) and
+/// right, filling y's shape `out`: the forward pass of zero_pad2d(), shared by the tape and
+/// tape-free inference.
+template <class T>
+void zero_pad2d_forward(const Shape& s, const Shape& out, std::size_t top, std::size_t left,
+                        const T* x, T* y) {
+  const std::size_t h = s[1], w = s[2], c = s[3], oh = out[1], row = out[2] * c;
+  const std::size_t bottom = oh - h - top, right = out[2] - w - left;
+  for (std::size_t i = 0; i < s[0]; ++i) {
+    T* img = y + i * oh * row;
+    std::fill_n(img, top * row, T(0));                           // rows above
+    std::fill_n(img + (top + h) * row, bottom * row, T(0));      // rows below
+    for (std::size_t r = 0; r < h; ++r) {
+      T* o = img + (r + top) * row;
+      std::fill_n(o, left * c, T(0));
+      std::copy_n(x + (i * h + r) * w * c, w * c, o + left * c);
+      std::fill_n(o + (left + w) * c, right * c, T(0));
+    }
+  }
+}
+
+}  // namespace detail
+
+/// Max over KH×KW windows with strides (sh, sw); with Padding::same the padded cells are
+/// ignored (never the maximum). Ties go to the first cell in row-major window order.
+template <class T>
+Var<T> max_pool2d(Var<T> x, std::size_t kh, std::size_t kw, std::size_t sh, std::size_t sw,
+                  Padding padding) {
+  const WindowGeometry g = detail::max_pool_geometry(x.shape(), kh, kw, sh, sw, padding);
+  Tape<T>& tape = detail::tape_of({x});
+  auto& op = tape.template record<detail::MaxPoolOp<T>>();
+  op.x = x.node();
+  op.g = g;
+  op.requires_grad = x.requires_grad();
+  op.value.resize(Shape{g.n, g.oh, g.ow, g.c});
+  op.argmax.resize(op.value.size());
+  detail::max_pool2d_forward(g, x.value().data(), op.value.data(), op.argmax.data());
   return Var<T>(&op, &tape);
 }
 
@@ -118,8 +180,7 @@ Var<T> max_pool2d(Var<T> x, std::size_t kh, std::size_t kw, std::size_t sh, std:
 template <class T>
 Var<T> global_average_pool2d(Var<T> x) {
   const Shape& s = x.shape();
-  require<ShapeError>(s.rank() == 4 && s[1] * s[2] > 0,
-                      "global_average_pool2d: needs a non-empty NHWC input, got ", s);
+  detail::require_pool_input(s);
   Tape<T>& tape = detail::tape_of({x});
   auto& op = tape.template record<detail::GlobalAveragePoolOp<T>>();
   op.x = x.node();
@@ -127,18 +188,7 @@ Var<T> global_average_pool2d(Var<T> x) {
   op.channels = s[3];
   op.requires_grad = x.requires_grad();
   op.value.resize(Shape{s[0], s[3]});
-  const T* xv = x.value().data();
-  T* y = op.value.data();
-  const T scale = T(1) / T(op.pixels);
-  for (std::size_t i = 0; i < s[0]; ++i) {
-    T* out = y + i * s[3];
-    std::fill_n(out, s[3], T(0));
-    for (std::size_t p = 0; p < op.pixels; ++p) {
-      const T* in = xv + (i * op.pixels + p) * s[3];
-      for (std::size_t c = 0; c < s[3]; ++c) out[c] += in[c];
-    }
-    for (std::size_t c = 0; c < s[3]; ++c) out[c] *= scale;
-  }
+  detail::global_average_pool2d_forward(s, x.value().data(), op.value.data());
   return Var<T>(&op, &tape);
 }
 
@@ -147,28 +197,16 @@ template <class T>
 Var<T> zero_pad2d(Var<T> x, std::size_t top, std::size_t bottom, std::size_t left,
                   std::size_t right) {
   const Shape& s = x.shape();
-  require<ShapeError>(s.rank() == 4, "zero_pad2d: needs an NHWC input of rank 4, got ", s);
+  const Shape out = detail::padded_shape(s, top, bottom, left, right);
   Tape<T>& tape = detail::tape_of({x});
   auto& op = tape.template record<detail::ZeroPadOp<T>>();
   op.x = x.node();
   op.n = s[0], op.h = s[1], op.w = s[2], op.c = s[3];
   op.top = top, op.left = left;
-  op.oh = s[1] + top + bottom, op.ow = s[2] + left + right;
+  op.oh = out[1], op.ow = out[2];
   op.requires_grad = x.requires_grad();
-  op.value.resize(Shape{op.n, op.oh, op.ow, op.c});
-  const T* xv = x.value().data();
-  const std::size_t c = op.c, row = op.ow * c;
-  for (std::size_t i = 0; i < op.n; ++i) {
-    T* img = op.value.data() + i * op.oh * row;
-    std::fill_n(img, top * row, T(0));                              // rows above
-    std::fill_n(img + (top + op.h) * row, bottom * row, T(0));      // rows below
-    for (std::size_t y = 0; y < op.h; ++y) {
-      T* out = img + (y + top) * row;
-      std::fill_n(out, left * c, T(0));
-      std::copy_n(xv + (i * op.h + y) * op.w * c, op.w * c, out + left * c);
-      std::fill_n(out + (left + op.w) * c, right * c, T(0));
-    }
-  }
+  op.value.resize(out);
+  detail::zero_pad2d_forward(s, out, top, left, x.value().data(), op.value.data());
   return Var<T>(&op, &tape);
 }
 

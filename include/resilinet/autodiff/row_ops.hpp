@@ -24,17 +24,34 @@ void require_row_flags(const char* op, Var<T> x, const RowFlags& flags) {
                       flags.size(), " row flags for a tensor of shape ", x.shape());
 }
 
+/// Adds the rows of g (w values each) whose flag equals `pass` into dst's gradient and
+/// zero for the others (assigning for the first writer), a row at a time.
+template <class T>
+void add_rows_grad(Node<T>& dst, const T* g, const RowFlags& flags, std::uint8_t pass,
+                   std::size_t w) {
+  T* d = dst.grad.data();
+  const bool added = dst.grad_written;
+  for (std::size_t i = 0; i < flags.size(); ++i) {
+    T* di = d + i * w;
+    const T* gi = g + i * w;
+    if ((flags[i] != 0) == (pass != 0)) {
+      if (added)
+        for (std::size_t j = 0; j < w; ++j) di[j] += gi[j];
+      else
+        std::copy_n(gi, w, di);
+    } else if (!added) {
+      std::fill_n(di, w, T(0));
+    }
+  }
+  dst.grad_written = true;
+}
+
 /// y_i = keep_i ? x_i : 0.
 template <class T>
 struct MaskRowsOp : Node<T> {
   Node<T>* x = nullptr;
   RowFlags keep;
-  void backward() override {
-    const std::size_t w = this->value.shape().row_size();
-    const T* g = this->grad.data();
-    add_grad_with(*x, this->value.size(),
-                  [&](std::size_t j) { return keep[j / w] ? g[j] : T(0); });
-  }
+  void backward() override { add_rows_grad(*x, this->grad.data(), keep, 1, this->value.shape().row_size()); }
 };
 
 /// y_i = first_i ? a_i : b_i.
@@ -44,12 +61,9 @@ struct SelectRowsOp : Node<T> {
   Node<T>* b = nullptr;
   RowFlags first;
   void backward() override {
-    const std::size_t w = this->value.shape().row_size(), n = this->value.size();
-    const T* g = this->grad.data();
-    if (a->requires_grad)
-      add_grad_with(*a, n, [&](std::size_t j) { return first[j / w] ? g[j] : T(0); });
-    if (b->requires_grad)
-      add_grad_with(*b, n, [&](std::size_t j) { return first[j / w] ? T(0) : g[j]; });
+    const std::size_t w = this->value.shape().row_size();
+    if (a->requires_grad) add_rows_grad(*a, this->grad.data(), first, 1, w);
+    if (b->requires_grad) add_rows_grad(*b, this->grad.data(), first, 0, w);
   }
 };
 

@@ -49,6 +49,31 @@ struct TakeOp : Node<T> {
   }
 };
 
+/// The shape of take(x, axis, index): x's shape without `axis` (checks the index).
+inline Shape take_shape(const Shape& s, std::size_t axis, std::size_t index) {
+  require<ShapeError>(axis < s.rank() && index < s[axis], "take: index ", index, " of axis ",
+                      axis, " outside shape ", s);
+  std::vector<std::size_t> dims;
+  for (std::size_t d = 0; d < s.rank(); ++d)
+    if (d != axis) dims.push_back(s[d]);
+  return Shape(dims);
+}
+
+/// y = the slab of x (shape s) at `index` of `axis`: the forward pass of take(), shared by the
+/// tape and tape-free inference. Returns the slab's inner size (elements after `axis`).
+template <class T>
+std::size_t take_forward(const Shape& s, std::size_t axis, std::size_t index, const T* x, T* y) {
+  std::size_t outer = 1, inner = 1;
+  for (std::size_t d = 0; d < s.rank(); ++d) {
+    if (d < axis) outer *= s[d];
+    if (d > axis) inner *= s[d];
+  }
+  for (std::size_t o = 0; o < outer; ++o)
+    std::copy(x + (o * s[axis] + index) * inner, x + (o * s[axis] + index + 1) * inner,
+              y + o * inner);
+  return inner;
+}
+
 }  // namespace detail
 
 /// x under a new shape holding the same number of elements (row-major order is kept).
@@ -104,27 +129,15 @@ Var<T> concat(const std::vector<Var<T>>& xs, std::size_t axis) {
 template <class T>
 Var<T> take(Var<T> x, std::size_t axis, std::size_t index) {
   const Shape& s = x.shape();
-  require<ShapeError>(axis < s.rank() && index < s[axis], "take: index ", index, " of axis ",
-                      axis, " outside shape ", s);
-  std::vector<std::size_t> dims;
-  std::size_t outer = 1, inner = 1;
-  for (std::size_t d = 0; d < s.rank(); ++d) {
-    if (d != axis) dims.push_back(s[d]);
-    if (d < axis) outer *= s[d];
-    if (d > axis) inner *= s[d];
-  }
+  const Shape out = detail::take_shape(s, axis, index);
   Tape<T>& tape = detail::tape_of({x});
   auto& op = tape.template record<detail::TakeOp<T>>();
   op.x = x.node();
   op.count = s[axis];
   op.index = index;
-  op.inner = inner;
   op.requires_grad = x.requires_grad();
-  op.value.resize(Shape(dims));
-  const T* src = x.value().data();
-  for (std::size_t o = 0; o < outer; ++o)
-    std::copy(src + (o * op.count + index) * inner, src + (o * op.count + index + 1) * inner,
-              op.value.data() + o * inner);
+  op.value.resize(out);
+  op.inner = detail::take_forward(s, axis, index, x.value().data(), op.value.data());
   return Var<T>(&op, &tape);
 }
 

@@ -235,8 +235,11 @@ inline void check_jpeg_huffman_tables(const std::string& bytes, const std::strin
   // stb reads 0 past the end of the data, and reads a table's 16 counts whenever the segment
   // has bytes left, even past its end: do the same.
   const auto byte = [&](std::size_t i) { return i < bytes.size() ? std::uint8_t(bytes[i]) : std::uint8_t(0); };
-  if (bytes.size() < 2 || byte(0) != 0xFF || byte(1) != 0xD8) return;  // not a JPEG
-  for (std::size_t i = 2; i + 3 < bytes.size(); ++i) {
+  // stb takes any run of 0xFF fill bytes before a marker, the start-of-image one included.
+  std::size_t soi = 0;
+  while (byte(soi) == 0xFF) ++soi;
+  if (soi == 0 || byte(soi) != 0xD8) return;  // not a JPEG
+  for (std::size_t i = soi + 1; i + 3 < bytes.size(); ++i) {
     if (byte(i) != 0xFF || byte(i + 1) != 0xC4) continue;
     const std::size_t end = i + 2 + (std::size_t(byte(i + 2)) << 8 | byte(i + 3));
     for (std::size_t t = i + 4; t < end && t < bytes.size();) {
@@ -259,9 +262,15 @@ struct ImageFolderOptions {
   std::size_t width = 0;
 };
 
+/// The most pixels decode_image() accepts (2^25, e.g. 8192x4096): a corrupt or hostile
+/// file of a few hundred bytes can declare a 65000-pixel-wide image that would take
+/// gigabytes and minutes to decode.
+inline constexpr std::size_t max_image_pixels = std::size_t(1) << 25;
+
 /// Decodes the JPEG/PNG/BMP image at `path` to 8-bit RGB (greyscale is expanded), resized to
 /// `height`×`width` when those are non-zero; throws FormatError naming the file when it is
-/// truncated or not an image, and when it has the wrong size without resizing.
+/// truncated or not an image, larger than max_image_pixels, or of the wrong size without
+/// resizing.
 inline std::vector<std::uint8_t> decode_image(const std::string& path, std::size_t height = 0,
                                               std::size_t width = 0,
                                               std::size_t* found_height = nullptr,
@@ -270,6 +279,11 @@ inline std::vector<std::uint8_t> decode_image(const std::string& path, std::size
   require<FormatError>(bytes.size() <= std::size_t(1) << 30, "'", path, "': too large to decode");
   int w = 0, h = 0, comp = 0;
   detail::check_jpeg_huffman_tables(bytes, path);
+  if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h,
+                            &comp))
+    require<FormatError>(std::size_t(w) * std::size_t(h) <= max_image_pixels, "'", path, "': ", w,
+                         "x", h, " pixels is more than the ", max_image_pixels,
+                         " an image may have");
   std::uint8_t* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
                                              int(bytes.size()), &w, &h, &comp, 3);
   if (!data)

@@ -86,7 +86,8 @@ std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, BatchSour
                                            const FailureEvaluationOptions& options = {}) {
   Rng rng(options.seed);
   Context<T> ctx(Mode::infer);
-  Tape<T> tape;  // one tape for every combination: its buffers are reused, not reallocated
+  Tape<T> tape;        // shared work: one tape for every batch, its buffers reused
+  Inference<T> inf;    // one pass per combination: tape-free, its buffers reused
   std::vector<int> test_labels;  // read only if a random guess needs them
   std::vector<double> acc;
   const std::vector<FailureMask> masks = failure_combinations(net.num_failable());
@@ -116,8 +117,8 @@ std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, BatchSour
     if (flow && options.share_work) {
       a = shared[acc.size()];
     } else if (flow) {
-      a = evaluate_with([&](Var<T> v) { return net.forward(v, mask, ctx); }, test,
-                        options.batch_size, &tape);
+      a = evaluate_with([&](TensorView<const T> v) { return inf.run(net, v, mask); }, test,
+                        options.batch_size);
     } else if (options.no_flow_accuracy) {
       a = *options.no_flow_accuracy;
     } else {

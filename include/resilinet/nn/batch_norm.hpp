@@ -36,6 +36,21 @@ class BatchNorm : public Module<T> {
                       moving_variance_.mutable_value(), ctx.training(), o_);
   }
 
+  /// The normalisation of x (..., channels) with the moving statistics, without a tape.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+    const std::size_t c = gamma_.value().size();
+    require<ShapeError>(x.rank() >= 2 && x.shape().back() == c, "BatchNorm '", this->name(),
+                        "': input ", x.shape(), " does not end in ", c, " channels");
+    TensorView<T> stats = inf.buffer(Shape{4 * c});  // mean, inv_std, scale, shift
+    detail::moving_statistics(c, moving_mean_.value().data(), moving_variance_.value().data(),
+                              o_.epsilon, stats.data(), stats.data() + c);
+    TensorView<T> y = inf.buffer(x.shape());
+    detail::batch_norm_forward(x.size() / c, c, x.data(), gamma_.value().data(),
+                               beta_.value().data(), stats.data(), stats.data() + c,
+                               o_.activation, stats.data() + 2 * c, y.data());
+    return y;
+  }
+
   /// Scale per channel.
   Parameter<T>& gamma() { return gamma_; }
   /// Offset per channel.

@@ -60,6 +60,18 @@ class Conv2D : public Module<T> {
                   o_.padding, ctx, T(o_.l2));
   }
 
+  /// The convolution of x (N, H, W, in_channels) without a tape.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+    const Shape& ks = kernel_.value().shape();
+    const WindowGeometry g =
+        detail::conv_geometry("Conv2D", x.shape(), ks, false, o_.stride, o_.stride, o_.padding);
+    TensorView<T> y = inf.buffer(Shape{g.n, g.oh, g.ow, ks[3]});
+    detail::conv2d_forward(g, ks[3], x.data(), kernel_.value().data(),
+                           bias_ ? bias_->value().data() : nullptr,
+                           inf.context().workspace(), y.data());
+    return y;
+  }
+
   /// The (K, K, in_channels, filters) kernel.
   Parameter<T>& kernel() { return kernel_; }
 

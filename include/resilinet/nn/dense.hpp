@@ -34,6 +34,15 @@ class Dense : public Module<T> {
     return dense(x, Var<T>(kernel_), bias_ ? Var<T>(*bias_) : Var<T>(), act_);
   }
 
+  /// act(x·kernel + bias) without a tape.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+    const Shape out = detail::last_axis_product_shape("Dense", x.shape(), kernel_.value().shape());
+    TensorView<T> y = inf.buffer(out);
+    detail::dense_forward(x.data(), kernel_.value().data(), bias_ ? bias_->value().data() : nullptr,
+                          act_, x.size() / in_features(), in_features(), units(), y.data());
+    return y;
+  }
+
   /// The (in_features, units) kernel.
   Parameter<T>& kernel() { return kernel_; }
 

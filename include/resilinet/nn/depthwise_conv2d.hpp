@@ -31,6 +31,15 @@ class DepthwiseConv2D : public Module<T> {
     return depthwise_conv2d(x, Var<T>(kernel_), stride_, stride_, padding_, ctx);
   }
 
+  /// The depthwise convolution of x (N, H, W, channels) without a tape.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+    const WindowGeometry g = detail::conv_geometry(
+        "DepthwiseConv2D", x.shape(), kernel_.value().shape(), true, stride_, stride_, padding_);
+    TensorView<T> y = inf.buffer(Shape{g.n, g.oh, g.ow, g.c});
+    detail::depthwise_conv2d_forward(g, x.data(), kernel_.value().data(), y.data());
+    return y;
+  }
+
   /// The (K, K, channels, 1) kernel.
   Parameter<T>& kernel() { return kernel_; }
 

@@ -26,6 +26,9 @@ class Dropout : public Module<T> {
     return ctx.training() ? dropout(x, rate_, ctx.rng()) : x;
   }
 
+  /// x itself: dropout is the identity at inference.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>&) override { return x; }
+
   /// Probability of dropping an element.
   double rate() const { return rate_; }
 

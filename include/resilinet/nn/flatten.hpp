@@ -18,8 +18,18 @@ class Flatten : public Module<T> {
 
   /// x (N, ...) viewed as (N, features).
   Var<T> forward(Var<T> x, Context<T>&) override {
-    require<ShapeError>(x.shape().rank() >= 1, "Flatten: needs a batch axis, got ", x.shape());
-    return reshape(x, Shape{x.shape()[0], x.shape().row_size()});
+    return reshape(x, flat(x.shape()));
+  }
+
+  /// x viewed as (N, features), without a tape.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>&) override {
+    return {x.data(), flat(x.shape())};
+  }
+
+ private:
+  static Shape flat(const Shape& s) {
+    require<ShapeError>(s.rank() >= 1, "Flatten: needs a batch axis, got ", s);
+    return Shape{s[0], s.row_size()};
   }
 };
 

@@ -26,6 +26,15 @@ class MaxPool2D : public Module<T> {
     return max_pool2d(x, pool_, pool_, stride_, stride_, padding_);
   }
 
+  /// The pooling of x (N, H, W, C) without a tape.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+    const WindowGeometry g =
+        detail::max_pool_geometry(x.shape(), pool_, pool_, stride_, stride_, padding_);
+    TensorView<T> y = inf.buffer(Shape{g.n, g.oh, g.ow, g.c});
+    detail::max_pool2d_forward(g, x.data(), y.data(), static_cast<std::uint32_t*>(nullptr));
+    return y;
+  }
+
  private:
   std::size_t pool_, stride_;
   Padding padding_;

@@ -9,6 +9,7 @@
 
 #include "resilinet/autodiff/tape.hpp"
 #include "resilinet/core/context.hpp"
+#include "resilinet/nn/inference.hpp"
 
 namespace resilinet {
 
@@ -30,6 +31,14 @@ class Module {
 
   /// Same as forward().
   Var<T> operator()(Var<T> x, Context<T>& ctx) { return forward(x, ctx); }
+
+  /// Computes the inference output for `x` without a tape, into `inf`'s buffers; equals
+  /// forward() in inference mode. Call through Inference::run(). Every built-in layer has its
+  /// own tape-free path; this default records forward() on inf's fallback tape.
+  virtual TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) {
+    Tape<T>& tape = inf.fallback_tape();
+    return forward(tape.input(x), inf.context()).value();
+  }
 
   /// The module's name.
   const std::string& name() const { return name_; }

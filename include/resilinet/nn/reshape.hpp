@@ -22,11 +22,22 @@ class Reshape : public Module<T> {
 
   /// x viewed as (N, target...).
   Var<T> forward(Var<T> x, Context<T>&) override {
-    require<ShapeError>(x.shape().rank() >= 1, "Reshape: needs a batch axis, got ", x.shape());
-    return reshape(x, target_.prepend(x.shape()[0]));
+    return reshape(x, target(x.shape()));
+  }
+
+  /// x viewed as (N, target...), without a tape.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>&) override {
+    const Shape s = target(x.shape());
+    require<ShapeError>(s.numel() == x.size(), "Reshape: cannot view ", x.shape(), " as ", s);
+    return {x.data(), s};
   }
 
  private:
+  Shape target(const Shape& in) const {
+    require<ShapeError>(in.rank() >= 1, "Reshape: needs a batch axis, got ", in);
+    return target_.prepend(in[0]);
+  }
+
   Shape target_;
 };
 

@@ -26,6 +26,16 @@ class ResidualBlock : public Module<T> {
     return add(shortcut_.forward(x, ctx), residual_.forward(x, ctx));
   }
 
+  /// shortcut(x) + residual(x) without a tape.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+    const TensorView<const T> s = shortcut_.infer(x, inf), r = residual_.infer(x, inf);
+    require<ShapeError>(s.shape() == r.shape(), "ResidualBlock '", this->name(), "': shapes ",
+                        s.shape(), " and ", r.shape(), " differ");
+    TensorView<T> y = inf.buffer(s.shape());
+    detail::add_forward(s.data(), r.data(), T(1), y.size(), y.data());
+    return y;
+  }
+
   /// The residual branch.
   Sequential<T>& residual() { return residual_; }
 

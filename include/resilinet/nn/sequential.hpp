@@ -34,6 +34,12 @@ class Sequential : public Module<T> {
     return x;
   }
 
+  /// Every module's infer() in order.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+    for (auto& layer : layers_) x = layer->infer(x, inf);
+    return x;
+  }
+
   /// Number of modules in the chain.
   std::size_t size() const { return layers_.size(); }
 

@@ -23,6 +23,13 @@ class ZeroPadding2D : public Module<T> {
     return zero_pad2d(x, top_, bottom_, left_, right_);
   }
 
+  /// The padding of x without a tape.
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+    TensorView<T> y = inf.buffer(detail::padded_shape(x.shape(), top_, bottom_, left_, right_));
+    detail::zero_pad2d_forward(x.shape(), y.shape(), top_, left_, x.data(), y.data());
+    return y;
+  }
+
  private:
   std::size_t top_, bottom_, left_, right_;
 };

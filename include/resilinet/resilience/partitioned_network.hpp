@@ -183,9 +183,9 @@ class PartitionedNetwork : public Module<T> {
   /// Records the forward pass: failout draws from ctx.rng() when training, all nodes alive
   /// when inferring.
   ///
-  /// Every pass records the same sequence of ops whatever failout draws (a failable node's
-  /// output always goes through mask_rows, every link through its weight), so a training
-  /// step reuses every tape node and allocates nothing.
+  /// Every pass records the same sequence of ops whatever failout draws (the output of a node
+  /// with failout always goes through mask_rows, every link of weight ≠ 1 through its
+  /// weight), so a training step reuses every tape node and allocates nothing.
   Var<T> forward(Var<T> x, Context<T>& ctx) override { return run(x, nullptr, ctx); }
 
   /// Records the forward pass with the failable nodes failed as `mask` says (failure order);
@@ -194,6 +194,29 @@ class PartitionedNetwork : public Module<T> {
     require<ShapeError>(mask.size() == failure_order_.size(), "forward: failure mask of ",
                         mask.size(), " bits for ", failure_order_.size(), " failable nodes");
     return run(x, &mask, ctx);
+  }
+
+  /// The inference output with every node alive, without a tape (see the masked overload).
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+    all_alive_.assign(failure_order_.size(), 1);
+    return infer(x, inf, all_alive_);
+  }
+
+  /// The inference output with the failable nodes failed as `mask` says (failure order),
+  /// without a tape; equals forward(x, mask, ctx) in inference mode. A failed node's layers
+  /// are not run, and a mux group computes only the input it passes on (the main link when
+  /// its source is alive, else the skips). Call through Inference::run(net, x, mask).
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf, const FailureMask& mask) {
+    require<ShapeError>(mask.size() == failure_order_.size(), "infer: failure mask of ",
+                        mask.size(), " bits for ", failure_order_.size(), " failable nodes");
+    require(!nodes_.empty(), "PartitionedNetwork '", this->name(), "' has no nodes");
+    require<ShapeError>(x.rank() >= 1 && x.shape()[0] > 0, "infer: needs a non-empty batch, got ",
+                        x.shape());
+    views_.assign(nodes_.size(), TensorView<const T>());
+    for (std::size_t n = 0; n < nodes_.size(); ++n)
+      if (!nodes_[n]->failable || mask[failure_index_[n]])
+        views_[n] = nodes_[n]->layers.infer(inference_input(n, x, views_, inf), inf);
+    return node_value(nodes_.size() - 1, x, views_, inf);
   }
 
   /// Runs every failure combination on one inference batch, sharing work between them, and
@@ -420,11 +443,106 @@ class PartitionedNetwork : public Module<T> {
     nodes_[dst]->inputs.push_back(links_.size() - 1);
   }
 
+  /// The output of node n for tape-free inference: its computed value, or zeros of its output
+  /// shape when it failed (`out[n]` empty).
+  TensorView<const T> node_value(std::size_t n, TensorView<const T> x,
+                                 const std::vector<TensorView<const T>>& out, Inference<T>& inf) {
+    if (out[n].data()) return out[n];
+    const Shape sample = x.shape().with_leading(1);
+    std::size_t structure = links_.size();  // layers added since the shapes were inferred
+    for (const auto& node : nodes_) structure += node->layers.size();
+    if (!(sample == shapes_for_) || structure != shapes_structure_) {
+      // One all-alive pass on a zero example gives every node's output shape.
+      shapes_for_ = Shape();
+      shapes_structure_ = structure;
+      TensorView<T> zero = inf.buffer(sample);
+      std::fill(zero.begin(), zero.end(), T(0));
+      std::vector<TensorView<const T>> probe(nodes_.size());
+      for (std::size_t m = 0; m < nodes_.size(); ++m)
+        probe[m] = nodes_[m]->layers.infer(inference_input(m, zero, probe, inf), inf);
+      sample_shapes_.clear();
+      for (const auto& v : probe) sample_shapes_.push_back(v.shape());
+      shapes_for_ = sample;
+    }
+    TensorView<T> zeros = inf.buffer(sample_shapes_[n].with_leading(x.shape()[0]));
+    std::fill(zeros.begin(), zeros.end(), T(0));
+    return zeros;
+  }
+
+  /// The weighted (and transformed) value link l delivers in tape-free inference.
+  TensorView<const T> inference_link_value(const Link<T>& l, TensorView<const T> x,
+                                           const std::vector<TensorView<const T>>& out,
+                                           Inference<T>& inf) {
+    TensorView<const T> v = node_value(l.from, x, out, inf);
+    if (l.transform) v = l.transform->infer(v, inf);
+    if (l.weight == 1.0) return v;
+    TensorView<T> y = inf.buffer(v.shape());
+    detail::scale_forward(v.data(), T(l.weight), v.size(), y.data());
+    return y;
+  }
+
+  /// a + b into a new buffer (shapes must agree).
+  static TensorView<const T> inference_sum(TensorView<const T> a, TensorView<const T> b,
+                                           Inference<T>& inf) {
+    require<ShapeError>(a.shape() == b.shape(), "add: shapes ", a.shape(), " and ", b.shape(),
+                        " differ");
+    TensorView<T> y = inf.buffer(a.shape());
+    detail::add_forward(a.data(), b.data(), T(1), y.size(), y.data());
+    return y;
+  }
+
+  /// The merged input of node n for tape-free inference, as node_input() merges it.
+  TensorView<const T> inference_input(std::size_t n, TensorView<const T> x,
+                                      const std::vector<TensorView<const T>>& out,
+                                      Inference<T>& inf) {
+    const PhysicalNode<T>& node = *nodes_[n];
+    TensorView<const T> input;
+    if (node.inputs.empty() && node.input_slots.empty()) input = x;
+    for (std::size_t slot : node.input_slots) {
+      TensorView<T> v = inf.buffer(detail::take_shape(x.shape(), 1, slot));
+      detail::take_forward(x.shape(), 1, slot, x.data(), v.data());
+      input = input.data() ? inference_sum(input, v, inf) : TensorView<const T>(v);
+    }
+    for (std::size_t m : node.inputs) {
+      if (links_[m].kind != LinkKind::main) continue;
+      const TensorView<const T> g = inference_group(m, x, out, inf);
+      input = input.data() ? inference_sum(input, g, inf) : g;
+    }
+    return input;
+  }
+
+  /// One mux group in tape-free inference, as merge_group() combines it.
+  TensorView<const T> inference_group(std::size_t m, TensorView<const T> x,
+                                      const std::vector<TensorView<const T>>& out,
+                                      Inference<T>& inf) {
+    const Link<T>& main = links_[m];
+    const bool main_alive = out[main.from].data() != nullptr;
+    bool has_skips = false;
+    for (std::size_t l : nodes_[main.to]->inputs)
+      has_skips = has_skips || (links_[l].kind == LinkKind::skip && links_[l].group == m);
+    const bool mux = rule_ == MergeRule::mux || rule_ == MergeRule::mux_legacy;
+    TensorView<const T> main_value;
+    if (!has_skips || !mux || main_alive) main_value = inference_link_value(main, x, out, inf);
+    if (!has_skips || (mux && main_alive)) return main_value;
+    if (rule_ == MergeRule::mux_batch_sum) {
+      T total = T(0);
+      for (T v : main_value) total += v;
+      if (total != T(0)) return main_value;
+    }
+    TensorView<const T> skips;
+    for (std::size_t l : nodes_[main.to]->inputs) {
+      if (links_[l].kind != LinkKind::skip || links_[l].group != m) continue;
+      const TensorView<const T> v = inference_link_value(links_[l], x, out, inf);
+      skips = skips.data() ? inference_sum(skips, v, inf) : v;
+    }
+    return rule_ == MergeRule::sum ? inference_sum(main_value, skips, inf) : skips;
+  }
+
   /// The weighted (and transformed) value a link delivers.
   Var<T> link_value(const Link<T>& l, Context<T>& ctx) {
     Var<T> v = outputs_[l.from];
     if (l.transform) v = l.transform->forward(v, ctx);
-    return multiply(v, T(l.weight));
+    return l.weight == 1.0 ? v : multiply(v, T(l.weight));
   }
 
   /// Combines one mux group: the main link `m` and the skips that joined it.
@@ -485,7 +603,9 @@ class PartitionedNetwork : public Module<T> {
         alive_[n].assign(batch, (*mask)[failure_index_[n]]);
       else if (ctx.training())
         node.failout.sample(ctx.rng(), batch, alive_[n]);
-      outputs_[n] = mask_rows(outputs_[n], alive_[n]);
+      // Without a mask, a node whose survival rate is 1 is alive in every pass: nothing to mask.
+      if (mask || (ctx.training() && node.failout.survival_rate() < 1))
+        outputs_[n] = mask_rows(outputs_[n], alive_[n]);
     }
     return outputs_.back();
   }
@@ -499,6 +619,11 @@ class PartitionedNetwork : public Module<T> {
   std::vector<RowFlags> alive_;
   std::vector<Tensor<T>> zeros_;  // a dead node's output in forward_combinations()
   RowFlags flags_;
+  std::vector<TensorView<const T>> views_;  // node outputs of infer(); empty: failed
+  FailureMask all_alive_;
+  Shape shapes_for_;                // the example shape sample_shapes_ were inferred for
+  std::size_t shapes_structure_ = 0;  // links and node layers when they were inferred
+  std::vector<Shape> sample_shapes_;  // every node's output shape for one such example
 };
 
 }  // namespace resilinet

@@ -8,34 +8,32 @@
 #include "resilinet/autodiff/tape.hpp"
 #include "resilinet/data/batch_source.hpp"
 #include "resilinet/data/dataset.hpp"
+#include "resilinet/nn/inference.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
 
-/// Runs `forward` (Var<T>(Var<T>)) over `x` in batches and stacks the outputs (logits).
-///
-/// One tape is reused across batches, so steady-state inference allocates nothing.
-template <class T, class Forward>
-Tensor<T> predict_with(Forward&& forward, const Tensor<T>& x, std::size_t batch_size = 32) {
+/// Runs `infer` (TensorView<const T>(TensorView<const T>), e.g. an Inference::run) over `x`
+/// in batches and stacks the outputs (logits).
+template <class T, class Infer>
+Tensor<T> predict_with(Infer&& infer, const Tensor<T>& x, std::size_t batch_size = 32) {
   require(batch_size > 0, "predict: batch_size must be positive, got ", batch_size);
   const std::size_t n = x.dim(0);
   Tensor<T> out;
-  Tape<T> tape;
   for (std::size_t start = 0; start < n; start += batch_size) {
     const std::size_t rows = std::min(batch_size, n - start);
-    tape.clear();
-    const TensorView<const T> y = forward(tape.input(x.view().rows(start, rows))).value();
+    const TensorView<const T> y = infer(x.view().rows(start, rows));
     if (start == 0) out.resize(y.shape().with_leading(n));
     std::copy(y.begin(), y.end(), out.data() + start * y.shape().row_size());
   }
   return out;
 }
 
-/// The model's outputs for every row of `x`, computed in inference mode in batches.
+/// The model's outputs for every row of `x`, computed tape-free in batches.
 template <class T>
 Tensor<T> predict(Module<T>& model, const Tensor<T>& x, std::size_t batch_size = 32) {
-  Context<T> ctx(Mode::infer);
-  return predict_with([&](Var<T> v) { return model.forward(v, ctx); }, x, batch_size);
+  Inference<T> inf;
+  return predict_with([&](TensorView<const T> v) { return inf.run(model, v); }, x, batch_size);
 }
 
 /// Writes the index of the largest value in each row of a (N, C) Tensor or view into `out`.
@@ -80,32 +78,29 @@ inline double accuracy(const std::vector<int>& predicted, const std::vector<int>
   return double(hits) / double(truth.size());
 }
 
-/// Classification accuracy of `forward` (Var<T>(Var<T>)) over one in-order pass of `source`;
-/// `reuse` (optional) is a tape kept across calls, so repeated evaluations reuse its buffers.
-template <class T, class Forward>
-double evaluate_with(Forward&& forward, BatchSource<T>& source, std::size_t batch_size = 32,
-                     Tape<T>* reuse = nullptr) {
+/// Classification accuracy of `infer` (TensorView<const T>(TensorView<const T>), e.g. an
+/// Inference::run) over one in-order pass of `source`.
+template <class T, class Infer>
+double evaluate_with(Infer&& infer, BatchSource<T>& source, std::size_t batch_size = 32) {
   require(source.size() > 0, "evaluate: the data source is empty");
   Rng unused(0);
   source.start_epoch(unused);
-  Tape<T> own;
-  Tape<T>& tape = reuse ? *reuse : own;
   Tensor<T> x;
   std::vector<int> y;
   std::size_t hits = 0, seen = 0;
   while (source.next(batch_size, x, y)) {
-    tape.clear();
-    hits += count_correct(forward(tape.input(x)).value(), y);
+    hits += count_correct(infer(x.view()), y);
     seen += y.size();
   }
   return double(hits) / double(seen);
 }
 
-/// Classification accuracy of `model` in inference mode over one pass of `source`.
+/// Classification accuracy of `model` in inference mode (tape-free) over one pass of `source`.
 template <class T>
 double evaluate(Module<T>& model, BatchSource<T>& source, std::size_t batch_size = 32) {
-  Context<T> ctx(Mode::infer);
-  return evaluate_with([&](Var<T> v) { return model.forward(v, ctx); }, source, batch_size);
+  Inference<T> inf;
+  return evaluate_with([&](TensorView<const T> v) { return inf.run(model, v); }, source,
+                       batch_size);
 }
 
 /// Classification accuracy of `model` on `data` in inference mode.
