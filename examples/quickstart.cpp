@@ -16,14 +16,15 @@ int main(int argc, char** argv) {
   std::size_t epochs = 10, batch = 256, hidden = 128, train_examples = 54000;
   std::uint64_t seed = 1;
   int threads = 1;
-  app.add_option("--data", data, "folder with the four gzipped Fashion-MNIST IDX files");
-  app.add_option("--epochs", epochs, "training epochs")->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", batch, "mini-batch size")->check(CLI::PositiveNumber);
-  app.add_option("--hidden", hidden, "units per hidden layer")->check(CLI::PositiveNumber);
+  app.add_option("--data", data, "folder with the four gzipped Fashion-MNIST IDX files")->capture_default_str();
+  app.add_option("--epochs", epochs, "training epochs")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--batch-size", batch, "mini-batch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  app.add_option("--hidden", hidden, "units per hidden layer")->check(CLI::Range(1, 1 << 16))->capture_default_str();
   app.add_option("--train-examples", train_examples, "training examples used (at most 54000)")
-      ->check(CLI::Range(100, 54000));
-  app.add_option("--seed", seed, "seed for initialisation, splitting, failout and guesses");
-  app.add_option("--threads", threads, "BLAS threads")->check(CLI::PositiveNumber);
+      ->check(CLI::Range(100, 54000))->capture_default_str();
+  app.add_option("--seed", seed, "seed for initialisation, splitting, failout and guesses")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 1024))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     set_num_threads(threads);

@@ -285,6 +285,38 @@ TEST_CASE("combination accuracies: random guess without flow, the model otherwis
   CHECK(acc[7] == direct);
 }
 
+TEST_CASE("the Monte Carlo expected accuracy agrees with exact enumeration") {
+  HealthMlpOptions o;
+  o.hidden = 16;
+  Rng rng(12);
+  auto net = build_health_mlp<double>(o, rng);
+  // Labels are the all-alive network's own answers: 100% alive, less under failures.
+  Dataset<double> test{testing::random_tensor<double>(Shape{400, 23}, rng), {}};
+  test.y = argmax_rows(predict(*net, test.x));
+  const std::vector<int> train(test.y);
+  FailureEvaluationOptions exact_options;
+  exact_options.no_flow_accuracy = 0.05;
+  const auto acc = combination_accuracies(*net, test, train, exact_options);
+  MonteCarloOptions mc;
+  mc.samples = 4000;
+  mc.batch_size = 32;
+  mc.no_flow_accuracy = 0.05;
+  for (const std::vector<double>& rel : {std::vector<double>{0.9, 0.8, 0.7}, std::vector<double>{0.5, 0.5, 0.5}}) {
+    const double exact = expected_accuracy(acc, rel);
+    const AccuracyEstimate e = monte_carlo_expected_accuracy(*net, test, train, rel, mc);
+    MESSAGE("exact " << exact << ", Monte Carlo " << e.mean << " [" << e.low << ", " << e.high << "], se "
+                     << e.standard_error);
+    CHECK(e.standard_error > 0);
+    CHECK(e.standard_error < 0.01);
+    CHECK(std::abs(e.mean - exact) < 4 * e.standard_error);
+    CHECK(e.low < e.mean);
+    CHECK(e.mean < e.high);
+  }
+  CHECK_THROWS_AS(monte_carlo_expected_accuracy(*net, test, train, {0.9, 0.9}, mc), ShapeError);
+  CHECK_THROWS_WITH(monte_carlo_expected_accuracy(*net, test, train, {0.9, 1.5, 0.9}, mc),
+                    doctest::Contains("reliability must be in [0, 1], got 1.5"));
+}
+
 TEST_CASE("partition descriptions reject malformed topologies") {
   PartitionedNetwork<double> net("bad");
   net.add_node("iot", Tier::iot);

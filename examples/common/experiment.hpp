@@ -79,6 +79,25 @@ struct Args {
   bool bgr = false;
 };
 
+/// CLI::Range for real values, with the bounds written as a person writes them (0.01, not
+/// 0.010000) in --help and in the error message.
+inline CLI::Validator real_range(double lo, double hi) {
+  std::ostringstream text;
+  text << "FLOAT in [" << lo << " - " << hi << "]";
+  return CLI::Validator(
+      [lo, hi](std::string& value) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(value.c_str(), &end);
+        if (value.empty() || *end != '\0' || !(v >= lo && v <= hi)) {
+          std::ostringstream m;
+          m << "Value " << value << " not in range " << lo << " to " << hi;
+          return m.str();
+        }
+        return "";
+      },
+      text.str());
+}
+
 /// Registers the flags of `kind` on `app`, with that kind's paper defaults in `a`.
 inline void add_flags(CLI::App& app, Args& a, Kind kind) {
   const bool health = kind == Kind::health, imagenet = kind == Kind::imagenet, camera = kind == Kind::camera;
@@ -108,7 +127,8 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
   app.add_option("--iterations", a.iterations, "independent retrains")->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--epochs", a.epochs, "training epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--batch-size", a.batch_size, "mini-batch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  app.add_option("--seed", a.seed, "master seed (data split, init, failout, augmentation, guesses)")->capture_default_str();
+  app.add_option("--seed", a.seed, "master seed (data split, init, failout, augmentation, guesses)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--threads", a.threads, "threads (default: all cores)")->check(CLI::Range(1, 1024));
   app.add_flag("--load", a.load, "evaluate the models saved by an earlier run instead of training");
   app.add_flag("--resume", a.resume, "continue a killed run: finished models are loaded, the interrupted one continues from its last epoch");
@@ -139,11 +159,11 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
                                             : "small-machine profile: 5000 training images (1250 validation, 1250 test), 6 epochs, batch 64, alpha 0.25 (MobileNet), batch-norm momentum 0.9");
   app.add_option("--subset", a.subset, "use only N training images (and N/4 validation and test images)")->check(CLI::Range(1, 100000000));
   if (kind != Kind::cifar_resnet)
-    app.add_option("--alpha", a.alpha, "MobileNet width multiplier")->check(CLI::Range(0.01, 4.0))->capture_default_str();
+    app.add_option("--alpha", a.alpha, "MobileNet width multiplier")->check(real_range(0.01, 4.0))->capture_default_str();
   app.add_option("--image-size", a.image_size, "input height and width")->check(CLI::Range(8, 1024))->capture_default_str();
   app.add_flag("--no-augment", a.no_augment, "train without the paper's augmentation");
   app.add_option("--bn-momentum", a.bn_momentum, "momentum of the batch norms' moving statistics (Keras: 0.99)")
-      ->check(CLI::Range(0.0, 0.9999))->capture_default_str();
+      ->check(real_range(0.0, 0.9999))->capture_default_str();
 }
 
 /// Everything one program run shares: data, generators, model counter and the report.
@@ -169,9 +189,9 @@ class Experiment {
       if (imagenet) a_.image_size = std::min<std::size_t>(a_.image_size, 96);
     }
     resilinet::require(!(a_.load && a_.resume), "--load and --resume exclude each other");
+    for (const std::string& dir : {a_.out, a_.models}) require_directory_or_absent(dir);
     resilinet::require(!a_.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
     resilinet::set_num_threads(a_.threads);
-    for (const std::string& dir : {a_.out, a_.models}) make_directories(dir);
     resilinet::Rng split_rng = rng_.fork();  // independent of the model initialisations
     if (health)
       load_health(split_rng);
@@ -181,6 +201,8 @@ class Experiment {
       load_imagenet(split_rng);
     else
       load_cifar(split_rng);
+    // Created only once the data has loaded: a wrong --data leaves nothing behind.
+    for (const std::string& dir : {a_.out, a_.models}) make_directories(dir);
     check_run_manifest();
   }
 
@@ -315,6 +337,13 @@ class Experiment {
   }
 
  private:
+  // Fails early (before the data loads) when `dir` exists but is not a directory.
+  static void require_directory_or_absent(const std::string& dir) {
+    struct stat st {};
+    resilinet::require<resilinet::IoError>(::stat(dir.c_str(), &st) != 0 || S_ISDIR(st.st_mode), "'", dir,
+                                           "' exists and is not a directory");
+  }
+
   // mkdir -p: creates `dir` and any missing parents.
   static void make_directories(const std::string& dir) {
     for (std::size_t at = 1; at <= dir.size(); ++at) {

@@ -3,7 +3,9 @@
 /// Scoring a partitioned network under node failures: per-combination accuracy, random-guess
 /// fallback, expected accuracy under a reliability vector, and mean/std across iterations.
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <optional>
@@ -180,6 +182,82 @@ inline MeanStd mean_std(const std::vector<double>& values) {
   for (double v : values) ss += (v - r.mean) * (v - r.mean);
   r.std = std::sqrt(ss / double(values.size() - 1));
   return r;
+}
+
+/// Settings of monte_carlo_expected_accuracy().
+struct MonteCarloOptions {
+  /// Failure patterns drawn, one per sample (at least 2).
+  std::size_t samples = 2000;
+  /// Test examples scored per sample, drawn uniformly with replacement.
+  std::size_t batch_size = 64;
+  /// Seed of the pattern, example and guess draws.
+  std::uint64_t seed = 0;
+  /// Normal quantile of the interval (1.96: 95%).
+  double z = 1.96;
+  /// Accuracy of a pattern without information flow; unset: random guessing with the
+  /// training class frequencies, as combination_accuracies() does.
+  std::optional<double> no_flow_accuracy;
+  /// Reproduce the reference's random-guess bug (see random_guess_accuracy()).
+  bool guess_index = false;
+};
+
+/// A Monte Carlo estimate of an expected accuracy and its confidence interval.
+struct AccuracyEstimate {
+  /// The estimate: the mean accuracy over the samples.
+  double mean = 0;
+  /// Its standard error (sample standard deviation / √samples).
+  double standard_error = 0;
+  /// Lower end of the interval mean − z·standard_error (at least 0).
+  double low = 0;
+  /// Upper end of the interval mean + z·standard_error (at most 1).
+  double high = 0;
+};
+
+/// Estimates E[acc] under `reliability` (one value per failable node, failure order) without
+/// enumerating the 2^n failure combinations: each sample draws a failure pattern (node k
+/// alive with probability reliability[k]) and a batch of test examples, and scores the batch
+/// under that pattern. Unbiased for expected_accuracy() over combination_accuracies(); the
+/// cost is samples × one forward pass of batch_size examples, whatever n.
+template <class T>
+AccuracyEstimate monte_carlo_expected_accuracy(PartitionedNetwork<T>& net, const Dataset<T>& test,
+                                               const std::vector<int>& train_labels,
+                                               const std::vector<double>& reliability,
+                                               const MonteCarloOptions& options = {}) {
+  require<ShapeError>(reliability.size() == net.num_failable(), "monte_carlo_expected_accuracy: ",
+                      reliability.size(), " reliabilities for ", net.num_failable(), " failable nodes");
+  for (double r : reliability)
+    require(r >= 0 && r <= 1, "monte_carlo_expected_accuracy: reliability must be in [0, 1], got ", r);
+  require(options.samples >= 2 && options.batch_size > 0, "monte_carlo_expected_accuracy: needs at least 2 ",
+          "samples and a positive batch size, got ", options.samples, " and ", options.batch_size);
+  require(test.size() > 0, "monte_carlo_expected_accuracy: the test set is empty");
+  Rng rng(options.seed);
+  Inference<T> inf;
+  FailureMask mask(reliability.size());
+  std::vector<std::size_t> rows(options.batch_size);
+  std::vector<int> labels(options.batch_size);
+  Tensor<T> batch;
+  std::vector<double> acc(options.samples);
+  for (double& a : acc) {
+    for (std::size_t k = 0; k < mask.size(); ++k) mask[k] = std::uint8_t(rng.uniform() < reliability[k]);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      rows[i] = std::size_t(rng.below(test.size()));
+      labels[i] = test.y[rows[i]];
+    }
+    if (net.has_information_flow(mask)) {
+      test.x.gather_rows(rows.data(), rows.size(), batch);
+      a = double(count_correct(inf.run(net, batch.view(), mask), labels)) / double(rows.size());
+    } else {
+      a = options.no_flow_accuracy ? *options.no_flow_accuracy
+                                   : random_guess_accuracy(train_labels, labels, rng, options.guess_index);
+    }
+  }
+  const MeanStd m = mean_std(acc);
+  AccuracyEstimate e;
+  e.mean = m.mean;
+  e.standard_error = m.std / std::sqrt(double(acc.size()));
+  e.low = std::max(0.0, e.mean - options.z * e.standard_error);
+  e.high = std::min(1.0, e.mean + options.z * e.standard_error);
+  return e;
 }
 
 }  // namespace resilinet

@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""Walks the "## Programs" table of docs/input-checks.md: runs every row against every program
+whose --help lists the row's first flag, in an empty folder, and requires a non-zero exit that
+is not a signal, the row's message on stderr in at most three lines, and no file or folder
+left behind. Every row must apply to at least one program.
+
+    check_inputs.py DOC PROGRAM...
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+
+def rows(doc):
+    out, section = [], None
+    for line in open(doc, encoding="utf-8"):
+        if line.startswith("## "):
+            section = line.strip()[3:]
+        m = re.match(r"\| `([^`]+)` \| `([^`]+)` \|", line)
+        if section == "Programs" and m:
+            out.append((m.group(1).split(), m.group(2)))
+    return out
+
+
+def main():
+    doc, programs = sys.argv[1], sys.argv[2:]
+    table = rows(doc)
+    assert table, f"no rows in {doc}"
+    failures, runs, used = [], 0, set()
+    with tempfile.TemporaryDirectory() as tmp:
+        a_file = os.path.join(tmp, "a_file")
+        open(a_file, "w").close()
+        for program in programs:
+            name = os.path.basename(program)
+            helptext = subprocess.run([program, "--help"], capture_output=True, text=True, timeout=30).stdout
+            for args, message in table:
+                if not re.search(r"(^|\s)" + re.escape(args[0]) + r"[\s=]", helptext) and args[0] != "--bogus":
+                    continue
+                used.add(" ".join(args))
+                argv = [program] + [a.replace("{file}", a_file) for a in args]
+                work = tempfile.mkdtemp(dir=tmp)
+                r = subprocess.run(argv, capture_output=True, text=True, cwd=work, timeout=120)
+                runs += 1
+                problems = []
+                if r.returncode <= 0 or r.returncode >= 128:
+                    problems.append(f"exit status {r.returncode}")
+                if message not in r.stderr:
+                    problems.append(f"stderr lacks '{message}'")
+                if len(r.stderr.strip().splitlines()) > 3:
+                    problems.append(f"{len(r.stderr.strip().splitlines())} lines on stderr")
+                if os.listdir(work):
+                    problems.append(f"left {sorted(os.listdir(work))} behind")
+                if problems:
+                    failures.append(f"{name} {' '.join(args)}: {'; '.join(problems)}\n    stderr: {r.stderr.strip()[:300]}")
+    unused = [" ".join(a) for a, _ in table if " ".join(a) not in used]
+    for f in failures:
+        print("FAIL", f)
+    if unused:
+        print("FAIL rows no program takes:", unused)
+    print(f"check_inputs: {runs} runs of {len(programs)} programs over {len(table)} rows, "
+          f"{len(failures)} failures")
+    sys.exit(1 if failures or unused else 0)
+
+
+if __name__ == "__main__":
+    main()
