@@ -13,7 +13,7 @@ import statistics
 import sys
 
 KEYS = [("train_ex_s", "train ex/s"), ("infer_ex_s", "infer ex/s"), ("infer_us_b1", "batch-1 us"),
-        ("tape_us_b1", "b1 tape us")]
+        ("tape_us_b1", "b1 tape us"), ("gemm_us_b1", "b1 GEMMs us")]
 
 
 def main():

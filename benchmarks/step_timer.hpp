@@ -3,6 +3,7 @@
 // on random data, in one process after warm-up, and print one line compare_pytorch.sh reads.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -32,6 +33,7 @@ struct StepRates {
   double infer_per_s = 0;  ///< examples/s of tape-free inference at the same batch
   double infer_us_b1 = 0;  ///< tape-free inference latency at batch 1, microseconds
   double tape_us_b1 = 0;   ///< the same through forward() on a tape, microseconds
+  double gemm_us_b1 = 0;   ///< the batch-1 products of every dense kernel alone, microseconds
 };
 
 /// Times `model` on random inputs of shape (batch, example...) with labels below `classes`;
@@ -68,14 +70,31 @@ inline StepRates time_model(resilinet::Module<float>& model, const resilinet::Sh
                              model.forward(tape.input(x1), infer);
                            },
                            20, budget);
+  // The floor of batch-1 inference for a dense network: one row times every rank-2 kernel,
+  // nothing else (reading the weights is most of the latency).
+  std::vector<const Tensor<float>*> kernels;
+  std::size_t widest = 1;
+  for (Parameter<float>* p : model.parameters())
+    if (p->value().rank() == 2) {
+      kernels.push_back(&p->value());
+      widest = std::max({widest, p->value().dim(0), p->value().dim(1)});
+    }
+  std::vector<float> in(widest, 0.5f), out(widest);
+  r.gemm_us_b1 = 1e6 * seconds_per_call(
+                           [&] {
+                             for (const Tensor<float>* k : kernels)
+                               gemm(Trans::no, Trans::no, 1, k->dim(1), k->dim(0), 1.0f, in.data(),
+                                    k->dim(0), k->data(), k->dim(1), 0.0f, out.data(), k->dim(1));
+                           },
+                           20, budget);
   return r;
 }
 
 /// Prints one line per measurement, in a form compare_pytorch.sh reads.
 inline void print_rates(const char* model, int threads, const StepRates& r) {
   std::printf("resilinet %s threads=%d train_ex_s=%.1f infer_ex_s=%.1f infer_us_b1=%.1f "
-              "tape_us_b1=%.1f\n",
-              model, threads, r.train_per_s, r.infer_per_s, r.infer_us_b1, r.tape_us_b1);
+              "tape_us_b1=%.1f gemm_us_b1=%.1f\n",
+              model, threads, r.train_per_s, r.infer_per_s, r.infer_us_b1, r.tape_us_b1, r.gemm_us_b1);
   std::fflush(stdout);
 }
 

@@ -88,7 +88,8 @@ void gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alp
   constexpr std::size_t min_part = 32;  // rows or columns per thread worth a separate call
   const bool split_rows = m >= n;
   const std::size_t extent = split_rows ? m : n;
-  const std::size_t grain = m * n * k < (std::size_t(1) << 18) ? extent : min_part;
+  // A product with few rows streams all of B: splitting its columns still pays (batch-1 layers).
+  const std::size_t grain = (m + 4) * n * k < (std::size_t(1) << 18) ? extent : min_part;
   parallel_for(
       extent,
       [&](std::size_t begin, std::size_t end, std::size_t) {
