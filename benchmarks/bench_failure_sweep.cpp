@@ -1,5 +1,5 @@
 // Failure sweeps: the accuracy of every failure combination computed with shared work
-// (forward_combinations), with one tape-free pass per combination (failed nodes skipped), and
+// (infer_combinations), with one tape-free pass per combination (failed nodes skipped), and
 // the cost of as many full all-alive passes as there are combinations with information flow.
 // For the camera ResiliNet (32x32 views, 256 combinations, 123 examples) and the health
 // ResiliNet (8 combinations, 1073 examples: the test split's size).
@@ -35,9 +35,12 @@ void compare_sweeps(const char* name, PartitionedNetwork<float>& net, const Data
   const auto sweep = [&](const FailureEvaluationOptions& eo) {
     return time([&] { combination_accuracies(net, test, test.y, eo); });
   };
+  Inference<float> inf;  // reused, like the sweeps' own (a fresh one pays its page faults)
+  DatasetSource<float> source(test);
   const auto full_passes = [&] {
     return time([&] {
-      for (std::size_t i = 0; i < with_flow; ++i) evaluate(net, test, 256);
+      for (std::size_t i = 0; i < with_flow; ++i)
+        evaluate_with([&](TensorView<const float> v) { return inf.run(net, v); }, source, 256);
     });
   };
   sweep(shared);  // warm-up

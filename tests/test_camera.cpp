@@ -180,16 +180,17 @@ TEST_CASE("the shared-work failure sweep equals one forward pass per combination
     const auto b = combination_accuracies(*net, test, train_labels, shared);
     CAPTURE(net->name());
     CHECK(a == b);
-    // The logits themselves, for every combination with flow.
-    Tape<double> t1, t2;
+    // The logits themselves, for every combination with flow, against forward(x, mask).
+    Tape<double> tape;
     Context<double> ctx;
+    Inference<double> inf;
     std::size_t visited = 0;
-    net->forward_combinations(t1.input(test.x.view()), ctx, [&](const FailureMask& m, Var<double> logits) {
+    net->infer_combinations(test.x.view(), inf, [&](const FailureMask& m, TensorView<const double> logits) {
       ++visited;
-      t2.clear();
-      const Var<double> direct = net->forward(t2.input(test.x.view()), m, ctx);
+      tape.clear();
+      const Var<double> direct = net->forward(tape.input(test.x.view()), m, ctx);
       REQUIRE(direct.shape() == logits.shape());
-      for (std::size_t i = 0; i < direct.value().size(); ++i) REQUIRE(direct.value()[i] == logits.value()[i]);
+      for (std::size_t i = 0; i < logits.size(); ++i) REQUIRE(direct.value()[i] == logits[i]);
     });
     std::size_t with_flow = 0;
     for (const FailureMask& m : failure_combinations(net->num_failable())) with_flow += net->has_information_flow(m);

@@ -62,7 +62,7 @@ struct FailureEvaluationOptions {
   std::uint64_t seed = 0;
   /// Where one line per combination goes (null: silent).
   std::ostream* log = nullptr;
-  /// Share work between combinations (PartitionedNetwork::forward_combinations); false runs
+  /// Share work between combinations (PartitionedNetwork::infer_combinations); false runs
   /// one forward(x, mask) pass per combination. Both give the same accuracies.
   bool share_work = true;
 };
@@ -87,9 +87,7 @@ std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, BatchSour
                                            const std::vector<int>& train_labels,
                                            const FailureEvaluationOptions& options = {}) {
   Rng rng(options.seed);
-  Context<T> ctx(Mode::infer);
-  Tape<T> tape;        // shared work: one tape for every batch, its buffers reused
-  Inference<T> inf;    // one pass per combination: tape-free, its buffers reused
+  Inference<T> inf;  // tape-free, its buffers reused by every batch and combination
   std::vector<int> test_labels;  // read only if a random guess needs them
   std::vector<double> acc;
   const std::vector<FailureMask> masks = failure_combinations(net.num_failable());
@@ -102,11 +100,11 @@ std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, BatchSour
     Tensor<T> x;
     std::vector<int> y;
     while (test.next(options.batch_size, x, y)) {
-      tape.clear();
-      net.forward_combinations(tape.input(x), ctx, [&](const FailureMask& m, Var<T> logits) {
+      inf.reset();
+      net.infer_combinations(x.view(), inf, [&](const FailureMask& m, TensorView<const T> logits) {
         std::size_t i = 0;
         for (std::uint8_t bit : m) i = 2 * i + bit;  // MSB first
-        hits[i] += count_correct(logits.value(), y);
+        hits[i] += count_correct(logits, y);
       });
       seen += y.size();
     }

@@ -30,8 +30,7 @@ class Inference {
   /// (e.g. `run(net, x)`, or `run(net, x, mask)` for a PartitionedNetwork under failures).
   template <class M, class... Extra>
   TensorView<const T> run(M& module, TensorView<const T> x, Extra&&... extra) {
-    next_ = 0;
-    tape_.clear();
+    reset();
     return module.infer(x, *this, std::forward<Extra>(extra)...);
   }
 
@@ -43,6 +42,29 @@ class Inference {
     t.resize(shape);
     return t.view();
   }
+
+  /// Where the next buffer (and fallback-tape op) will come from.
+  struct Mark {
+    /// Buffers handed out before the mark.
+    std::size_t buffers = 0;
+    /// Ops on the fallback tape before the mark.
+    std::size_t ops = 0;
+  };
+
+  /// The current position, to hand everything after it back with release().
+  Mark mark() const { return {next_, tape_.size()}; }
+
+  /// Hands back every buffer given out (and fallback op recorded) since `m` was taken;
+  /// outputs before it stay valid, later ones are overwritten by the next calls.
+  void release(const Mark& m) {
+    require(m.buffers <= next_, "Inference::release: mark at buffer ", m.buffers, " is beyond the ",
+            next_, " in use");
+    next_ = m.buffers;
+    tape_.truncate(m.ops);
+  }
+
+  /// Hands back every buffer: what run() does before running a module.
+  void reset() { release(Mark{}); }
 
   /// The inference-mode context kernels take scratch memory from.
   Context<T>& context() { return ctx_; }

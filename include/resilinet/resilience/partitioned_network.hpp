@@ -219,24 +219,22 @@ class PartitionedNetwork : public Module<T> {
     return node_value(nodes_.size() - 1, x, views_, inf);
   }
 
-  /// Runs every failure combination on one inference batch, sharing work between them, and
-  /// calls `visit(mask, logits)` once for each combination with information flow (all-alive
-  /// first); the logits equal those of forward(x, mask, ctx).
+  /// Runs every failure combination on one inference batch without a tape, sharing work
+  /// between them, and calls `visit(mask, logits)` once for each combination with
+  /// information flow (all-alive first); the logits equal those of infer(x, inf, mask), and so
+  /// of forward(x, mask, ctx), and stay valid only during the call.
   ///
   /// A depth-first walk over the nodes in order branches alive/dead at each failable node:
   /// a node is computed once per state of the nodes before it instead of once per
-  /// combination, a dead node's layers are not run (its output is zero), and nothing after
-  /// the last failable node is run for a combination without information flow. The tape
-  /// keeps one branch at a time (Tape::truncate), so memory stays that of one forward pass.
+  /// combination, a dead node's layers are not run, and nothing after the last failable node
+  /// is run for a combination without information flow. Buffers of a finished branch are
+  /// handed back (Inference::mark/release), so memory stays that of one pass per depth.
   template <class Visit>
-  void forward_combinations(Var<T> x, Context<T>& ctx, Visit&& visit) {
-    require(!ctx.training(), "forward_combinations: needs an inference context");
+  void infer_combinations(TensorView<const T> x, Inference<T>& inf, Visit&& visit) {
     require(!nodes_.empty(), "PartitionedNetwork '", this->name(), "' has no nodes");
-    Tape<T>& tape = *x.tape();
-    const std::size_t batch = x.shape().rank() ? x.shape()[0] : 1;
-    outputs_.assign(nodes_.size(), Var<T>());
-    alive_.resize(nodes_.size());
-    zeros_.resize(nodes_.size());
+    require<ShapeError>(x.rank() >= 1 && x.shape()[0] > 0, "infer_combinations: needs a non-empty batch, got ",
+                        x.shape());
+    std::vector<TensorView<const T>> out(nodes_.size());
     FailureMask mask(failure_order_.size(), 1);
     std::size_t after_failable = 0;  // index of the first node after every failable one
     for (std::size_t n = 0; n < nodes_.size(); ++n)
@@ -244,24 +242,19 @@ class PartitionedNetwork : public Module<T> {
     std::function<void(std::size_t)> walk = [&](std::size_t n) {
       if (n == after_failable && !has_information_flow(mask)) return;
       if (n == nodes_.size()) {
-        visit(static_cast<const FailureMask&>(mask), outputs_.back());
+        visit(static_cast<const FailureMask&>(mask), node_value(n - 1, x, out, inf));
         return;
       }
-      const std::size_t mark = tape.size();
-      outputs_[n] = nodes_[n]->layers.forward(node_input(n, x, ctx), ctx);
-      alive_[n].assign(batch, 1);
-      const Shape shape = outputs_[n].shape();
+      const auto mark = inf.mark();
+      out[n] = nodes_[n]->layers.infer(inference_input(n, x, out, inf), inf);
       walk(n + 1);
-      tape.truncate(mark);
+      inf.release(mark);
       if (!nodes_[n]->failable) return;
       const std::size_t k = failure_index_[n];
       mask[k] = 0;
-      zeros_[n].resize(shape);
-      zeros_[n].fill(T(0));
-      outputs_[n] = tape.input(zeros_[n].view());
-      alive_[n].assign(batch, 0);
+      out[n] = TensorView<const T>();
       walk(n + 1);
-      tape.truncate(mark);
+      inf.release(mark);
       mask[k] = 1;
     };
     walk(0);
@@ -617,7 +610,6 @@ class PartitionedNetwork : public Module<T> {
   std::vector<std::size_t> failure_index_;  // node index -> position in failure_order_
   std::vector<Var<T>> outputs_;
   std::vector<RowFlags> alive_;
-  std::vector<Tensor<T>> zeros_;  // a dead node's output in forward_combinations()
   RowFlags flags_;
   std::vector<TensorView<const T>> views_;  // node outputs of infer(); empty: failed
   FailureMask all_alive_;
