@@ -5,10 +5,10 @@
 # finding is saved there and fails the script.
 # SECONDS 0 only replays the corpus and the inputs of earlier findings (tests/fixtures/fuzz),
 # as CI does.
-# usage: scripts/fuzz.sh TARGET|all SECONDS    targets: idx mhealth model_file npy cifar image cli
+# usage: scripts/fuzz.sh TARGET|all SECONDS    targets: idx mhealth model_file npy cifar image cli runtime
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-targets=(idx mhealth model_file npy cifar image cli)
+targets=(idx mhealth model_file npy cifar image cli runtime)
 if [ $# -ne 2 ]; then
   echo "usage: scripts/fuzz.sh TARGET|all SECONDS   (targets: ${targets[*]})" >&2
   exit 2
@@ -29,7 +29,7 @@ CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRES
 cmake --build "$build" -j "$(nproc)" --target make_seeds "${targets[@]/#/fuzz_}"
 corpus="$build/corpus"
 for t in "${targets[@]}"; do mkdir -p "$corpus/$t" "$build/findings"; done
-mkdir -p "$corpus"/{model_file,npy,cifar}
+mkdir -p "$corpus"/{model_file,npy,cifar,runtime}
 "$build/tests/fuzz/make_seeds" "$corpus"
 for t in "${targets[@]}"; do
   [ -d "$root/tests/fuzz/corpus/$t" ] && cp -n "$root/tests/fuzz/corpus/$t"/* "$corpus/$t"/ 2>/dev/null || true

@@ -6,6 +6,9 @@
 #include <functional>
 #include <map>
 
+#include <resilinet/runtime/deployment.hpp>
+#include <resilinet/runtime/message.hpp>
+
 #include "helpers.hpp"
 
 using namespace resilinet;
@@ -117,6 +120,17 @@ TEST_CASE("every row of docs/input-checks.md's library table is checked") {
       {"`load_mhealth` of a missing folder", [] { load_mhealth<float>("/nonexistent"); }},
       {"`list_image_folder` of a missing folder", [] { list_image_folder("/nonexistent"); }},
       {"`Tensor::reshape` to a different size", [] { Tensor<float>(Shape{2, 3}).reshape(Shape{4, 2}); }},
+      {"`read_deployment` with port 70000",
+       [] {
+         const std::string path = "/tmp/resilinet_input_check_" + std::to_string(::getpid());
+         std::ofstream(path) << "node edge tcp://127.0.0.1:70000\n";
+         struct Remove {
+           std::string p;
+           ~Remove() { std::remove(p.c_str()); }
+         } remove{path};
+         runtime::read_deployment(path);
+       }},
+      {"`runtime::decode` of 10 bytes", [] { runtime::decode("RSRT\1\1\0\0\0\0", 10, 1024); }},
       {"`Dataset::validate` with 3 rows and 2 labels",
        [] { Dataset<float>{Tensor<float>(Shape{3, 4}), {0, 1}}.validate(); }},
   };

@@ -166,6 +166,38 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
       ->check(real_range(0.0, 0.9999))->capture_default_str();
 }
 
+/// Fails early (before the data loads) when `dir` exists but is not a directory.
+inline void require_directory_or_absent(const std::string& dir) {
+  struct stat st {};
+  resilinet::require<resilinet::IoError>(::stat(dir.c_str(), &st) != 0 || S_ISDIR(st.st_mode), "'", dir,
+                                         "' exists and is not a directory");
+}
+
+/// mkdir -p: creates `dir` and any missing parents.
+inline void make_directories(const std::string& dir) {
+  for (std::size_t at = 1; at <= dir.size(); ++at) {
+    if (at < dir.size() && dir[at] != '/') continue;
+    const std::string part = dir.substr(0, at);
+    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+      throw resilinet::IoError("cannot create directory '" + part + "': " + std::strerror(errno));
+  }
+}
+
+/// The mHealth data of `a` split into train, validation and test as the health programs split
+/// it (`split_rng`: the run generator's first fork, for the seeded split).
+inline std::vector<resilinet::Dataset<float>> load_health_splits(const Args& a, resilinet::Rng& split_rng) {
+  resilinet::MhealthOptions mo;
+  mo.int_truncate = !a.full_precision;
+  mo.skip = a.first_lines == "none"        ? resilinet::FirstLineSkip::none
+            : a.first_lines == "each-file" ? resilinet::FirstLineSkip::each_file
+                                           : resilinet::FirstLineSkip::reference;
+  const auto all = resilinet::load_mhealth<float>(a.data, mo);
+  if (a.split != "reference") return resilinet::split(all, {0.8, 0.1, 0.1}, split_rng);
+  std::vector<resilinet::Dataset<float>> parts;
+  for (const auto& idx : resilinet::reference_split_indices(all.size())) parts.push_back(all.subset(idx));
+  return parts;
+}
+
 /// Everything one program run shares: data, generators, model counter and the report.
 class Experiment {
  public:
@@ -337,23 +369,6 @@ class Experiment {
   }
 
  private:
-  // Fails early (before the data loads) when `dir` exists but is not a directory.
-  static void require_directory_or_absent(const std::string& dir) {
-    struct stat st {};
-    resilinet::require<resilinet::IoError>(::stat(dir.c_str(), &st) != 0 || S_ISDIR(st.st_mode), "'", dir,
-                                           "' exists and is not a directory");
-  }
-
-  // mkdir -p: creates `dir` and any missing parents.
-  static void make_directories(const std::string& dir) {
-    for (std::size_t at = 1; at <= dir.size(); ++at) {
-      if (at < dir.size() && dir[at] != '/') continue;
-      const std::string part = dir.substr(0, at);
-      if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
-        throw resilinet::IoError("cannot create directory '" + part + "': " + std::strerror(errno));
-    }
-  }
-
   std::string replace_suffix(std::string s) const {
     const auto at = s.find("{mx}");
     if (at != std::string::npos) s.replace(at, 4, a_.resilinet_plus ? "mux_adds" : "");
@@ -403,19 +418,8 @@ class Experiment {
   }
 
   void load_health(resilinet::Rng& split_rng) {
-    resilinet::MhealthOptions mo;
-    mo.int_truncate = !a_.full_precision;
-    mo.skip = a_.first_lines == "none"        ? resilinet::FirstLineSkip::none
-              : a_.first_lines == "each-file" ? resilinet::FirstLineSkip::each_file
-                                              : resilinet::FirstLineSkip::reference;
-    const auto all = resilinet::load_mhealth<float>(a_.data, mo);
-    if (a_.split == "reference") {
-      const auto idx = resilinet::reference_split_indices(all.size());
-      for (int k = 0; k < 3; ++k) in_memory_[k] = all.subset(idx[std::size_t(k)]);
-    } else {
-      auto parts = resilinet::split(all, {0.8, 0.1, 0.1}, split_rng);
-      for (int k = 0; k < 3; ++k) in_memory_[k] = std::move(parts[std::size_t(k)]);
-    }
+    auto parts = load_health_splits(a_, split_rng);
+    for (int k = 0; k < 3; ++k) in_memory_[k] = std::move(parts[std::size_t(k)]);
     serve_in_memory();
   }
 

@@ -2,7 +2,8 @@
 """Walks the "## Programs" table of docs/input-checks.md: runs every row against every program
 whose --help lists the row's first flag, in an empty folder, and requires a non-zero exit that
 is not a signal, the row's message on stderr in at most three lines, and no file or folder
-left behind. Every row must apply to at least one program.
+left behind. Options --help marks REQUIRED that a row does not set get an empty file, so the
+row's own check is what fails. Every row must apply to at least one program.
 
     check_inputs.py DOC PROGRAM...
 """
@@ -35,11 +36,13 @@ def main():
         for program in programs:
             name = os.path.basename(program)
             helptext = subprocess.run([program, "--help"], capture_output=True, text=True, timeout=30).stdout
+            required = re.findall(r"(--[a-z-]+) \S+ REQUIRED", helptext)
             for args, message in table:
                 if not re.search(r"(^|\s)" + re.escape(args[0]) + r"[\s=]", helptext) and args[0] != "--bogus":
                     continue
                 used.add(" ".join(args))
                 argv = [program] + [a.replace("{file}", a_file) for a in args]
+                argv += [x for flag in required if flag not in args for x in (flag, a_file)]
                 work = tempfile.mkdtemp(dir=tmp)
                 r = subprocess.run(argv, capture_output=True, text=True, cwd=work, timeout=120)
                 runs += 1

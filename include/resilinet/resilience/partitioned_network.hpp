@@ -214,9 +214,54 @@ class PartitionedNetwork : public Module<T> {
                         x.shape());
     views_.assign(nodes_.size(), TensorView<const T>());
     for (std::size_t n = 0; n < nodes_.size(); ++n)
-      if (!nodes_[n]->failable || mask[failure_index_[n]])
-        views_[n] = nodes_[n]->layers.infer(inference_input(n, x, views_, inf), inf);
+      if (!nodes_[n]->failable || mask[failure_index_[n]]) views_[n] = infer_node(n, x, views_, inf);
     return node_value(nodes_.size() - 1, x, views_, inf);
+  }
+
+  /// Node n's output in tape-free inference from the outputs of the nodes before it
+  /// (`outputs[m]` without data: m failed, or was not fetched because no mux group of n needs
+  /// it, see group_uses_main/skips). Input nodes read `x`; other nodes use only its shape
+  /// (batch size, example shape), so they may pass a view without data. A node of a
+  /// distributed deployment runs exactly this (runtime/node_server.hpp).
+  TensorView<const T> infer_node(std::size_t n, TensorView<const T> x,
+                                 const std::vector<TensorView<const T>>& outputs,
+                                 Inference<T>& inf) {
+    require(n < nodes_.size(), "infer_node: node ", n, " of ", nodes_.size());
+    require<ShapeError>(outputs.size() == nodes_.size(), "infer_node: ", outputs.size(),
+                        " outputs for ", nodes_.size(), " nodes");
+    return nodes_[n]->layers.infer(inference_input(n, x, outputs, inf), inf);
+  }
+
+  /// Every node's output shape for a batch of one `example` (shape with a leading 1), from
+  /// an all-alive pass on zeros the first time (and after the structure changes); the pass
+  /// takes buffers from `inf`, so call it before taking outputs you keep.
+  const std::vector<Shape>& node_output_shapes(const Shape& example, Inference<T>& inf) {
+    std::size_t structure = links_.size();  // layers added since the shapes were inferred
+    for (const auto& node : nodes_) structure += node->layers.size();
+    if (example == shapes_for_ && structure == shapes_structure_) return sample_shapes_;
+    shapes_for_ = Shape();
+    shapes_structure_ = structure;
+    TensorView<T> zero = inf.buffer(example);
+    std::fill(zero.begin(), zero.end(), T(0));
+    std::vector<TensorView<const T>> probe(nodes_.size());
+    for (std::size_t m = 0; m < nodes_.size(); ++m)
+      probe[m] = nodes_[m]->layers.infer(inference_input(m, zero, probe, inf), inf);
+    sample_shapes_.clear();
+    for (const auto& v : probe) sample_shapes_.push_back(v.shape());
+    shapes_for_ = example;
+    return sample_shapes_;
+  }
+
+  /// Whether the mux group of main link m passes on its main input when the main source is
+  /// alive or not: always, except under a mux rule once the main source failed.
+  bool group_uses_main(std::size_t m, bool main_alive) const {
+    return !group_has_skips(m) || !selects() || main_alive;
+  }
+
+  /// Whether the mux group of main link m needs its skip inputs: under a sum rule always,
+  /// under a mux rule only when the main source failed.
+  bool group_uses_skips(std::size_t m, bool main_alive) const {
+    return group_has_skips(m) && (!selects() || !main_alive);
   }
 
   /// Runs every failure combination on one inference batch without a tape, sharing work
@@ -390,6 +435,16 @@ class PartitionedNetwork : public Module<T> {
     return npos;
   }
 
+  /// True when a skip hyperconnection joins the mux group of main link m.
+  bool group_has_skips(std::size_t m) const {
+    for (std::size_t l : nodes_[links_[m].to]->inputs)
+      if (links_[l].kind == LinkKind::skip && links_[l].group == m) return true;
+    return false;
+  }
+
+  /// True under a rule that passes on either the main input or the skips (inference mode).
+  bool selects() const { return rule_ == MergeRule::mux || rule_ == MergeRule::mux_legacy; }
+
   void index_failures() {
     failure_index_.assign(nodes_.size(), npos);
     for (std::size_t k = 0; k < failure_order_.size(); ++k) failure_index_[failure_order_[k]] = k;
@@ -441,23 +496,8 @@ class PartitionedNetwork : public Module<T> {
   TensorView<const T> node_value(std::size_t n, TensorView<const T> x,
                                  const std::vector<TensorView<const T>>& out, Inference<T>& inf) {
     if (out[n].data()) return out[n];
-    const Shape sample = x.shape().with_leading(1);
-    std::size_t structure = links_.size();  // layers added since the shapes were inferred
-    for (const auto& node : nodes_) structure += node->layers.size();
-    if (!(sample == shapes_for_) || structure != shapes_structure_) {
-      // One all-alive pass on a zero example gives every node's output shape.
-      shapes_for_ = Shape();
-      shapes_structure_ = structure;
-      TensorView<T> zero = inf.buffer(sample);
-      std::fill(zero.begin(), zero.end(), T(0));
-      std::vector<TensorView<const T>> probe(nodes_.size());
-      for (std::size_t m = 0; m < nodes_.size(); ++m)
-        probe[m] = nodes_[m]->layers.infer(inference_input(m, zero, probe, inf), inf);
-      sample_shapes_.clear();
-      for (const auto& v : probe) sample_shapes_.push_back(v.shape());
-      shapes_for_ = sample;
-    }
-    TensorView<T> zeros = inf.buffer(sample_shapes_[n].with_leading(x.shape()[0]));
+    const Shape shape = node_output_shapes(x.shape().with_leading(1), inf)[n];
+    TensorView<T> zeros = inf.buffer(shape.with_leading(x.shape()[0]));
     std::fill(zeros.begin(), zeros.end(), T(0));
     return zeros;
   }
@@ -510,13 +550,9 @@ class PartitionedNetwork : public Module<T> {
                                       Inference<T>& inf) {
     const Link<T>& main = links_[m];
     const bool main_alive = out[main.from].data() != nullptr;
-    bool has_skips = false;
-    for (std::size_t l : nodes_[main.to]->inputs)
-      has_skips = has_skips || (links_[l].kind == LinkKind::skip && links_[l].group == m);
-    const bool mux = rule_ == MergeRule::mux || rule_ == MergeRule::mux_legacy;
     TensorView<const T> main_value;
-    if (!has_skips || !mux || main_alive) main_value = inference_link_value(main, x, out, inf);
-    if (!has_skips || (mux && main_alive)) return main_value;
+    if (group_uses_main(m, main_alive)) main_value = inference_link_value(main, x, out, inf);
+    if (!group_uses_skips(m, main_alive)) return main_value;
     if (rule_ == MergeRule::mux_batch_sum) {
       T total = T(0);
       for (T v : main_value) total += v;

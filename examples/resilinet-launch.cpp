@@ -1,0 +1,519 @@
+// resilinet-launch: starts every node of a deployment as its own resilinet-node process on
+// this machine, streams the test set through it one example per request, kills and restarts
+// nodes on a schedule, and reports accuracy over time, latency, bytes per link and requests
+// answered. It checks the runtime's guarantees on the way: every request answered exactly
+// once, each answer equal to the simulation (PartitionedNetwork::infer under the failure
+// pattern the answer reports), malformed messages refused and counted. Exit status 3 when a
+// guarantee fails. See docs/deployment.md.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <resilinet/runtime/client.hpp>
+
+#include "common/deployed_network.hpp"
+#include "common/experiment.hpp"
+
+extern char** environ;
+
+namespace {
+
+using resilinet::require;
+using resilinet::runtime::Message;
+
+/// "kill edge@200": what happens to which node before which request.
+struct Event {
+  bool kill = true;
+  std::string node;
+  std::size_t at = 0;
+};
+
+Event parse_event(const std::string& text, bool kill) {
+  const std::size_t at = text.find('@');
+  char* end = nullptr;
+  const unsigned long long k = at == std::string::npos ? 0 : std::strtoull(text.c_str() + at + 1, &end, 10);
+  require(at != std::string::npos && at > 0 && end && *end == '\0' && at + 1 < text.size() &&
+              text[at + 1] >= '0' && text[at + 1] <= '9',
+          kill ? "--kill" : "--restart", " '", resilinet::quoted(text), "' is not NODE@REQUEST");
+  return {kill, text.substr(0, at), std::size_t(k)};
+}
+
+/// One node process.
+struct Process {
+  std::string name;
+  pid_t pid = 0;
+  int starts = 0;
+};
+
+/// What came back for one request.
+struct Outcome {
+  bool answered = false;
+  bool error = false;
+  double latency_ms = 0;
+  Message answer;
+  int prediction = -1;
+  int label = 0;
+  bool simulated_equal = false;
+  bool consistent = false;
+  bool flow = false;
+};
+
+std::string self_folder() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string path(buf, std::size_t(n));
+  return path.substr(0, path.rfind('/'));
+}
+
+pid_t spawn_node(const std::string& binary, const std::string& deployment, const std::string& node,
+                 const std::string& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<std::string> args{binary, "--deployment", deployment, "--node", node};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  require<resilinet::IoError>(rc == 0, "cannot start '", binary, "': ", std::strerror(rc));
+  return pid;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, std::size_t(p * double(v.size() - 1) + 0.5))];
+}
+
+/// A stats answer's value for `key` (-1 when absent).
+long long stat_value(const std::string& text, const std::string& key) {
+  const std::size_t at = (" " + text).find(" " + key + "=");
+  return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + key.size() + 1);
+}
+
+/// Malformed message number k (of several kinds) for the nodes' message checks.
+std::string malformed(std::size_t k, resilinet::Rng& rng) {
+  Message pull;
+  pull.type = resilinet::runtime::MessageType::pull;
+  pull.batch = 1;
+  std::string good = resilinet::runtime::encode(pull);
+  switch (k % 8) {
+    case 0: {
+      std::string junk(1 + rng.next_u64() % 200, '\0');
+      for (char& c : junk) c = char(rng.next_u64());
+      return junk;
+    }
+    case 1: good[0] = 'X'; return good;                        // wrong magic
+    case 2: return good.substr(0, 1 + rng.next_u64() % 63);     // truncated header
+    case 3: good[4] = 9; return good;                           // unknown version
+    case 4: good[5] = 77; return good;                          // unknown type
+    case 5: return good + "extra";                              // a pull with a payload
+    case 6: good[60] = 1; return good;                          // reserved bytes set
+    default: {                                                  // output whose shape lies
+      Message out;
+      out.type = resilinet::runtime::MessageType::output;
+      out.shape = resilinet::Shape{1, 4};
+      out.values = {1, 2, 3, 4};
+      std::string b = resilinet::runtime::encode(out);
+      b[68] = char(200);  // first dimension 200: 800 values announced, 4 present
+      return b;
+    }
+  }
+}
+
+std::string svg_timeline(const std::vector<Outcome>& outcomes, const std::vector<Event>& events,
+                         std::size_t window) {
+  const double w = 900, h = 420, left = 60, right = 20, top = 30, mid = 210, bottom = 380;
+  const double n = double(std::max<std::size_t>(outcomes.size(), 2) - 1);
+  double max_latency = 0;
+  for (const Outcome& o : outcomes) max_latency = std::max(max_latency, o.latency_ms);
+  max_latency = std::max(max_latency, 1e-3);
+  const double log_hi = std::ceil(std::log10(max_latency)), log_lo = log_hi - 3;
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(1);
+  const auto x = [&](double i) { return left + (w - left - right) * i / n; };
+  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << h
+    << "' font-family='sans-serif' font-size='11'>\n<rect width='100%' height='100%' fill='white'/>\n";
+  s << "<text x='" << left << "' y='18'>accuracy over the last " << window
+    << " requests (top) and latency per request, ms, log scale (bottom)</text>\n";
+  for (double y0 : {top, mid + 20}) s << "<line x1='" << left << "' y1='" << y0 << "' x2='" << left
+                                      << "' y2='" << (y0 == top ? mid - 10 : bottom) << "' stroke='black'/>\n";
+  for (double a : {0.0, 0.5, 1.0}) {
+    const double y = mid - 10 - (mid - 10 - top) * a;
+    s << "<text x='" << left - 30 << "' y='" << y + 4 << "'>" << a << "</text><line x1='" << left << "' y1='"
+      << y << "' x2='" << w - right << "' y2='" << y << "' stroke='#ddd'/>\n";
+  }
+  for (double e = log_lo; e <= log_hi; ++e) {
+    const double y = bottom - (bottom - mid - 20) * (e - log_lo) / 3;
+    s << "<text x='" << left - 55 << "' y='" << y + 4 << "'>" << std::pow(10.0, e) << "</text><line x1='" << left
+      << "' y1='" << y << "' x2='" << w - right << "' y2='" << y << "' stroke='#ddd'/>\n";
+  }
+  s << "<polyline fill='none' stroke='#1f77b4' stroke-width='1.5' points='";
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    correct += outcomes[i].prediction == outcomes[i].label;
+    if (i >= window) correct -= outcomes[i - window].prediction == outcomes[i - window].label;
+    const double acc = double(correct) / double(std::min(i + 1, window));
+    s << x(double(i)) << "," << mid - 10 - (mid - 10 - top) * acc << " ";
+  }
+  s << "'/>\n";
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const double l = std::clamp(std::log10(std::max(outcomes[i].latency_ms, 1e-9)), log_lo, log_hi);
+    s << "<circle cx='" << x(double(i)) << "' cy='" << bottom - (bottom - mid - 20) * (l - log_lo) / 3
+      << "' r='1.2' fill='" << (outcomes[i].answered ? "#ff7f0e" : "red") << "'/>\n";
+  }
+  for (const Event& e : events) {
+    const double ex = x(double(e.at));
+    s << "<line x1='" << ex << "' y1='" << top << "' x2='" << ex << "' y2='" << bottom << "' stroke='"
+      << (e.kill ? "#d62728" : "#2ca02c") << "' stroke-dasharray='4,3'/>\n<text x='" << ex + 3 << "' y='"
+      << (e.kill ? top + 12 : top + 26) << "' fill='" << (e.kill ? "#d62728" : "#2ca02c") << "'>"
+      << (e.kill ? "kill " : "restart ") << e.node << "@" << e.at << "</text>\n";
+  }
+  s << "<text x='" << left << "' y='" << h - 10 << "'>request</text>\n</svg>\n";
+  return s.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  resilinet::write_atomically(path, [&](const std::string& temp) {
+    std::ofstream out(temp);
+    out << text;
+    out.close();
+    require<resilinet::IoError>(bool(out), "cannot write '", temp, "'");
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"resilinet-launch: run a deployment as one process per node, stream the test set, kill and restart nodes"};
+  app.get_formatter()->column_width(34);
+  std::string deployment_path, out = "runtime-results", node_binary;
+  std::vector<std::string> kills, restarts;
+  std::size_t requests = 0, malformed_count = 0, window = 50;
+  double interval_ms = 0;
+  examples::Args a;
+  if (const char* env = std::getenv("RESILINET_DATA_DIR")) a.data = std::string(env) + "/mhealth-window-means";
+  app.add_option("--deployment", deployment_path, "deployment description (docs/deployment.md)")->required();
+  app.add_option("--requests", requests, "requests to send, one test example each, cycling through the test set (default: the whole test set)")
+      ->check(CLI::Range(1, 100000000));
+  app.add_option("--kill", kills, "SIGKILL node NODE right after request K is sent, e.g. edge@200 (repeatable)");
+  app.add_option("--restart", restarts, "restart node NODE before request K is sent, e.g. edge@400 (repeatable)");
+  app.add_option("--data", a.data, "folder with mHealth_subject1..10.log (default: $RESILINET_DATA_DIR/mhealth-window-means)");
+  app.add_option("--split", a.split, "the data split the model was trained with: seeded or reference")
+      ->check(CLI::IsMember({"seeded", "reference"}))->capture_default_str();
+  app.add_option("--seed", a.seed, "the seed the model was trained with (selects the seeded split's test set)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--out", out, "folder for requests.csv, report.txt, timeline.svg and the node logs")->capture_default_str();
+  app.add_option("--node-binary", node_binary, "resilinet-node executable (default: next to this program)");
+  app.add_option("--malformed", malformed_count, "send N malformed messages to every node before streaming and check each refuses all N")
+      ->check(CLI::Range(0, 1000000))->capture_default_str();
+  app.add_option("--interval-ms", interval_ms, "send a request every T ms (a sensor's rate; 0: each as soon as the last is answered)")
+      ->check(CLI::Range(0.0, 60000.0))->capture_default_str();
+  app.add_option("--window", window, "requests per accuracy window")->check(CLI::Range(1, 1000000))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  std::map<std::string, Process> procs;
+  int status = 0;
+  try {
+    resilinet::set_num_threads(1);
+    examples::require_directory_or_absent(out);
+    std::vector<Event> events;
+    for (const std::string& k : kills) events.push_back(parse_event(k, true));
+    for (const std::string& r : restarts) events.push_back(parse_event(r, false));
+    std::stable_sort(events.begin(), events.end(), [](const Event& x, const Event& y) { return x.at < y.at; });
+    require(!a.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
+    resilinet::Rng run_rng(a.seed);
+    resilinet::Rng split_rng = run_rng.fork();  // as the health programs derive it
+    const auto parts = examples::load_health_splits(a, split_rng);
+    const resilinet::Dataset<float>& test = parts[2];
+    require(test.size() > 0, "the test set is empty");
+    const auto d = resilinet::runtime::read_deployment(deployment_path);
+    auto net = examples::build_deployed_network(d);
+    const std::string output_node = net->nodes().back()->name;
+    for (const auto& n : net->nodes()) d.node(n->name);  // every node of the network is deployed
+    if (requests == 0) requests = test.size();
+    {
+      std::map<std::string, bool> up;
+      for (const auto& n : net->nodes()) up[n->name] = true;
+      for (const Event& e : events) {
+        const std::size_t i = net->index_of(e.node);
+        require(net->nodes()[i]->failable, "node '", e.node, "' is not failable: the network has no path around it");
+        require(e.at < requests, e.kill ? "--kill " : "--restart ", e.node, "@", e.at, " is beyond the ", requests,
+                " requests");
+        require(up[e.node] == e.kill, e.kill ? "--kill " : "--restart ", e.node, "@", e.at, ": the node is ",
+                e.kill ? "already down" : "running");
+        up[e.node] = !e.kill;
+      }
+    }
+    if (node_binary.empty()) node_binary = self_folder() + "/resilinet-node";
+    require<resilinet::IoError>(::access(node_binary.c_str(), X_OK) == 0, "node program '", node_binary,
+                                "' is not executable (see --node-binary)");
+    examples::make_directories(out);
+    const auto log_of = [&](const std::string& name) { return out + "/node-" + name + ".log"; };
+    zmq::context_t zctx(1);
+    resilinet::runtime::Client client(d, output_node, zctx);
+    for (const auto& n : net->nodes()) {
+      std::remove(log_of(n->name).c_str());
+      procs[n->name] = {n->name, spawn_node(node_binary, deployment_path, n->name, log_of(n->name)), 1};
+    }
+    for (const auto& n : net->nodes()) {  // ready when it answers a stats request
+      bool ready = false;
+      for (int tries = 0; tries < 600 && !ready; ++tries) {
+        ready = client.stats(n->name, 100).has_value();
+        int wstatus = 0;
+        if (!ready && ::waitpid(procs[n->name].pid, &wstatus, WNOHANG) == procs[n->name].pid) {
+          procs[n->name].pid = 0;
+          throw resilinet::Error("node '" + n->name + "' exited while starting; see " + log_of(n->name));
+        }
+      }
+      require(ready, "node '", n->name, "' did not answer within 60 s; see ", log_of(n->name));
+    }
+    // Warm-up (not part of the stream): wait until one request passes every node.
+    {
+      const resilinet::Shape one = d.input.prepend(1);
+      resilinet::TensorView<const float> x0(test.x.data(), one);
+      bool all_up = false;
+      for (std::uint64_t k = 0; k < 200 && !all_up; ++k) {
+        const auto r = client.ask((std::uint64_t(1) << 62) + k, x0, d.deadline_ms * 2);
+        all_up = r && r->type == resilinet::runtime::MessageType::output && r->dead == 0;
+        if (!all_up) ::usleep(50000);
+      }
+      require(all_up, "the deployment did not answer a request with every node alive within 10 s");
+    }
+    const std::uint64_t warmup_bytes = client.source_bytes(), warmup_pulls = client.source_pulls();
+    std::printf("deployment: %zu nodes of %s up (%s); streaming %zu requests of 1 example\n", procs.size(),
+                net->name().c_str(), d.model.c_str(), requests);
+    std::vector<std::string> problems;
+    std::map<std::string, long long> rejected;
+    if (malformed_count > 0) {
+      resilinet::Rng junk(a.seed);
+      for (const auto& n : net->nodes())
+        for (std::size_t k = 0; k < malformed_count; ++k) client.send_raw(n->name, malformed(k, junk));
+      for (const auto& n : net->nodes()) {
+        const auto s = client.stats(n->name, 5000);
+        rejected[n->name] = s ? stat_value(*s, "rejected") : -1;
+        if (rejected[n->name] != (long long)malformed_count)
+          problems.push_back("node " + n->name + " refused " + std::to_string(rejected[n->name]) + " of " +
+                             std::to_string(malformed_count) + " malformed messages");
+      }
+      std::printf("malformed messages: %zu sent to each node; refused and counted:", malformed_count);
+      for (const auto& [name, count] : rejected) std::printf(" %s %lld", name.c_str(), count);
+      std::printf("\n");
+    }
+
+    // The stream.
+    std::vector<Outcome> outcomes(requests);
+    std::size_t next_event = 0;
+    const std::size_t failable = net->num_failable();
+    const std::int64_t stream_start = resilinet::runtime::now_us();
+    for (std::size_t i = 0; i < requests; ++i) {
+      const std::int64_t due = stream_start + std::int64_t(double(i) * interval_ms * 1000);
+      if (const std::int64_t wait = due - resilinet::runtime::now_us(); wait > 0) ::usleep(useconds_t(wait));
+      for (; next_event < events.size() && events[next_event].at == i && !events[next_event].kill; ++next_event) {
+        Process& p = procs[events[next_event].node];
+        p.pid = spawn_node(node_binary, deployment_path, p.name, log_of(p.name));
+        ++p.starts;
+        std::printf("[request %zu] restarted %s\n", i, p.name.c_str());
+      }
+      std::vector<std::string> to_kill;
+      for (; next_event < events.size() && events[next_event].at == i; ++next_event) to_kill.push_back(events[next_event].node);
+      const std::size_t row = i % test.size();
+      const resilinet::TensorView<const float> x(test.x.data() + row * d.input.numel(), d.input.prepend(1));
+      Outcome& o = outcomes[i];
+      o.label = test.y[row];
+      const std::int64_t t0 = resilinet::runtime::now_us();
+      const auto r = client.ask(i, x, d.deadline_ms * 2, [&] {
+        for (const std::string& name : to_kill) {
+          ::kill(procs[name].pid, SIGKILL);
+          ::waitpid(procs[name].pid, nullptr, 0);
+          procs[name].pid = 0;
+        }
+      });
+      o.latency_ms = double(resilinet::runtime::now_us() - t0) / 1000.0;
+      for (const std::string& name : to_kill) std::printf("[request %zu] killed %s (SIGKILL, request in flight)\n", i, name.c_str());
+      if (!r) continue;
+      o.answered = true;
+      o.error = r->type != resilinet::runtime::MessageType::output;
+      o.answer = *r;
+      if (o.error) continue;
+      o.prediction = int(std::max_element(r->values.begin(), r->values.end()) - r->values.begin());
+      if ((i + 1) % 100 == 0 || i + 1 == requests) {
+        std::size_t correct = 0, from = i + 1 >= window ? i + 1 - window : 0;
+        for (std::size_t k = from; k <= i; ++k) correct += outcomes[k].prediction == outcomes[k].label;
+        std::string dead;
+        for (std::size_t n = 0; n < net->nodes().size(); ++n)
+          if (r->dead >> n & 1) dead += " " + net->nodes()[n]->name;
+        std::printf("[request %zu/%zu] accuracy (last %zu) %.3f, latency %.2f ms, failed:%s\n", i + 1, requests,
+                    i + 1 - from, double(correct) / double(i + 1 - from), o.latency_ms, dead.empty() ? " none" : dead.c_str());
+        std::fflush(stdout);
+      }
+    }
+    std::map<std::string, std::string> final_stats;
+    for (const auto& n : net->nodes())
+      if (procs[n->name].pid) final_stats[n->name] = client.stats(n->name, 2000).value_or("(no answer)");
+    for (auto& [name, p] : procs)
+      if (p.pid) ::kill(p.pid, SIGTERM);
+    for (auto& [name, p] : procs)
+      if (p.pid) {
+        ::waitpid(p.pid, nullptr, 0);
+        p.pid = 0;
+      }
+
+    // Simulation of every answer under the failure pattern it reports.
+    resilinet::Inference<float> inf;
+    std::size_t answered = 0, errors = 0, equal = 0, inconsistent = 0, correct = 0, guesses = 0, flow_mismatch = 0;
+    const std::uint64_t failable_bits = [&] {
+      std::uint64_t b = 0;
+      for (std::size_t n : net->failure_order()) b |= std::uint64_t(1) << n;
+      return b;
+    }();
+    for (std::size_t i = 0; i < requests; ++i) {
+      Outcome& o = outcomes[i];
+      if (!o.answered) continue;
+      ++answered;
+      if (o.error) {
+        ++errors;
+        continue;
+      }
+      correct += o.prediction == o.label;
+      guesses += !o.answer.reached;
+      o.consistent = (o.answer.dead & o.answer.alive) == 0 && (o.answer.dead & ~failable_bits) == 0;
+      if (!o.consistent) {
+        ++inconsistent;
+        continue;
+      }
+      resilinet::FailureMask mask(failable, 1);
+      for (std::size_t k = 0; k < failable; ++k) mask[k] = !(o.answer.dead >> net->failure_order()[k] & 1);
+      const std::size_t row = i % test.size();
+      const auto y = inf.run(*net, resilinet::TensorView<const float>(test.x.data() + row * d.input.numel(),
+                                                                        d.input.prepend(1)), mask);
+      o.simulated_equal = y.shape() == o.answer.shape &&
+                          std::memcmp(y.data(), o.answer.values.data(), 4 * y.size()) == 0;
+      equal += o.simulated_equal;
+      o.flow = net->has_information_flow(mask);
+      flow_mismatch += o.flow != o.answer.reached;
+    }
+    const std::size_t checked = answered - errors - inconsistent;
+    if (answered != requests) problems.push_back(std::to_string(requests - answered) + " requests unanswered");
+    if (errors) problems.push_back(std::to_string(errors) + " requests answered with an error");
+    if (client.stale()) problems.push_back(std::to_string(client.stale()) + " duplicate or stale answers");
+    if (equal != checked) problems.push_back(std::to_string(checked - equal) + " answers differ from the simulation");
+    if (flow_mismatch) problems.push_back(std::to_string(flow_mismatch) + " guess flags differ from the simulation's information flow");
+
+    // Bytes per link: a pull is a header; an answer is a header, the shape and the values.
+    const auto& shapes = net->node_output_shapes(d.input.prepend(1), inf);
+    const double pull_bytes = double(resilinet::runtime::message_header_bytes);
+    const auto answer_bytes = [&](std::size_t node) {
+      return double(resilinet::runtime::message_header_bytes + 4 + 4 * shapes[node].rank() + 4 * shapes[node].numel());
+    };
+    std::ostringstream report;
+    report.setf(std::ios::fixed);
+    report.precision(4);
+    std::vector<double> latencies;
+    for (const Outcome& o : outcomes)
+      if (o.answered) latencies.push_back(o.latency_ms);
+    report << "deployment " << deployment_path << ": " << net->name() << ", model " << d.model << ", deadline "
+           << d.deadline_ms << " ms\n";
+    report << "requests " << requests << ", answered " << answered << " (errors " << errors << "), duplicates or stale "
+           << client.stale() << "\n";
+    report << "accuracy " << double(correct) / double(std::max<std::size_t>(answered - errors, 1)) << " ("
+           << correct << "/" << answered - errors << "), answers without information flow (guesses) " << guesses << "\n";
+    report << "latency ms: p50 " << percentile(latencies, 0.5) << ", p99 " << percentile(latencies, 0.99)
+           << ", max " << percentile(latencies, 1.0) << "\n";
+    std::vector<std::size_t> cuts{0};
+    for (const Event& e : events) cuts.push_back(e.at);
+    cuts.push_back(requests);
+    for (std::size_t c = 0; c + 1 < cuts.size(); ++c) {
+      if (cuts[c] == cuts[c + 1]) continue;
+      std::vector<double> lat;
+      std::size_t ok = 0, n = 0;
+      for (std::size_t i = cuts[c]; i < cuts[c + 1]; ++i) {
+        if (!outcomes[i].answered) continue;
+        lat.push_back(outcomes[i].latency_ms);
+        ok += outcomes[i].prediction == outcomes[i].label;
+        ++n;
+      }
+      report << "  requests " << cuts[c] << ".." << cuts[c + 1] - 1 << ": accuracy "
+             << double(ok) / double(std::max<std::size_t>(n, 1)) << ", latency p50 " << percentile(lat, 0.5)
+             << " p99 " << percentile(lat, 0.99) << " ms\n";
+    }
+    report << "simulation: " << equal << " of " << checked << " answers bit-identical to infer(x, mask) under "
+           << "their reported failure pattern; " << inconsistent << " answers saw a node both failed and alive "
+           << "(not comparable)\n";
+    report << "bytes per link (pulls + answers):\n";
+    const std::uint64_t source_bytes = client.source_bytes() - warmup_bytes;
+    report << "  source->" << net->nodes().front()->name << " (examples)  " << source_bytes << " bytes in "
+           << client.source_pulls() - warmup_pulls << " answers\n";
+    double total = double(source_bytes), skip_bytes = 0, skip_bytes_always = 0;
+    for (std::size_t l = 0; l < net->links().size(); ++l) {
+      const auto& link = net->links()[l];
+      std::size_t pulls = 0, delivered = 0;
+      for (const Outcome& o : outcomes) {
+        pulls += o.answered && (o.answer.pulled >> l & 1);
+        delivered += o.answered && (o.answer.delivered >> l & 1);
+      }
+      const double bytes = double(pulls) * pull_bytes + double(delivered) * answer_bytes(link.from);
+      total += bytes;
+      const bool skip = link.kind == resilinet::LinkKind::skip;
+      if (skip) {
+        skip_bytes += bytes;
+        skip_bytes_always += double(answered - errors) * (pull_bytes + answer_bytes(link.from));
+      }
+      report << "  " << link.key << " " << net->nodes()[link.from]->name << "->" << net->nodes()[link.to]->name
+             << (skip ? " (skip)" : " (main)") << "  " << std::size_t(bytes) << " bytes, " << pulls << " pulls, "
+             << delivered << " answers\n";
+    }
+    report << "total " << std::size_t(total) << " bytes; skip hyperconnections " << std::size_t(skip_bytes)
+           << " bytes where sending every skip on every request (deepFogGuard's sum) takes "
+           << std::size_t(skip_bytes_always) << " (" << 100.0 * (1.0 - skip_bytes / std::max(skip_bytes_always, 1.0))
+           << "% saved)\n";
+    for (const auto& [name, count] : rejected) report << "malformed messages refused by " << name << ": " << count << "\n";
+    for (const auto& [name, text] : final_stats) report << "stats " << text << "\n";
+    for (const auto& [name, p] : procs) report << "node " << name << " started " << p.starts << " time(s)\n";
+    report << (problems.empty() ? "guarantees: all held\n" : "guarantees VIOLATED:\n");
+    for (const std::string& p : problems) report << "  " << p << "\n";
+
+    std::ostringstream csv;
+    csv << "request,label,prediction,answered,latency_ms,failed_nodes,guess,simulation\n";
+    for (std::size_t i = 0; i < requests; ++i) {
+      const Outcome& o = outcomes[i];
+      std::string dead;
+      for (std::size_t n = 0; n < net->nodes().size(); ++n)
+        if (o.answer.dead >> n & 1) dead += (dead.empty() ? "" : " ") + net->nodes()[n]->name;
+      csv << i << "," << o.label << "," << o.prediction << "," << int(o.answered && !o.error) << ","
+          << o.latency_ms << "," << dead << "," << int(o.answered && !o.answer.reached) << ","
+          << (!o.answered || o.error ? "-" : !o.consistent ? "not-comparable" : o.simulated_equal ? "equal" : "differs")
+          << "\n";
+    }
+    write_text(out + "/requests.csv", csv.str());
+    write_text(out + "/timeline.svg", svg_timeline(outcomes, events, window));
+    write_text(out + "/report.txt", report.str());
+    std::printf("%swrote %s/report.txt, requests.csv, timeline.svg\n", report.str().c_str(), out.c_str());
+    status = problems.empty() ? 0 : 3;
+  } catch (const std::exception& e) {
+    std::cerr << "resilinet-launch: " << e.what() << "\n";
+    status = 1;
+  }
+  for (auto& [name, p] : procs)
+    if (p.pid) {
+      ::kill(p.pid, SIGKILL);
+      ::waitpid(p.pid, nullptr, 0);
+    }
+  return status;
+}

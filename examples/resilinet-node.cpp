@@ -1,0 +1,44 @@
+// resilinet-node: serves one physical node of a deployed network over ZeroMQ (see
+// docs/deployment.md): loads the deployment description and the model file it names, binds
+// the node's endpoint, pulls its inputs from the nodes below it and answers pulls from above
+// until SIGTERM or SIGINT.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <resilinet/runtime/node_server.hpp>
+
+#include "common/deployed_network.hpp"
+
+namespace {
+volatile int stop_requested = 0;
+extern "C" void request_stop(int) { stop_requested = 1; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"resilinet-node: serve one physical node of a deployed network over ZeroMQ"};
+  std::string deployment_path, node;
+  bool allow_remote = false;
+  app.add_option("--deployment", deployment_path, "deployment description (docs/deployment.md)")->required();
+  app.add_option("--node", node, "name of the node to serve, as in the network")->required();
+  app.add_flag("--allow-remote-bind", allow_remote, "bind an endpoint that is not on loopback");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    resilinet::set_num_threads(1);
+    const auto d = resilinet::runtime::read_deployment(deployment_path);
+    auto net = examples::build_deployed_network(d);
+    zmq::context_t zctx(1);
+    resilinet::runtime::NodeServer server(*net, d, node, zctx, allow_remote);
+    std::signal(SIGTERM, request_stop);
+    std::signal(SIGINT, request_stop);
+    std::fprintf(stderr, "%s: serving %s on %s\n", node.c_str(), net->name().c_str(),
+                 d.node(node).endpoint.c_str());
+    server.serve(&stop_requested);
+    std::fprintf(stderr, "%s: stopped; %s\n", node.c_str(), server.stats_text().c_str());
+  } catch (const std::exception& e) {
+    std::cerr << "resilinet-node: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,172 @@
+#pragma once
+/// \file
+/// Deployment: where each physical node of a network runs, read from a small text file.
+///
+/// One item per line, `#` starts a comment:
+///
+///     network health variant=resilinet partition=1   # how to build the network (a builder
+///                                                    # name and its key=value options)
+///     model Health1average_accuracy_ResiliNet.rsln   # model file, relative to this file
+///     input 23                                       # shape of one example
+///     source tcp://127.0.0.1:5600                    # where input nodes pull examples from
+///     deadline-ms 500                                # how long a request may take in all
+///     max-message-bytes 16777216                     # larger messages are refused
+///     node iot tcp://127.0.0.1:5601                  # one line per physical node: its name
+///     node edge tcp://127.0.0.1:5602                 # (as in the network) and the endpoint
+///     ...                                            # it binds and its sources connect to
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "resilinet/core/error.hpp"
+#include "resilinet/core/shape.hpp"
+
+namespace resilinet::runtime {
+
+/// Where one physical node runs.
+struct DeployedNode {
+  /// Name of the node in the network.
+  std::string name;
+  /// ZeroMQ endpoint the node binds ("tcp://127.0.0.1:5602").
+  std::string endpoint;
+};
+
+/// A whole deployment description (see the file comment).
+struct Deployment {
+  /// Builder of the network ("health").
+  std::string network;
+  /// The builder's options (variant, partition, mux, ...).
+  std::map<std::string, std::string> options;
+  /// Path of the model file (made absolute against the description's folder).
+  std::string model;
+  /// Shape of one example of the network input.
+  Shape input;
+  /// Endpoint of the example source that input nodes pull from (the launcher binds it).
+  std::string source;
+  /// Milliseconds a request may take end to end; each node plans its waits within it.
+  double deadline_ms = 500;
+  /// Largest message a socket accepts, in bytes.
+  std::size_t max_message_bytes = std::size_t(1) << 24;
+  /// Every physical node, in the order of the description.
+  std::vector<DeployedNode> nodes;
+
+  /// The node called `name` (ValueError when the deployment has none).
+  const DeployedNode& node(const std::string& name) const {
+    for (const DeployedNode& n : nodes)
+      if (n.name == name) return n;
+    throw ValueError("the deployment has no node '" + name + "'");
+  }
+};
+
+/// True for a tcp endpoint on 127.0.0.1 or localhost (what a node binds without being told to
+/// listen on other interfaces).
+inline bool is_loopback_endpoint(const std::string& endpoint) {
+  return endpoint.rfind("tcp://127.0.0.1:", 0) == 0 || endpoint.rfind("tcp://localhost:", 0) == 0;
+}
+
+namespace detail {
+
+/// Checks that `endpoint` is tcp://HOST:PORT with a port in 1..65535.
+inline void check_endpoint(const std::string& endpoint, const std::string& where) {
+  const std::size_t colon = endpoint.rfind(':');
+  bool ok = endpoint.rfind("tcp://", 0) == 0 && colon != std::string::npos && colon > 6 &&
+            colon + 1 < endpoint.size() && endpoint.size() - colon <= 6;
+  long port = 0;
+  for (std::size_t i = colon + 1; ok && i < endpoint.size(); ++i) {
+    ok = endpoint[i] >= '0' && endpoint[i] <= '9';
+    port = port * 10 + (endpoint[i] - '0');
+  }
+  require<FormatError>(ok && port >= 1 && port <= 65535, where, ": endpoint '", quoted(endpoint),
+                       "' is not tcp://HOST:PORT with a port in 1..65535");
+}
+
+}  // namespace detail
+
+/// Reads a deployment description; FormatError naming the file, line and value on any
+/// problem (unknown item, missing value, bad endpoint, duplicate node, missing items).
+inline Deployment read_deployment(const std::string& path) {
+  std::ifstream in(path);
+  require<IoError>(bool(in), "cannot open deployment description '", path, "'");
+  Deployment d;
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string where = "'" + path + "' line " + std::to_string(number);
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::vector<std::string> w;
+    for (std::string s; words >> s;) w.push_back(s);
+    if (w.empty()) continue;
+    const std::string& key = w[0];
+    const auto need = [&](std::size_t count) {
+      require<FormatError>(w.size() == count, where, ": '", key, "' takes ", count - 1,
+                           count == 2 ? " value" : " values", ", got ", w.size() - 1);
+    };
+    const auto number_of = [&](const std::string& text, double lo, double hi) {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      require<FormatError>(!text.empty() && *end == '\0' && v >= lo && v <= hi, where, ": ", key,
+                           " '", quoted(text), "' is not a number in [", lo, ", ", hi, "]");
+      return v;
+    };
+    if (key == "network") {
+      require<FormatError>(w.size() >= 2, where, ": 'network' needs a builder name");
+      d.network = w[1];
+      for (std::size_t k = 2; k < w.size(); ++k) {
+        const std::size_t eq = w[k].find('=');
+        require<FormatError>(eq != std::string::npos && eq > 0, where, ": network option '",
+                             quoted(w[k]), "' is not key=value");
+        d.options[w[k].substr(0, eq)] = w[k].substr(eq + 1);
+      }
+    } else if (key == "model") {
+      need(2);
+      const std::size_t slash = path.rfind('/');
+      d.model = w[1][0] == '/' || slash == std::string::npos ? w[1] : path.substr(0, slash + 1) + w[1];
+    } else if (key == "input") {
+      require<FormatError>(w.size() >= 2 && w.size() <= 1 + Shape::max_rank - 1, where,
+                           ": 'input' takes 1 to ", Shape::max_rank - 1, " dimensions");
+      std::vector<std::size_t> dims;
+      for (std::size_t k = 1; k < w.size(); ++k) dims.push_back(std::size_t(number_of(w[k], 1, 1e6)));
+      d.input = Shape(dims);
+    } else if (key == "source") {
+      need(2);
+      detail::check_endpoint(w[1], where);
+      d.source = w[1];
+    } else if (key == "deadline-ms") {
+      need(2);
+      d.deadline_ms = number_of(w[1], 1, 3.6e6);
+    } else if (key == "max-message-bytes") {
+      need(2);
+      d.max_message_bytes = std::size_t(number_of(w[1], 1024, 1 << 30));
+    } else if (key == "node") {
+      need(3);
+      detail::check_endpoint(w[2], where);
+      for (const DeployedNode& n : d.nodes) {
+        require<FormatError>(n.name != w[1], where, ": node '", w[1], "' is listed twice");
+        require<FormatError>(n.endpoint != w[2], where, ": endpoint '", w[2], "' is used by '",
+                             n.name, "' already");
+      }
+      d.nodes.push_back({w[1], w[2]});
+    } else {
+      throw FormatError(where + ": unknown item '" + quoted(key) +
+                        "' (expected network, model, input, source, deadline-ms, "
+                        "max-message-bytes or node)");
+    }
+  }
+  for (const auto& [item, missing] : {std::pair<const char*, bool>{"network", d.network.empty()},
+                                      {"model", d.model.empty()},
+                                      {"input", d.input.rank() == 0},
+                                      {"source", d.source.empty()},
+                                      {"node", d.nodes.empty()}})
+    require<FormatError>(!missing, "'", path, "': no '", item, "' line");
+  for (const DeployedNode& n : d.nodes)
+    require<FormatError>(n.endpoint != d.source, "'", path, "': node '", n.name,
+                         "' has the source's endpoint '", n.endpoint, "'");
+  return d;
+}
+
+}  // namespace resilinet::runtime

@@ -1,0 +1,383 @@
+#pragma once
+/// \file
+/// NodeServer: one physical node of a PartitionedNetwork<float> served over ZeroMQ.
+///
+/// Requests flow by *pulling*: whoever wants a node's output for request r sends it a pull
+/// (over a DEALER to the node's ROUTER); the node pulls what its merge needs from its sources
+/// (an input node pulls the example from the deployment's source), runs its layers with the
+/// tape-free inference path (PartitionedNetwork::infer_node) and answers. Links point from
+/// earlier nodes to later ones, so pulls never wait in a cycle.
+///
+/// Failure detection: a source is failed for a request when it cannot be reached (no
+/// connection: ZMQ_IMMEDIATE makes the send fail at once), when its answer is malformed or an
+/// error, or when it misses the node's deadline. Deadlines nest inside the budget each pull
+/// carries: a node with a ResiliNet mux group gives its main sources 45% of its budget, so a
+/// late main source still leaves time to fetch the skips; otherwise 85%. A source that comes
+/// back is reconnected by ZeroMQ and used from the next request on.
+///
+/// Bandwidth: under a mux rule a skip hyperconnection is pulled only when the main source of
+/// its group failed; under a sum rule (deepFogGuard, ResiliNet+) every input is pulled.
+///
+/// Every answer carries what was seen computing it (nodes found dead or alive, links pulled
+/// and delivered, whether the input reached the output), so the client can recompute the
+/// same answer in simulation. Answers are cached for the last 64 requests: a node pulled by
+/// several consumers computes once. Malformed messages are counted and dropped; they never
+/// stop the node.
+
+#include <zmq.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "resilinet/nn/inference.hpp"
+#include "resilinet/resilience/partitioned_network.hpp"
+#include "resilinet/runtime/deployment.hpp"
+#include "resilinet/runtime/message.hpp"
+
+namespace resilinet::runtime {
+
+/// Microseconds since an arbitrary start, from the steady clock.
+inline std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// Sets the options every runtime socket gets: no lingering on close, the message size limit.
+inline void configure_socket(zmq::socket_t& s, std::size_t max_message_bytes) {
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::maxmsgsize, std::int64_t(max_message_bytes));
+}
+
+/// A DEALER connected to `endpoint` that refuses to queue while disconnected (a send fails
+/// at once when the peer is down) and retries the connection every 10 to 50 ms.
+inline zmq::socket_t connect_dealer(zmq::context_t& zctx, const std::string& endpoint,
+                                    std::size_t max_message_bytes) {
+  zmq::socket_t s(zctx, zmq::socket_type::dealer);
+  configure_socket(s, max_message_bytes);
+  s.set(zmq::sockopt::immediate, 1);
+  s.set(zmq::sockopt::reconnect_ivl, 10);
+  s.set(zmq::sockopt::reconnect_ivl_max, 50);
+  s.connect(endpoint);
+  return s;
+}
+
+/// Sends `bytes` without blocking; false when the peer is not connected or its queue is full.
+inline bool send_now(zmq::socket_t& s, const std::string& bytes) {
+  return s.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
+}
+
+/// What a node counted since it started (its stats answer, as key=value words).
+struct NodeCounters {
+  /// Pulls received.
+  std::uint64_t requests = 0;
+  /// Pulls answered by computing.
+  std::uint64_t computed = 0;
+  /// Pulls answered from the cache.
+  std::uint64_t cached = 0;
+  /// Messages refused as malformed or unexpected.
+  std::uint64_t rejected = 0;
+  /// Source pulls that failed (unreachable, late, error or malformed answer).
+  std::uint64_t source_failures = 0;
+  /// Answers that arrived after their request was given up.
+  std::uint64_t stale = 0;
+};
+
+/// Serves one node of a deployed network (see the file comment).
+class NodeServer {
+ public:
+  /// Binds the node's endpoint and connects to its sources; a non-loopback endpoint needs
+  /// `allow_remote_bind`. The network must have its model loaded.
+  NodeServer(PartitionedNetwork<float>& net, const Deployment& deployment, const std::string& node,
+             zmq::context_t& zctx, bool allow_remote_bind = false)
+      : net_(net), d_(deployment), n_(net.index_of(node)), router_(zctx, zmq::socket_type::router) {
+    const DeployedNode& me = d_.node(node);
+    require(allow_remote_bind || is_loopback_endpoint(me.endpoint), "node '", node, "': endpoint '",
+            me.endpoint, "' is not on loopback; pass --allow-remote-bind to listen on it");
+    require(net.nodes().size() <= 64 && net.links().size() <= 64, "the runtime handles at most 64 ",
+            "nodes and 64 links, the network has ", net.nodes().size(), " and ", net.links().size());
+    configure_socket(router_, d_.max_message_bytes);
+    router_.bind(me.endpoint);
+    shapes_ = net_.node_output_shapes(d_.input.prepend(1), inf_);
+    if (net_.nodes()[n_]->inputs.empty()) {
+      sources_.push_back({npos, connect_dealer(zctx, d_.source, d_.max_message_bytes)});
+    } else {
+      for (std::size_t l : net_.nodes()[n_]->inputs) {
+        const std::size_t from = net_.links()[l].from;
+        if (source_slot(from) != npos) continue;
+        sources_.push_back(
+            {from, connect_dealer(zctx, d_.node(net_.nodes()[from]->name).endpoint, d_.max_message_bytes)});
+      }
+    }
+  }
+
+  /// Serves until `*stop` is non-zero (checked at least every 100 ms).
+  void serve(const volatile int* stop) {
+    while (!*stop) {
+      zmq::pollitem_t item{static_cast<void*>(router_), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      if (item.revents & ZMQ_POLLIN) handle_one();
+    }
+  }
+
+  /// What the node counted so far.
+  const NodeCounters& counters() const { return c_; }
+
+  /// The counters as the stats answer's text.
+  std::string stats_text() const {
+    return "node=" + net_.nodes()[n_]->name + " requests=" + std::to_string(c_.requests) +
+           " computed=" + std::to_string(c_.computed) + " cached=" + std::to_string(c_.cached) +
+           " rejected=" + std::to_string(c_.rejected) +
+           " source_failures=" + std::to_string(c_.source_failures) + " stale=" + std::to_string(c_.stale);
+  }
+
+ private:
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  struct Source {
+    std::size_t node;  // npos: the deployment's example source
+    zmq::socket_t socket;
+  };
+
+  std::size_t source_slot(std::size_t node) const {
+    for (std::size_t k = 0; k < sources_.size(); ++k)
+      if (sources_[k].node == node) return k;
+    return npos;
+  }
+
+  void reject(const std::string& why) {
+    if (++c_.rejected <= 10 || c_.rejected % 1000 == 0)
+      std::fprintf(stderr, "%s: rejected message %llu: %s\n", net_.nodes()[n_]->name.c_str(),
+                   static_cast<unsigned long long>(c_.rejected), why.c_str());
+  }
+
+  // Receives one [identity, payload] message on the ROUTER and answers it.
+  void handle_one() {
+    std::vector<zmq::message_t> frames;
+    while (true) {
+      zmq::message_t f;
+      if (!router_.recv(f, zmq::recv_flags::dontwait)) break;
+      const bool more = f.more();
+      frames.push_back(std::move(f));
+      if (!more) break;
+    }
+    if (frames.size() != 2) return reject(std::to_string(frames.size()) + " frames (expected identity and payload)");
+    Message m;
+    try {
+      m = decode(frames[1].data(), frames[1].size(), d_.max_message_bytes);
+    } catch (const FormatError& e) {
+      return reject(e.what());
+    }
+    std::string reply;
+    if (m.type == MessageType::stats_request) {
+      Message s;
+      s.type = MessageType::stats;
+      s.text = stats_text();
+      reply = encode(s);
+    } else if (m.type == MessageType::pull) {
+      ++c_.requests;
+      if (m.batch == 0 || m.batch > max_batch) return reject("pull with batch " + std::to_string(m.batch));
+      reply = answer(m);
+    } else {
+      return reject("unexpected message type " + std::to_string(int(m.type)));
+    }
+    router_.send(frames[0], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    router_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+  }
+
+  // The encoded answer to a pull: from the cache, or computed.
+  std::string answer(const Message& pull) {
+    for (const auto& [request, bytes] : cache_)
+      if (request == pull.request && !bytes.empty()) {
+        ++c_.cached;
+        return bytes;
+      }
+    ++c_.computed;
+    std::string bytes = compute(pull);
+    cache_[cache_next_] = {pull.request, bytes};
+    cache_next_ = (cache_next_ + 1) % cache_.size();
+    return bytes;
+  }
+
+  // Pulls what node n needs, runs it and encodes the output (or an error message).
+  std::string compute(const Message& pull) {
+    const std::int64_t start = now_us();
+    const std::vector<Link<float>>& links = net_.links();
+    const PhysicalNode<float>& node = *net_.nodes()[n_];
+    replies_.assign(sources_.size(), std::nullopt);
+    pulled_.assign(sources_.size(), 0);
+    failed_now_.assign(sources_.size(), 0);
+    sent_.assign(sources_.size(), 0);
+    // Phase 1: every main source, and the skips a sum rule always adds.
+    bool fallback = false;  // some mux group fetches its skips only when the main source fails
+    std::vector<std::size_t> wanted;
+    if (node.inputs.empty()) wanted.push_back(0);
+    for (std::size_t l : node.inputs) {
+      const Link<float>& link = links[l];
+      const std::size_t group = link.kind == LinkKind::main ? l : link.group;
+      if (link.kind == LinkKind::main || net_.group_uses_skips(group, true)) wanted.push_back(source_slot(link.from));
+      if (link.kind == LinkKind::main && net_.group_uses_skips(l, false) && !net_.group_uses_skips(l, true))
+        fallback = true;
+    }
+    const double budget = double(pull.budget_us);
+    fetch(wanted, pull, start + std::int64_t(budget * (fallback ? 0.45 : 0.85)));
+    // Phase 2: the skips of every mux group whose main source failed.
+    wanted.clear();
+    for (std::size_t l : node.inputs) {
+      const Link<float>& link = links[l];
+      if (link.kind != LinkKind::skip) continue;
+      const bool main_alive = replies_[source_slot(links[link.group].from)].has_value();
+      if (net_.group_uses_skips(link.group, main_alive)) wanted.push_back(source_slot(link.from));
+    }
+    fetch(wanted, pull, start + std::int64_t(budget * 0.9));
+
+    Message out;
+    out.type = MessageType::output;
+    out.request = pull.request;
+    out.alive = std::uint64_t(1) << n_;
+    const Shape batch_input = d_.input.prepend(pull.batch);
+    TensorView<const float> x(nullptr, batch_input);
+    std::vector<TensorView<const float>> outputs(net_.nodes().size());
+    for (std::size_t k = 0; k < sources_.size(); ++k) {
+      const std::optional<Message>& r = replies_[k];
+      if (sources_[k].node == npos) {
+        if (!r) return error(pull, "no example arrived from the source " + d_.source);
+        x = TensorView<const float>(r->values.data(), r->shape);
+        out.reached = true;
+        continue;
+      }
+      const std::uint64_t bit = std::uint64_t(1) << sources_[k].node;
+      if (!pulled_[k]) continue;
+      if (!r) {
+        out.dead |= bit;
+        continue;
+      }
+      out.alive |= bit | r->alive;
+      out.dead |= r->dead;
+      out.delivered |= r->delivered;
+      out.pulled |= r->pulled;
+      outputs[sources_[k].node] = TensorView<const float>(r->values.data(), r->shape);
+    }
+    // Links: a pull is booked on the first link from its source; information reaches this
+    // node through a delivered, enabled link that its merge uses.
+    for (std::size_t l : node.inputs) {
+      const Link<float>& link = links[l];
+      const std::size_t k = source_slot(link.from);
+      bool first = true;
+      for (std::size_t e : node.inputs)
+        if (e < l && links[e].from == link.from) first = false;
+      if (sent_[k] && first) out.pulled |= std::uint64_t(1) << l;
+      if (!replies_[k]) continue;
+      if (first) out.delivered |= std::uint64_t(1) << l;
+      const std::size_t group = link.kind == LinkKind::main ? l : link.group;
+      const bool main_alive = replies_[source_slot(links[group].from)].has_value();
+      const bool used = link.kind == LinkKind::main ? net_.group_uses_main(l, main_alive)
+                                                    : net_.group_uses_skips(group, main_alive);
+      if (used && link.enabled && replies_[k]->reached) out.reached = true;
+    }
+    try {
+      inf_.reset();
+      const TensorView<const float> y = net_.infer_node(n_, x, outputs, inf_);
+      out.shape = y.shape();
+      out.values.assign(y.begin(), y.end());
+    } catch (const Error& e) {
+      return error(pull, e.what());
+    }
+    return encode(out);
+  }
+
+  std::string error(const Message& pull, const std::string& why) {
+    Message e;
+    e.type = MessageType::error;
+    e.request = pull.request;
+    e.text = net_.nodes()[n_]->name + ": " + why;
+    return encode(e);
+  }
+
+  // Pulls the sources in `slots` not pulled yet for this request and waits for their answers
+  // until `deadline` (steady-clock microseconds); failures leave replies_[k] empty.
+  void fetch(const std::vector<std::size_t>& slots, const Message& pull, std::int64_t deadline) {
+    std::vector<std::size_t> pending;
+    const std::int64_t window = std::max<std::int64_t>(deadline - now_us(), 0);
+    Message p;
+    p.type = MessageType::pull;
+    p.request = pull.request;
+    p.batch = pull.batch;
+    p.budget_us = std::uint32_t(double(window) * 0.8);
+    const std::string bytes = encode(p);
+    for (std::size_t k : slots) {
+      if (pulled_[k]) continue;
+      pulled_[k] = 1;
+      if (send_now(sources_[k].socket, bytes)) {
+        sent_[k] = 1;
+        pending.push_back(k);
+      } else {
+        ++c_.source_failures;  // not connected: failed at once, nothing sent
+      }
+    }
+    while (!pending.empty()) {
+      const std::int64_t left = deadline - now_us();
+      if (left <= 0) break;
+      std::vector<zmq::pollitem_t> items;
+      for (std::size_t k : pending) items.push_back({static_cast<void*>(sources_[k].socket), 0, ZMQ_POLLIN, 0});
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(std::max<std::int64_t>(1, left / 1000)));
+      for (std::size_t i = 0; i < items.size(); ++i)
+        if (items[i].revents & ZMQ_POLLIN) receive(pending[i], pull);
+      pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                   [&](std::size_t k) { return replies_[k].has_value() || failed_now_[k]; }),
+                    pending.end());
+    }
+    c_.source_failures += pending.size();
+  }
+
+  // Reads every answer waiting on source k; keeps the one for `pull`'s request if valid.
+  void receive(std::size_t k, const Message& pull) {
+    zmq::message_t f;
+    while (sources_[k].socket.recv(f, zmq::recv_flags::dontwait)) {
+      Message r;
+      try {
+        r = decode(f.data(), f.size(), d_.max_message_bytes);
+      } catch (const FormatError& e) {
+        reject(std::string("answer from a source: ") + e.what());
+        continue;
+      }
+      if (r.request != pull.request) {
+        ++c_.stale;
+        continue;
+      }
+      const Shape expected = sources_[k].node == npos ? d_.input.prepend(pull.batch)
+                                                      : shapes_[sources_[k].node].with_leading(pull.batch);
+      if (r.type == MessageType::output && r.shape == expected) {
+        replies_[k] = std::move(r);
+      } else {
+        if (r.type == MessageType::output)
+          reject("answer of shape " + r.shape.str() + " where " + expected.str() + " belongs");
+        failed_now_[k] = 1;
+        ++c_.source_failures;
+      }
+    }
+  }
+
+  static constexpr std::uint32_t max_batch = 1u << 20;
+
+  PartitionedNetwork<float>& net_;
+  const Deployment& d_;
+  std::size_t n_;
+  zmq::socket_t router_;
+  std::vector<Source> sources_;
+  std::vector<Shape> shapes_;
+  Inference<float> inf_;
+  NodeCounters c_;
+  std::vector<std::optional<Message>> replies_;
+  std::vector<std::uint8_t> pulled_, sent_, failed_now_;  // per source, this request
+  std::array<std::pair<std::uint64_t, std::string>, 64> cache_{};
+  std::size_t cache_next_ = 0;
+};
+
+}  // namespace resilinet::runtime
