@@ -141,10 +141,14 @@ std::string svg_timeline(const std::vector<Outcome>& outcomes, const std::vector
                          std::size_t window) {
   const double w = 900, h = 420, left = 60, right = 20, top = 30, mid = 210, bottom = 380;
   const double n = double(std::max<std::size_t>(outcomes.size(), 2) - 1);
-  double max_latency = 0;
-  for (const Outcome& o : outcomes) max_latency = std::max(max_latency, o.latency_ms);
-  max_latency = std::max(max_latency, 1e-3);
-  const double log_hi = std::ceil(std::log10(max_latency)), log_lo = log_hi - 3;
+  double max_latency = 1e-3, min_latency = 1e9;
+  for (const Outcome& o : outcomes) {
+    max_latency = std::max(max_latency, o.latency_ms);
+    if (o.latency_ms > 0) min_latency = std::min(min_latency, o.latency_ms);
+  }
+  const double log_hi = std::ceil(std::log10(max_latency));
+  const double log_lo = std::min(std::floor(std::log10(std::min(min_latency, max_latency))), log_hi - 1);
+  const double decades = log_hi - log_lo;
   std::ostringstream s;
   s.setf(std::ios::fixed);
   s.precision(1);
@@ -161,10 +165,15 @@ std::string svg_timeline(const std::vector<Outcome>& outcomes, const std::vector
       << y << "' x2='" << w - right << "' y2='" << y << "' stroke='#ddd'/>\n";
   }
   for (double e = log_lo; e <= log_hi; ++e) {
-    const double y = bottom - (bottom - mid - 20) * (e - log_lo) / 3;
-    s << "<text x='" << left - 55 << "' y='" << y + 4 << "'>" << std::pow(10.0, e) << "</text><line x1='" << left
+    const double y = bottom - (bottom - mid - 20) * (e - log_lo) / decades;
+    char label[32];
+    std::snprintf(label, sizeof label, "%g", std::pow(10.0, e));
+    s << "<text x='" << left - 45 << "' y='" << y + 4 << "'>" << label << "</text><line x1='" << left
       << "' y1='" << y << "' x2='" << w - right << "' y2='" << y << "' stroke='#ddd'/>\n";
   }
+  const std::size_t step = outcomes.size() > 1000 ? std::size_t(std::pow(10.0, std::floor(std::log10(double(outcomes.size()) / 2)))) : 100;
+  for (std::size_t i = 0; i < outcomes.size(); i += step)
+    s << "<text x='" << x(double(i)) - 8 << "' y='" << bottom + 14 << "'>" << i << "</text>\n";
   s << "<polyline fill='none' stroke='#1f77b4' stroke-width='1.5' points='";
   std::size_t correct = 0;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
@@ -176,7 +185,7 @@ std::string svg_timeline(const std::vector<Outcome>& outcomes, const std::vector
   s << "'/>\n";
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const double l = std::clamp(std::log10(std::max(outcomes[i].latency_ms, 1e-9)), log_lo, log_hi);
-    s << "<circle cx='" << x(double(i)) << "' cy='" << bottom - (bottom - mid - 20) * (l - log_lo) / 3
+    s << "<circle cx='" << x(double(i)) << "' cy='" << bottom - (bottom - mid - 20) * (l - log_lo) / decades
       << "' r='1.2' fill='" << (outcomes[i].answered ? "#ff7f0e" : "red") << "'/>\n";
   }
   for (const Event& e : events) {
@@ -186,7 +195,7 @@ std::string svg_timeline(const std::vector<Outcome>& outcomes, const std::vector
       << (e.kill ? top + 12 : top + 26) << "' fill='" << (e.kill ? "#d62728" : "#2ca02c") << "'>"
       << (e.kill ? "kill " : "restart ") << e.node << "@" << e.at << "</text>\n";
   }
-  s << "<text x='" << left << "' y='" << h - 10 << "'>request</text>\n</svg>\n";
+  s << "<text x='" << (w - left) / 2 << "' y='" << h - 8 << "'>request</text>\n</svg>\n";
   return s.str();
 }
 

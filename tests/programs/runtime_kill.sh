@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The distributed runtime end to end: trains a small health network, deploys it as five
-# resilinet-node processes on loopback, streams 600 test examples through it while SIGKILLing
+# resilinet-node processes on loopback, streams 700 test examples through it while SIGKILLing
 # the edge mid-request (and fog1 later) and restarting them, and checks the guarantees:
 # every request answered exactly once, every answer bit-identical to the simulation under the
 # failure pattern it reports, the killed nodes seen as failed while down, malformed messages
@@ -18,13 +18,16 @@ import socket
 s = [socket.socket() for _ in range(7)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')
+# The deadline nests down the chain (the IoT node's pull of the example gets about 2% of it),
+# and ctest runs other heavy tests beside this one: 3 s keeps scheduling delays from counting
+# as failures. Nodes killed between requests are detected at once (no connection), not by it.
 deploy() {  # deploy VARIANT MODEL FILE
   cat >"$3" <<DESC
 network health variant=$1 partition=1
 model models/$2
 input 23
 source tcp://127.0.0.1:${ports[0]}
-deadline-ms 400
+deadline-ms 3000
 node iot tcp://127.0.0.1:${ports[1]}
 node edge tcp://127.0.0.1:${ports[2]}
 node fog2 tcp://127.0.0.1:${ports[3]}
@@ -34,7 +37,7 @@ DESC
 }
 deploy resilinet Health1average_accuracy_ResiliNet.rsln "$work/resilinet.txt"
 deploy dfg Health1average_accuracy_DFG.rsln "$work/dfg.txt"
-schedule=(--requests 600 --interval-ms 3 --kill edge@200 --restart edge@300 --kill fog1@450 --restart fog1@500 --seed 7)
+schedule=(--requests 700 --interval-ms 3 --kill edge@200 --restart edge@300 --kill fog1@500 --restart fog1@550 --seed 7)
 for v in resilinet dfg; do
   timeout 300 "$programs/resilinet-launch" --deployment "$work/$v.txt" "${schedule[@]}" --malformed 24 \
     --out "$work/$v" >"$work/$v.log" || { cat "$work/$v.log"; exit 1; }
@@ -50,20 +53,22 @@ def skip_bytes(v):
     return int(re.search(r"skip hyperconnections (\d+) bytes", text).group(1))
 for v in ["resilinet", "dfg"]:
     rows = list(csv.DictReader(open(f"{work}/{v}/requests.csv")))
-    assert [int(r["request"]) for r in rows] == list(range(600)), "every request once, in order"
+    assert [int(r["request"]) for r in rows] == list(range(700)), "every request once, in order"
     assert all(r["answered"] == "1" for r in rows), "every request answered"
     sim = [r["simulation"] for r in rows]
     assert "differs" not in sim, "every comparable answer equals the simulation"
     # A node coming back can be seen failed by one puller and alive by another in the same
     # request; such answers match no single failure pattern. They must stay rare.
-    assert sim.count("equal") + sim.count("not-comparable") == 600 and sim.count("not-comparable") <= 6, sim
+    assert sim.count("equal") + sim.count("not-comparable") == 700 and sim.count("not-comparable") <= 7, sim
     assert all(r["failed_nodes"] == "" for r in rows[:200]), "no failure before the first kill"
     assert all("edge" in r["failed_nodes"] for r in rows[201:300]), "edge seen failed while down"
-    assert all("fog1" in r["failed_nodes"] for r in rows[451:500]), "fog1 seen failed while down"
-    edge = [i for i in range(300, 450) if rows[i]["failed_nodes"] == ""]
-    fog1 = [i for i in range(500, 600) if rows[i]["failed_nodes"] == ""]
+    assert all("fog1" in r["failed_nodes"] for r in rows[501:550]), "fog1 seen failed while down"
+    # A restarted node is back once its process has started and its consumers reconnected
+    # (24 to 112 requests at 3 ms each when measured); 200 and 150 requests leave room.
+    edge = [i for i in range(300, 500) if rows[i]["failed_nodes"] == ""]
+    fog1 = [i for i in range(550, 700) if rows[i]["failed_nodes"] == ""]
     assert edge and fog1, "the restarted nodes were used again"
-    print(f"{v}: 600 answered, {sim.count('equal')} equal to the simulation and "
+    print(f"{v}: 700 answered, {sim.count('equal')} equal to the simulation and "
           f"{sim.count('not-comparable')} seeing a node both failed and alive; restarted edge used again from request "
           f"{edge[0]}, fog1 from {fog1[0]}")
 mux, dfg = skip_bytes("resilinet"), skip_bytes("dfg")

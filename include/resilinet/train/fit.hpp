@@ -169,6 +169,7 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
                    << options.checkpoint << "' after epoch " << first_epoch << "\n";
   }
   double seconds_so_far = 0;
+  Inference<T> val_inf;  // one for every epoch's validation: its buffers are reused, not refaulted
   for (std::size_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     train.start_epoch(data_rng);
@@ -188,8 +189,10 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
     EpochStats stats;
     stats.loss = loss_sum / seen;
     stats.accuracy = hits / seen;
-    stats.val_accuracy = validation ? evaluate(model, *validation, options.eval_batch_size)
-                                    : std::numeric_limits<double>::quiet_NaN();
+    stats.val_accuracy =
+        validation ? evaluate_with([&](TensorView<const T> v) { return val_inf.run(model, v); },
+                                   *validation, options.eval_batch_size)
+                   : std::numeric_limits<double>::quiet_NaN();
     stats.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     history.epochs.push_back(stats);
