@@ -2,6 +2,7 @@
 # Installs everything resilinet needs on Debian 12 (compiler, CMake, libraries, Fashion-MNIST).
 set -euo pipefail
 packages=(build-essential cmake libeigen3-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev libzmq3-dev cppzmq-dev
+          libopenmpi-dev openmpi-bin
           doctest-dev catch2 libstb-dev libcli11-dev zlib1g-dev dataset-fashion-mnist python3)
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi

@@ -21,6 +21,9 @@
 
 #include <CLI/CLI.hpp>
 #include <resilinet/resilinet.hpp>
+#ifdef RESILINET_WITH_MPI
+#include <resilinet/dist/mpi.hpp>
+#endif
 
 #include "report.hpp"
 
@@ -202,8 +205,9 @@ inline std::vector<resilinet::Dataset<float>> load_health_splits(const Args& a, 
 class Experiment {
  public:
   /// Applies the profile, loads the data and prepares the output folders.
-  Experiment(const Program& program, Args args)
-      : program_(program), a_(std::move(args)), rng_(a_.seed),
+  /// With `group`, every model trains data-parallel over it and only rank 0 writes files.
+  Experiment(const Program& program, Args args, resilinet::Collective* group = nullptr)
+      : program_(program), a_(std::move(args)), group_(group), rng_(a_.seed),
         report_(replace_suffix(program.results)) {
     const bool health = program_.kind == Kind::health;
     if (a_.quick && mlp_style()) {
@@ -321,6 +325,7 @@ class Experiment {
     fo.epochs_after = (std::max(planned_, trained_) - trained_) * a_.epochs;
     fo.checkpoint = a_.models + "/" + file + ".ckpt";
     fo.resume = a_.resume;
+    fo.collective = group_;
     fo.restore_best = program_.kind != Kind::imagenet;  // ImageNet keeps the final weights
     const auto h = resilinet::fit(*net, adam, *train_, val_.get(), fo);
     if (val_)
@@ -328,7 +333,7 @@ class Experiment {
                   h.best_val_accuracy, path.c_str());
     else
       std::printf("%s: kept the final weights; saved %s\n", file.c_str(), path.c_str());
-    resilinet::save_parameters(*net, path);
+    if (lead()) resilinet::save_parameters(*net, path);
     return net;
   }
 
@@ -364,6 +369,7 @@ class Experiment {
 
   /// Writes the results files and prints where they are.
   void finish() {
+    if (!lead()) return;
     const std::string path = report_.write(a_.out, settings());
     std::printf("wrote %s (+ .csv, .svg)\n", path.c_str());
   }
@@ -536,7 +542,7 @@ class Experiment {
       << a_.first_lines << " subset " << a_.subset << " alpha " << a_.alpha << " size "
       << a_.image_size << " augment " << !a_.no_augment << " bn " << a_.bn_momentum << " grouping "
       << a_.grouping << " bgr " << a_.bgr << " data " << a_.data << " "
-      << a_.test_data << "\n";
+      << a_.test_data << " processes " << (group_ ? group_->size() : 1) << "\n";
     const std::string path = a_.models + "/" + program_.name + ".run";
     if (a_.load) return;
     std::ifstream in(path);
@@ -544,11 +550,15 @@ class Experiment {
     if (a_.resume && in.good() && saved != m.str())
       throw resilinet::ValueError("--resume: '" + path + "' was written by a run with other settings: " +
                                   resilinet::quoted(saved, 300) + "; this run: " + m.str());
-    resilinet::write_text_file(path, m.str());
+    if (lead()) resilinet::write_text_file(path, m.str());
   }
+
+  // True in the process that writes files: the only one, or rank 0 of a data-parallel run.
+  bool lead() const { return !group_ || group_->rank() == 0; }
 
   Program program_;
   Args a_;
+  resilinet::Collective* group_;
   resilinet::Rng rng_;
   Report report_;
   std::size_t classes_ = 13;
@@ -565,12 +575,25 @@ class Experiment {
 /// `sweep(experiment)`, turning errors into one line on stderr and exit code 1.
 inline int program_main(int argc, char** argv, const Program& program,
                         const std::function<void(Experiment&)>& sweep) {
+#ifdef RESILINET_WITH_MPI
+  // Under mpirun every process trains each model together (fit()'s data-parallel mode);
+  // rank 0 alone prints and writes results, models and checkpoints.
+  resilinet::MpiSession mpi(argc, argv);
+  std::unique_ptr<resilinet::MpiCollective> group;
+  if (mpi.active()) {
+    group = std::make_unique<resilinet::MpiCollective>();
+    if (group->rank() != 0 && !std::freopen("/dev/null", "w", stdout)) return 1;
+  }
+  resilinet::Collective* collective = group.get();
+#else
+  resilinet::Collective* collective = nullptr;
+#endif
   CLI::App app{program.name + ": " + program.description};
   Args args;
   add_flags(app, args, program.kind);
   CLI11_PARSE(app, argc, argv);
   try {
-    Experiment ex(program, args);
+    Experiment ex(program, args, collective);
     sweep(ex);
     ex.finish();
     return 0;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "resilinet/autodiff/tape.hpp"
+#include "resilinet/core/context.hpp"
 #include "resilinet/core/rng.hpp"
 
 namespace resilinet {
@@ -26,9 +27,10 @@ struct DropoutOp : Node<T> {
 }  // namespace detail
 
 /// Inverted dropout: each element is zeroed with probability `rate` (in [0, 1)) and the
-/// survivors are scaled by 1/(1 − rate), so the expected value is unchanged; draws from `rng`.
+/// survivors are scaled by 1/(1 − rate), so the expected value is unchanged; draws from `rng`
+/// (for a `shard` of a global batch: as for the whole batch, keeping its rows).
 template <class T>
-Var<T> dropout(Var<T> x, double rate, Rng& rng) {
+Var<T> dropout(Var<T> x, double rate, Rng& rng, const Shard& shard = {}) {
   require(rate >= 0 && rate < 1, "dropout: rate must be in [0, 1), got ", rate);
   Tape<T>& tape = detail::tape_of({x});
   auto& op = tape.template record<detail::DropoutOp<T>>();
@@ -39,10 +41,11 @@ Var<T> dropout(Var<T> x, double rate, Rng& rng) {
   op.keep.resize(n);
   op.value.resize(x.shape());
   const T* in = x.value().data();
-  for (std::size_t i = 0; i < n; ++i) {
+  const std::size_t rows = x.shape().rank() ? x.shape()[0] : 1;
+  shard.draw(rng, rows, rows ? n / rows : 0, [&](std::size_t i) {
     op.keep[i] = std::uint8_t(rng.uniform() >= rate);
     op.value[i] = op.keep[i] ? in[i] * op.scale : T(0);
-  }
+  });
   return Var<T>(&op, &tape);
 }
 

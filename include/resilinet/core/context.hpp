@@ -48,6 +48,30 @@ class Workspace {
   std::vector<std::array<std::vector<T>, slots>> buffers_;
 };
 
+/// The rows of a global batch one process computes in data-parallel training (fit() with a
+/// Collective). Random layers draw for the whole global batch, the same stream in every
+/// process, and keep their rows: N processes draw exactly what one process draws.
+struct Shard {
+  /// First row of the global batch computed here.
+  std::size_t offset = 0;
+  /// Rows in the global batch; 0 when the batch is not sharded.
+  std::size_t global = 0;
+
+  /// Draws from `rng` for a batch of `rows` local rows of `per_row` values each: discards the
+  /// draws of the rows before this shard, calls `draw(i)` for local value i, then discards
+  /// the draws of the rows after it.
+  template <class Draw>
+  void draw(Rng& rng, std::size_t rows, std::size_t per_row, Draw&& draw_one) const {
+    require<ShapeError>(global == 0 || offset + rows <= global, "Shard: rows ", offset, "+", rows,
+                        " outside a global batch of ", global);
+    const std::size_t before = global ? offset * per_row : 0;
+    const std::size_t after = global ? (global - offset - rows) * per_row : 0;
+    for (std::size_t i = 0; i < before; ++i) rng.next_u64();
+    for (std::size_t i = 0; i < rows * per_row; ++i) draw_one(i);
+    for (std::size_t i = 0; i < after; ++i) rng.next_u64();
+  }
+};
+
 /// The state a forward pass reads besides its input: the mode, the generator that failout
 /// and dropout draw from, and scratch memory. One context serves a whole training run, so its
 /// generator's stream (and therefore every draw) follows from its seed.
@@ -71,6 +95,10 @@ class Context {
   /// The generator every random layer of the pass draws from.
   Rng& rng() { return rng_; }
 
+  /// The rows of the global batch this process computes (data-parallel training).
+  const Shard& shard() const { return shard_; }
+  /// Sets the rows of the global batch this process computes; fit() sets it every step.
+  void set_shard(const Shard& shard) { shard_ = shard; }
   /// Scratch memory for kernels.
   Workspace<T>& workspace() {
     workspace_.reserve_threads(std::size_t(max_threads()));
@@ -80,6 +108,7 @@ class Context {
  private:
   Mode mode_;
   Rng rng_;
+  Shard shard_;
   Workspace<T> workspace_;
 };
 

@@ -23,7 +23,7 @@ class Dropout : public Module<T> {
 
   /// Records dropout of x when `ctx` trains; returns x itself otherwise.
   Var<T> forward(Var<T> x, Context<T>& ctx) override {
-    return ctx.training() ? dropout(x, rate_, ctx.rng()) : x;
+    return ctx.training() ? dropout(x, rate_, ctx.rng(), ctx.shard()) : x;
   }
 
   /// x itself: dropout is the identity at inference.

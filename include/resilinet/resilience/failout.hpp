@@ -3,6 +3,7 @@
 /// Failout: whole-node dropout during training (ResiliNet's second idea).
 
 #include "resilinet/autodiff/row_ops.hpp"
+#include "resilinet/core/context.hpp"
 #include "resilinet/core/error.hpp"
 #include "resilinet/core/rng.hpp"
 
@@ -39,12 +40,15 @@ class Failout {
   ///
   /// A draw u ~ U[0,1) fails the node when u ≥ survival_rate, so P(fail) = 1 − survival_rate
   /// exactly (the reference's `u > rate` differs only on a measure-zero event).
-  void sample(Rng& rng, std::size_t batch, RowFlags& alive) const {
+  ///
+  /// Per example, a `shard` of a global batch draws for every row of the global batch and keeps
+  /// its own (per batch, the one draw is the same for all shards).
+  void sample(Rng& rng, std::size_t batch, RowFlags& alive, const Shard& shard = {}) const {
     alive.resize(batch);
     if (granularity_ == FailoutGranularity::per_batch) {
       std::fill(alive.begin(), alive.end(), std::uint8_t(rng.uniform() < survival_rate_));
     } else {
-      for (auto& a : alive) a = std::uint8_t(rng.uniform() < survival_rate_);
+      shard.draw(rng, batch, 1, [&](std::size_t i) { alive[i] = std::uint8_t(rng.uniform() < survival_rate_); });
     }
   }
 

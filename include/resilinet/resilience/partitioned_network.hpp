@@ -631,7 +631,7 @@ class PartitionedNetwork : public Module<T> {
       if (mask)
         alive_[n].assign(batch, (*mask)[failure_index_[n]]);
       else if (ctx.training())
-        node.failout.sample(ctx.rng(), batch, alive_[n]);
+        node.failout.sample(ctx.rng(), batch, alive_[n], ctx.shard());
       // Without a mask, a node whose survival rate is 1 is alive in every pass: nothing to mask.
       if (mask || (ctx.training() && node.failout.survival_rate() < 1))
         outputs_[n] = mask_rows(outputs_[n], alive_[n]);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "resilinet/autodiff/loss_ops.hpp"
+#include "resilinet/core/collective.hpp"
 #include "resilinet/core/rng.hpp"
 #include "resilinet/data/batch_source.hpp"
 #include "resilinet/optim/optimizer.hpp"
@@ -57,6 +58,9 @@ struct FitOptions {
   /// Continue from `checkpoint` when it exists (it must come from a run with the same seed);
   /// the result is bit-identical to a run that was never interrupted.
   bool resume = false;
+  /// Data-parallel training over this group of processes (null: this process alone). Every
+  /// process runs fit() with the same settings and data; see fit().
+  Collective* collective = nullptr;
 };
 
 namespace detail {
@@ -75,6 +79,25 @@ inline std::string duration_text(double seconds) {
 }
 
 inline bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+
+/// Keeps this process's contiguous share of the global batch (x, y) for data-parallel
+/// training, tells the context which rows they are, and returns the share of the rows. A
+/// process whose share of a small last batch is empty keeps the batch's last row with share
+/// 0: it still runs the step, so its generator draws what every other process draws.
+template <class T>
+double shard_batch(const Collective& group, Tensor<T>& x, std::vector<int>& y, Context<T>& ctx) {
+  const std::size_t global = y.size(), size = std::size_t(group.size()),
+                    rank = std::size_t(group.rank());
+  std::size_t first = global * rank / size, last = global * (rank + 1) / size;
+  const double share = double(last - first) / double(global);
+  if (first == last) first = global - 1, last = global;
+  const std::size_t row = x.shape().row_size();
+  std::copy(x.data() + first * row, x.data() + last * row, x.data());
+  x.resize(x.shape().with_leading(last - first));
+  y.assign(y.begin() + std::ptrdiff_t(first), y.begin() + std::ptrdiff_t(last));
+  ctx.set_shard(Shard{first, global});
+  return share;
+}
 
 /// Puts the parameters and optimizer state of checkpoint `c` back, after checking that it
 /// belongs to this run (seed, epochs, tensor counts and shapes).
@@ -117,6 +140,15 @@ void restore_checkpoint(const FitCheckpoint<T>& c, const FitOptions& options,
 /// after each epoch, and finally restores the weights of the epoch with the best validation
 /// accuracy. With `options.checkpoint` every completed epoch is saved, and `options.resume`
 /// continues from there (see FitCheckpoint).
+///
+/// With `options.collective` (data-parallel): the parameters start as rank 0's; every process
+/// draws the same global batches and computes its contiguous share of each batch's rows
+/// (Context::shard: failout and dropout draw as for the whole batch), its gradients are
+/// weighted by its share of the rows and summed over the processes, and the identical sums
+/// make every process take the identical optimizer step. Batch norm uses each process's own
+/// rows (as PyTorch's DistributedDataParallel). The result equals one process's training up to
+/// the summation order of the gradients (float rounding). Every process validates on the whole
+/// validation set; only rank 0 logs and writes the checkpoint.
 template <class T>
 History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
             BatchSource<T>* validation, const FitOptions& options) {
@@ -155,6 +187,27 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
         best.empty() ? "; no earlier weights to restore" : "; restored the best weights so far"));
   };
 
+  Collective* group = options.collective;
+  const bool lead = !group || group->rank() == 0;
+  std::ostream* log = lead ? options.log : nullptr;
+  std::vector<T> packed;  // every trainable gradient in one buffer, for one sum per step
+  auto sum_gradients = [&](double share) {
+    packed.clear();
+    for (Parameter<T>* p : params)
+      if (p->trainable())
+        for (T g : p->grad()) packed.push_back(T(g * share));
+    group->sum(packed.data(), packed.size());
+    std::size_t at = 0;
+    for (Parameter<T>* p : params)
+      if (p->trainable())
+        for (T& g : p->mutable_grad()) g = packed[at++];
+  };
+  // Non-trainable state (batch norm's moving statistics) follows rank 0, as DDP's buffers do.
+  auto follow_lead = [&](bool all) {
+    for (Parameter<T>* p : params)
+      if (all || !p->trainable()) group->broadcast(p->mutable_value().data(), p->value().size());
+  };
+
   std::size_t first_epoch = 0;
   if (options.resume && !options.checkpoint.empty() && detail::file_exists(options.checkpoint)) {
     FitCheckpoint<T> c = load_checkpoint<T>(options.checkpoint);
@@ -164,10 +217,11 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
     history = std::move(c.history);
     best = std::move(c.best);
     first_epoch = c.epochs_done;
-    if (options.log)
-      *options.log << options.label << (options.label.empty() ? "" : "  ") << "resumed from '"
-                   << options.checkpoint << "' after epoch " << first_epoch << "\n";
+    if (log)
+      *log << options.label << (options.label.empty() ? "" : "  ") << "resumed from '"
+           << options.checkpoint << "' after epoch " << first_epoch << "\n";
   }
+  if (group) follow_lead(true);
   double seconds_so_far = 0;
   Inference<T> val_inf;  // one for every epoch's validation: its buffers are reused, not refaulted
   for (std::size_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
@@ -175,16 +229,29 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
     train.start_epoch(data_rng);
     double loss_sum = 0, hits = 0, seen = 0;
     for (std::size_t batch = 0; train.next(options.batch_size, batch_x, batch_y); ++batch) {
+      const bool parallel = group && group->size() > 1;
+      const double share = parallel ? detail::shard_batch(*group, batch_x, batch_y, ctx) : 1.0;
       tape.clear();
       Var<T> logits = model.forward(tape.input(batch_x), ctx);
       Var<T> loss = softmax_cross_entropy(logits, batch_y, class_weights);
       optimizer.zero_grad();
       tape.backward(loss);
+      if (parallel) sum_gradients(share);
       check_finite(epoch, batch, double(loss.value()[0]));
       optimizer.step();
-      loss_sum += double(loss.value()[0]) * double(batch_y.size());
-      hits += double(count_correct(logits.value(), batch_y));
-      seen += double(batch_y.size());
+      if (share > 0.0) {
+        loss_sum += double(loss.value()[0]) * double(batch_y.size());
+        hits += double(count_correct(logits.value(), batch_y));
+        seen += double(batch_y.size());
+      }
+    }
+    if (group && group->size() > 1) {
+      follow_lead(false);
+      double totals[3] = {loss_sum, hits, seen};
+      group->sum(totals, 3);
+      loss_sum = totals[0];
+      hits = totals[1];
+      seen = totals[2];
     }
     EpochStats stats;
     stats.loss = loss_sum / seen;
@@ -206,7 +273,7 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
         for (Parameter<T>* p : params) best.push_back(p->value());
       }
     }
-    if (!options.checkpoint.empty()) {
+    if (!options.checkpoint.empty() && lead) {
       FitCheckpoint<T> c;
       c.seed = options.seed;
       c.epochs_done = epoch + 1;
@@ -220,7 +287,7 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
       save_checkpoint(c, options.checkpoint);
     }
     seconds_so_far += stats.seconds;
-    if (options.log) {
+    if (log) {
       const double per_epoch = seconds_so_far / double(epoch + 1 - first_epoch);
       const double left = per_epoch * double(options.epochs - epoch - 1 + options.epochs_after);
       char line[320];
@@ -231,10 +298,10 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
                     options.epochs, stats.loss, stats.accuracy, stats.val_accuracy,
                     improved ? " *" : "", stats.seconds, seen / stats.seconds,
                     detail::duration_text(left).c_str());
-      *options.log << line << std::flush;
+      *log << line << std::flush;
     }
   }
-  if (!options.checkpoint.empty()) std::remove(options.checkpoint.c_str());
+  if (!options.checkpoint.empty() && lead) std::remove(options.checkpoint.c_str());
   if (!validation || !options.restore_best) {
     history.best_epoch = options.epochs - 1;
     history.best_val_accuracy = history.epochs.back().val_accuracy;
