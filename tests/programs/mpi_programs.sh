@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The experiment programs under `mpirun -np 2`: the health program trains each model
 # data-parallel on two processes and writes one set of results (rank 0 alone), whose expected
-# accuracies match a single-process run to 0.05; a vision program runs its quick profile (on a
-# 2000-image subset) the same way. usage: mpi_programs.sh PROGRAM_DIR WORK_DIR MPIEXEC
+# accuracies match a single-process run to 0.05; a vision program runs its quick profile the
+# same way. usage: mpi_programs.sh PROGRAM_DIR WORK_DIR MPIEXEC
 set -euo pipefail
 programs="$1"
 work="$2"
@@ -11,7 +11,7 @@ rm -rf "$work" && mkdir -p "$work"
 args=(--iterations 1 --epochs 8 --threads 1 --seed 7)
 "$programs/health_average_accuracy" "${args[@]}" --out "$work/one/results" --models "$work/one/models" >"$work/one.log"
 "${mpirun[@]}" "$programs/health_average_accuracy" "${args[@]}" --out "$work/two/results" --models "$work/two/models" >"$work/two.log"
-"${mpirun[@]}" "$programs/cifar_resnet_average_accuracy" --quick --threads 1 --subset 2000 \
+"${mpirun[@]}" "$programs/cifar_resnet_average_accuracy" --quick --threads 1 \
   --out "$work/cnn/results" --models "$work/cnn/models" >"$work/cnn.log"
 python3 - "$work" <<'PY'
 import os, re, sys
