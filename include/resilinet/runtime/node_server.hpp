@@ -9,8 +9,9 @@
 /// earlier nodes to later ones, so pulls never wait in a cycle.
 ///
 /// Failure detection: a source is failed for a request when it cannot be reached (no
-/// connection: ZMQ_IMMEDIATE makes the send fail at once), when its answer is malformed or an
-/// error, or when it misses the node's deadline. Deadlines nest inside the budget each pull
+/// connection: ZMQ_IMMEDIATE makes the send fail at once), when its connection drops while the
+/// node waits (a socket monitor reports it), when its answer is malformed or an error, or when
+/// it misses the node's deadline. Deadlines nest inside the budget each pull
 /// carries: a node with a ResiliNet mux group gives its main sources 45% of its budget, so a
 /// late main source still leaves time to fetch the skips; otherwise 85%. A source that comes
 /// back is reconnected by ZeroMQ and used from the next request on.
@@ -105,14 +106,23 @@ class NodeServer {
     configure_socket(router_, d_.max_message_bytes);
     router_.bind(me.endpoint);
     shapes_ = net_.node_output_shapes(d_.input.prepend(1), inf_);
+    const auto add_source = [&](std::size_t from, const std::string& endpoint) {
+      // A monitor reports the source's connection dropping, so a source that dies while this
+      // node waits for it fails at once instead of at the deadline.
+      zmq::socket_t dealer = connect_dealer(zctx, endpoint, d_.max_message_bytes);
+      const std::string address = "inproc://monitor-" + std::to_string(sources_.size());
+      zmq_socket_monitor(dealer.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED);
+      zmq::socket_t monitor(zctx, zmq::socket_type::pair);
+      monitor.set(zmq::sockopt::linger, 0);
+      monitor.connect(address);
+      sources_.push_back({from, std::move(dealer), std::move(monitor)});
+    };
     if (net_.nodes()[n_]->inputs.empty()) {
-      sources_.push_back({npos, connect_dealer(zctx, d_.source, d_.max_message_bytes)});
+      add_source(npos, d_.source);
     } else {
       for (std::size_t l : net_.nodes()[n_]->inputs) {
         const std::size_t from = net_.links()[l].from;
-        if (source_slot(from) != npos) continue;
-        sources_.push_back(
-            {from, connect_dealer(zctx, d_.node(net_.nodes()[from]->name).endpoint, d_.max_message_bytes)});
+        if (source_slot(from) == npos) add_source(from, d_.node(net_.nodes()[from]->name).endpoint);
       }
     }
   }
@@ -143,7 +153,19 @@ class NodeServer {
   struct Source {
     std::size_t node;  // npos: the deployment's example source
     zmq::socket_t socket;
+    zmq::socket_t monitor;  // disconnection events of `socket`
   };
+
+  // Reads the monitor events waiting for source k; true when one reports a disconnection.
+  bool disconnected(std::size_t k) {
+    bool dropped = false;
+    zmq::message_t event, endpoint;
+    while (sources_[k].monitor.recv(event, zmq::recv_flags::dontwait)) {
+      if (event.more() && !sources_[k].monitor.recv(endpoint, zmq::recv_flags::dontwait)) break;
+      dropped = true;  // only ZMQ_EVENT_DISCONNECTED is subscribed
+    }
+    return dropped;
+  }
 
   std::size_t source_slot(std::size_t node) const {
     for (std::size_t k = 0; k < sources_.size(); ++k)
@@ -314,6 +336,7 @@ class NodeServer {
     for (std::size_t k : slots) {
       if (pulled_[k]) continue;
       pulled_[k] = 1;
+      disconnected(k);  // drops events from before this pull
       if (send_now(sources_[k].socket, bytes)) {
         sent_[k] = 1;
         pending.push_back(k);
@@ -325,10 +348,19 @@ class NodeServer {
       const std::int64_t left = deadline - now_us();
       if (left <= 0) break;
       std::vector<zmq::pollitem_t> items;
-      for (std::size_t k : pending) items.push_back({static_cast<void*>(sources_[k].socket), 0, ZMQ_POLLIN, 0});
+      for (std::size_t k : pending) {
+        items.push_back({static_cast<void*>(sources_[k].socket), 0, ZMQ_POLLIN, 0});
+        items.push_back({static_cast<void*>(sources_[k].monitor), 0, ZMQ_POLLIN, 0});
+      }
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(std::max<std::int64_t>(1, left / 1000)));
-      for (std::size_t i = 0; i < items.size(); ++i)
-        if (items[i].revents & ZMQ_POLLIN) receive(pending[i], pull);
+      for (std::size_t i = 0; i < pending.size(); ++i) {
+        const std::size_t k = pending[i];
+        if (items[2 * i].revents & ZMQ_POLLIN) receive(k, pull);
+        if ((items[2 * i + 1].revents & ZMQ_POLLIN) && disconnected(k) && !replies_[k]) {
+          failed_now_[k] = 1;  // the source went away while this node waited for it
+          ++c_.source_failures;
+        }
+      }
       pending.erase(std::remove_if(pending.begin(), pending.end(),
                                    [&](std::size_t k) { return replies_[k].has_value() || failed_now_[k]; }),
                     pending.end());
