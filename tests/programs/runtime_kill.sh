@@ -57,9 +57,12 @@ for v in ["resilinet", "dfg"]:
     assert all(r["answered"] == "1" for r in rows), "every request answered"
     sim = [r["simulation"] for r in rows]
     assert "differs" not in sim, "every comparable answer equals the simulation"
-    # A node coming back can be seen failed by one puller and alive by another in the same
-    # request; such answers match no single failure pattern. They must stay rare.
-    assert sim.count("equal") + sim.count("not-comparable") == 700 and sim.count("not-comparable") <= 7, sim
+    # A node dying or coming back can be seen failed by one puller and alive by another in the
+    # same request (consumers reconnect at different moments); such answers match no single
+    # failure pattern. They may occur only at a kill or in the 150 requests after a restart.
+    transitions = {200, 500} | set(range(300, 450)) | set(range(550, 700))
+    odd = [i for i, v in enumerate(sim) if v == "not-comparable"]
+    assert sim.count("equal") + len(odd) == 700 and set(odd) <= transitions and len(odd) <= 35, odd
     assert all(r["failed_nodes"] == "" for r in rows[:200]), "no failure before the first kill"
     assert all("edge" in r["failed_nodes"] for r in rows[201:300]), "edge seen failed while down"
     assert all("fog1" in r["failed_nodes"] for r in rows[501:550]), "fog1 seen failed while down"

@@ -57,14 +57,14 @@ inline void configure_socket(zmq::socket_t& s, std::size_t max_message_bytes) {
 }
 
 /// A DEALER connected to `endpoint` that refuses to queue while disconnected (a send fails
-/// at once when the peer is down) and retries the connection every 10 to 50 ms.
+/// at once when the peer is down) and retries the connection every 10 ms.
 inline zmq::socket_t connect_dealer(zmq::context_t& zctx, const std::string& endpoint,
                                     std::size_t max_message_bytes) {
   zmq::socket_t s(zctx, zmq::socket_type::dealer);
   configure_socket(s, max_message_bytes);
   s.set(zmq::sockopt::immediate, 1);
   s.set(zmq::sockopt::reconnect_ivl, 10);
-  s.set(zmq::sockopt::reconnect_ivl_max, 50);
+  s.set(zmq::sockopt::reconnect_ivl_max, 0);  // no back-off: consumers see a node return together
   s.connect(endpoint);
   return s;
 }
