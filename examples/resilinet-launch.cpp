@@ -70,6 +70,23 @@ struct Outcome {
   bool flow = false;
 };
 
+/// Correct and answered requests among outcomes [from, to).
+struct Tally {
+  std::size_t correct = 0, answered = 0;
+};
+
+Tally tally(const std::vector<Outcome>& outcomes, std::size_t from, std::size_t to) {
+  Tally t;
+  for (std::size_t i = from; i < to; ++i) {
+    t.correct += outcomes[i].prediction == outcomes[i].label;
+    t.answered += outcomes[i].answered;
+  }
+  return t;
+}
+
+/// The first request of the accuracy window that ends with request i.
+std::size_t window_start(std::size_t i, std::size_t window) { return i + 1 >= window ? i + 1 - window : 0; }
+
 std::string self_folder() {
   char buf[4096];
   const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -175,11 +192,9 @@ std::string svg_timeline(const std::vector<Outcome>& outcomes, const std::vector
   for (std::size_t i = 0; i < outcomes.size(); i += step)
     s << "<text x='" << x(double(i)) - 8 << "' y='" << bottom + 14 << "'>" << i << "</text>\n";
   s << "<polyline fill='none' stroke='#1f77b4' stroke-width='1.5' points='";
-  std::size_t correct = 0;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    correct += outcomes[i].prediction == outcomes[i].label;
-    if (i >= window) correct -= outcomes[i - window].prediction == outcomes[i - window].label;
-    const double acc = double(correct) / double(std::min(i + 1, window));
+    const std::size_t from = window_start(i, window);
+    const double acc = double(tally(outcomes, from, i + 1).correct) / double(i + 1 - from);
     s << x(double(i)) << "," << mid - 10 - (mid - 10 - top) * acc << " ";
   }
   s << "'/>\n";
@@ -363,13 +378,12 @@ int main(int argc, char** argv) {
       if (o.error) continue;
       o.prediction = int(std::max_element(r->values.begin(), r->values.end()) - r->values.begin());
       if ((i + 1) % 100 == 0 || i + 1 == requests) {
-        std::size_t correct = 0, from = i + 1 >= window ? i + 1 - window : 0;
-        for (std::size_t k = from; k <= i; ++k) correct += outcomes[k].prediction == outcomes[k].label;
+        const std::size_t from = window_start(i, window);
         std::string dead;
         for (std::size_t n = 0; n < net->nodes().size(); ++n)
           if (r->dead >> n & 1) dead += " " + net->nodes()[n]->name;
         std::printf("[request %zu/%zu] accuracy (last %zu) %.3f, latency %.2f ms, failed:%s\n", i + 1, requests,
-                    i + 1 - from, double(correct) / double(i + 1 - from), o.latency_ms, dead.empty() ? " none" : dead.c_str());
+                    i + 1 - from, double(tally(outcomes, from, i + 1).correct) / double(i + 1 - from), o.latency_ms, dead.empty() ? " none" : dead.c_str());
         std::fflush(stdout);
       }
     }
@@ -451,15 +465,11 @@ int main(int argc, char** argv) {
     for (std::size_t c = 0; c + 1 < cuts.size(); ++c) {
       if (cuts[c] == cuts[c + 1]) continue;
       std::vector<double> lat;
-      std::size_t ok = 0, n = 0;
-      for (std::size_t i = cuts[c]; i < cuts[c + 1]; ++i) {
-        if (!outcomes[i].answered) continue;
-        lat.push_back(outcomes[i].latency_ms);
-        ok += outcomes[i].prediction == outcomes[i].label;
-        ++n;
-      }
+      for (std::size_t i = cuts[c]; i < cuts[c + 1]; ++i)
+        if (outcomes[i].answered) lat.push_back(outcomes[i].latency_ms);
+      const Tally t = tally(outcomes, cuts[c], cuts[c + 1]);
       report << "  requests " << cuts[c] << ".." << cuts[c + 1] - 1 << ": accuracy "
-             << double(ok) / double(std::max<std::size_t>(n, 1)) << ", latency p50 " << percentile(lat, 0.5)
+             << double(t.correct) / double(std::max<std::size_t>(t.answered, 1)) << ", latency p50 " << percentile(lat, 0.5)
              << " p99 " << percentile(lat, 0.99) << " ms\n";
     }
     report << "simulation: " << equal << " of " << checked << " answers bit-identical to infer(x, mask) under "

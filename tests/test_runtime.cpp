@@ -216,11 +216,8 @@ TEST_CASE("infer_node runs one node from its sources' outputs as infer(x, mask) 
         std::vector<TensorView<const float>> seen(outputs.size());
         for (std::size_t l : node.inputs) {
           const auto& link = net->links()[l];
-          const std::size_t group = link.kind == LinkKind::main ? l : link.group;
-          const bool main_alive = outputs[net->links()[group].from].data() != nullptr;
-          const bool used = link.kind == LinkKind::main ? net->group_uses_main(l, main_alive)
-                                                        : net->group_uses_skips(group, main_alive);
-          if (used || link.kind == LinkKind::main) seen[link.from] = outputs[link.from];
+          const bool main_alive = outputs[net->links()[net->group_of(l)].from].data() != nullptr;
+          if (net->link_used(l, main_alive) || link.kind == LinkKind::main) seen[link.from] = outputs[link.from];
         }
         node_inf.reset();
         const TensorView<const float> y =

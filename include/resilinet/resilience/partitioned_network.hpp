@@ -264,6 +264,18 @@ class PartitionedNetwork : public Module<T> {
     return group_has_skips(m) && (!selects() || !main_alive);
   }
 
+  /// The main link whose mux group link l belongs to (l itself for a main link).
+  std::size_t group_of(std::size_t l) const {
+    return links_[l].kind == LinkKind::main ? l : links_[l].group;
+  }
+
+  /// Whether the merge passes on what link l delivers, given whether the main source of its
+  /// mux group is alive.
+  bool link_used(std::size_t l, bool main_alive) const {
+    return links_[l].kind == LinkKind::main ? group_uses_main(l, main_alive)
+                                            : group_uses_skips(links_[l].group, main_alive);
+  }
+
   /// Runs every failure combination on one inference batch without a tape, sharing work
   /// between them, and calls `visit(mask, logits)` once for each combination with
   /// information flow (all-alive first); the logits equal those of infer(x, inf, mask), and so

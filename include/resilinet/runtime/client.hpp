@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "resilinet/core/tensor_view.hpp"
 #include "resilinet/runtime/node_server.hpp"
@@ -125,16 +126,14 @@ class Client {
   // Answers every waiting example pull: the example for request `id`, an error otherwise.
   void serve_example(std::uint64_t id, const std::string& example_bytes) {
     while (true) {
-      zmq::message_t identity, payload;
-      if (!source_.recv(identity, zmq::recv_flags::dontwait)) return;
-      if (!identity.more() || !source_.recv(payload, zmq::recv_flags::dontwait)) continue;
-      while (payload.more() && source_.recv(payload, zmq::recv_flags::dontwait)) {
-      }  // drops extra frames
+      std::vector<zmq::message_t> frames = receive_routed(source_);
+      if (frames.empty()) return;
+      if (frames.size() < 2) continue;  // extra frames after the payload are dropped
       std::string reply;
       Message e;
       e.type = MessageType::error;
       try {
-        const Message m = decode(payload.data(), payload.size(), d_.max_message_bytes);
+        const Message m = decode(frames[1].data(), frames[1].size(), d_.max_message_bytes);
         if (m.type == MessageType::pull && m.request == id) reply = example_bytes;
         e.request = m.request;
       } catch (const FormatError&) {
@@ -147,8 +146,7 @@ class Client {
         ++source_pulls_;
         source_bytes_ += reply.size();
       }
-      source_.send(identity, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-      source_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+      reply_routed(source_, frames[0], reply);
     }
   }
 

@@ -74,6 +74,26 @@ inline bool send_now(zmq::socket_t& s, const std::string& bytes) {
   return s.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
 }
 
+/// Receives the next message waiting on ROUTER `s` without blocking, as its frames (the
+/// first is the sender's identity); empty when none waits.
+inline std::vector<zmq::message_t> receive_routed(zmq::socket_t& s) {
+  std::vector<zmq::message_t> frames;
+  while (true) {
+    zmq::message_t f;
+    if (!s.recv(f, zmq::recv_flags::dontwait)) break;
+    const bool more = f.more();
+    frames.push_back(std::move(f));
+    if (!more) break;
+  }
+  return frames;
+}
+
+/// Sends `reply` on ROUTER `s` to the sender whose identity frame is `identity`, without blocking.
+inline void reply_routed(zmq::socket_t& s, zmq::message_t& identity, const std::string& reply) {
+  s.send(identity, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+  s.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+}
+
 /// What a node counted since it started (its stats answer, as key=value words).
 struct NodeCounters {
   /// Pulls received.
@@ -117,12 +137,15 @@ class NodeServer {
       monitor.connect(address);
       sources_.push_back({from, std::move(dealer), std::move(monitor)});
     };
+    first_from_source_.assign(net_.links().size(), 0);
     if (net_.nodes()[n_]->inputs.empty()) {
       add_source(npos, d_.source);
     } else {
       for (std::size_t l : net_.nodes()[n_]->inputs) {
         const std::size_t from = net_.links()[l].from;
-        if (source_slot(from) == npos) add_source(from, d_.node(net_.nodes()[from]->name).endpoint);
+        if (source_slot(from) != npos) continue;
+        add_source(from, d_.node(net_.nodes()[from]->name).endpoint);
+        first_from_source_[l] = 1;  // pulls and deliveries are booked on this link
       }
     }
   }
@@ -167,6 +190,11 @@ class NodeServer {
     return dropped;
   }
 
+  // Whether the main source of link l's mux group answered this request.
+  bool main_alive(std::size_t l) const {
+    return replies_[source_slot(net_.links()[net_.group_of(l)].from)].has_value();
+  }
+
   std::size_t source_slot(std::size_t node) const {
     for (std::size_t k = 0; k < sources_.size(); ++k)
       if (sources_[k].node == node) return k;
@@ -181,14 +209,7 @@ class NodeServer {
 
   // Receives one [identity, payload] message on the ROUTER and answers it.
   void handle_one() {
-    std::vector<zmq::message_t> frames;
-    while (true) {
-      zmq::message_t f;
-      if (!router_.recv(f, zmq::recv_flags::dontwait)) break;
-      const bool more = f.more();
-      frames.push_back(std::move(f));
-      if (!more) break;
-    }
+    std::vector<zmq::message_t> frames = receive_routed(router_);
     if (frames.size() != 2) return reject(std::to_string(frames.size()) + " frames (expected identity and payload)");
     Message m;
     try {
@@ -209,8 +230,7 @@ class NodeServer {
     } else {
       return reject("unexpected message type " + std::to_string(int(m.type)));
     }
-    router_.send(frames[0], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    router_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+    reply_routed(router_, frames[0], reply);
   }
 
   // The encoded answer to a pull: from the cache, or computed.
@@ -242,8 +262,7 @@ class NodeServer {
     if (node.inputs.empty()) wanted.push_back(0);
     for (std::size_t l : node.inputs) {
       const Link<float>& link = links[l];
-      const std::size_t group = link.kind == LinkKind::main ? l : link.group;
-      if (link.kind == LinkKind::main || net_.group_uses_skips(group, true)) wanted.push_back(source_slot(link.from));
+      if (link.kind == LinkKind::main || net_.link_used(l, true)) wanted.push_back(source_slot(link.from));
       if (link.kind == LinkKind::main && net_.group_uses_skips(l, false) && !net_.group_uses_skips(l, true))
         fallback = true;
     }
@@ -253,9 +272,8 @@ class NodeServer {
     wanted.clear();
     for (std::size_t l : node.inputs) {
       const Link<float>& link = links[l];
-      if (link.kind != LinkKind::skip) continue;
-      const bool main_alive = replies_[source_slot(links[link.group].from)].has_value();
-      if (net_.group_uses_skips(link.group, main_alive)) wanted.push_back(source_slot(link.from));
+      if (link.kind == LinkKind::skip && net_.link_used(l, main_alive(l)))
+        wanted.push_back(source_slot(link.from));
     }
     fetch(wanted, pull, start + std::int64_t(budget * 0.9));
 
@@ -289,19 +307,11 @@ class NodeServer {
     // Links: a pull is booked on the first link from its source; information reaches this
     // node through a delivered, enabled link that its merge uses.
     for (std::size_t l : node.inputs) {
-      const Link<float>& link = links[l];
-      const std::size_t k = source_slot(link.from);
-      bool first = true;
-      for (std::size_t e : node.inputs)
-        if (e < l && links[e].from == link.from) first = false;
-      if (sent_[k] && first) out.pulled |= std::uint64_t(1) << l;
+      const std::size_t k = source_slot(links[l].from);
+      if (sent_[k] && first_from_source_[l]) out.pulled |= std::uint64_t(1) << l;
       if (!replies_[k]) continue;
-      if (first) out.delivered |= std::uint64_t(1) << l;
-      const std::size_t group = link.kind == LinkKind::main ? l : link.group;
-      const bool main_alive = replies_[source_slot(links[group].from)].has_value();
-      const bool used = link.kind == LinkKind::main ? net_.group_uses_main(l, main_alive)
-                                                    : net_.group_uses_skips(group, main_alive);
-      if (used && link.enabled && replies_[k]->reached) out.reached = true;
+      if (first_from_source_[l]) out.delivered |= std::uint64_t(1) << l;
+      if (links[l].enabled && net_.link_used(l, main_alive(l)) && replies_[k]->reached) out.reached = true;
     }
     try {
       inf_.reset();
@@ -408,6 +418,7 @@ class NodeServer {
   NodeCounters c_;
   std::vector<std::optional<Message>> replies_;
   std::vector<std::uint8_t> pulled_, sent_, failed_now_;  // per source, this request
+  std::vector<std::uint8_t> first_from_source_;           // per link: the first from its source
   std::array<std::pair<std::uint64_t, std::string>, 64> cache_{};
   std::size_t cache_next_ = 0;
 };
