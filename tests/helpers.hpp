@@ -14,7 +14,7 @@
 
 namespace testing {
 
-/// Heap allocations through operator new since the test binary started (see main.cpp).
+/// Heap allocations through operator new since the test binary started (see count_allocations.cpp).
 extern std::atomic<long> allocation_count;
 
 /// Allocations made while running `f`.
