@@ -62,3 +62,35 @@ TEST_CASE_TEMPLATE("BLAS and Eigen GEMM agree with each other and a naive loop",
       }
   MESSAGE("maxdiff blas-eigen " << worst_be << ", blas-naive " << worst_bn);
 }
+
+TEST_CASE("one-row products (batch-1 layers) agree with a naive loop at every width") {
+  // gemm() runs 1×k times k×n with its own row kernel where the build has AVX-512 (column
+  // blocks of up to 256, a masked last vector), and through BLAS elsewhere.
+  Rng rng(12);
+  const std::size_t pad = 5;
+  const int before = max_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (std::size_t n : {1, 13, 16, 17, 250, 256, 257, 700})
+      for (std::size_t k : {0, 1, 23, 250})
+        for (float beta : {0.0f, 1.0f, 0.5f}) {
+          CAPTURE(threads);
+          CAPTURE(n);
+          CAPTURE(k);
+          CAPTURE(beta);
+          const std::size_t ldb = n + 3;
+          auto a = testing::random_tensor<float>(Shape{std::max<std::size_t>(k, 1)}, rng);
+          auto b = testing::random_tensor<float>(Shape{std::max<std::size_t>(k, 1) * ldb}, rng);
+          auto c0 = testing::random_tensor<float>(Shape{n + pad}, rng);
+          Tensor<float> c = c0, want = c0;
+          gemm(Trans::no, Trans::no, 1, n, k, 0.75f, a.data(), k, b.data(), ldb, beta, c.data(), n);
+          naive_gemm(Trans::no, Trans::no, 1, n, k, 0.75f, a.data(), k, b.data(), ldb, beta,
+                     want.data(), n);
+          double maxdiff = 0;
+          for (std::size_t j = 0; j < n; ++j) maxdiff = std::max(maxdiff, std::abs(double(c[j]) - double(want[j])));
+          CHECK(maxdiff < 1e-4);
+          CHECK(std::equal(c.begin() + long(n), c.end(), c0.begin() + long(n)));  // nothing past n
+        }
+  }
+  set_num_threads(before);
+}
