@@ -209,6 +209,15 @@ TEST_CASE("an image declaring more than max_image_pixels is refused before decod
                        FormatError);
 }
 
+TEST_CASE("a JPEG declaring more pixels than its bytes can hold is refused (found by fuzz_image)") {
+  // 45 and 84 bytes declaring 255x65525 pixels: stb would spend seconds decoding grey fill.
+  for (const char* name : {"jpeg-tiny-file-huge-image-1.jpg", "jpeg-tiny-file-huge-image-2.jpg"}) {
+    const std::string path = std::string(RESILINET_TEST_FIXTURES) + "/fuzz/" + name;
+    CAPTURE(path);
+    CHECK_THROWS_WITH_AS(decode_image(path), doctest::Contains("bytes cannot hold 255x65525 pixels"), FormatError);
+  }
+}
+
 TEST_CASE("JPEGs whose Huffman tables overflow stb_image's are rejected by name (found by fuzz_image)") {
   // 3: the same overflow behind a run of 0xFF fill bytes before the start-of-image marker.
   for (const char* name : {"jpeg-huffman-overflow-1.jpg", "jpeg-huffman-overflow-2.jpg",

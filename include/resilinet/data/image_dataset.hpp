@@ -228,6 +228,14 @@ inline void resize_bilinear(const std::uint8_t* src, std::size_t sh, std::size_t
 namespace detail {
 
 /// Checks every JPEG Huffman table (DHT segment) of `bytes` before stb_image sees them:
+/// Where a JPEG's start-of-image marker code (0xD8) sits, after the run of 0xFF fill bytes
+/// stb takes before any marker; 0 when `bytes` is not a JPEG.
+inline std::size_t jpeg_start(const std::string& bytes) {
+  std::size_t soi = 0;
+  while (soi < bytes.size() && std::uint8_t(bytes[soi]) == 0xFF) ++soi;
+  return soi > 0 && soi < bytes.size() && std::uint8_t(bytes[soi]) == 0xD8 ? soi : 0;
+}
+
 /// Debian's stb_image writes past its 257-entry size table when a table's 16 code counts sum
 /// to more than 256 (found by fuzz_image). Entropy-coded data stuffs every 0xFF, so each
 /// 0xFF 0xC4 pair is a real DHT marker.
@@ -235,10 +243,8 @@ inline void check_jpeg_huffman_tables(const std::string& bytes, const std::strin
   // stb reads 0 past the end of the data, and reads a table's 16 counts whenever the segment
   // has bytes left, even past its end: do the same.
   const auto byte = [&](std::size_t i) { return i < bytes.size() ? std::uint8_t(bytes[i]) : std::uint8_t(0); };
-  // stb takes any run of 0xFF fill bytes before a marker, the start-of-image one included.
-  std::size_t soi = 0;
-  while (byte(soi) == 0xFF) ++soi;
-  if (soi == 0 || byte(soi) != 0xD8) return;  // not a JPEG
+  const std::size_t soi = jpeg_start(bytes);
+  if (soi == 0) return;  // not a JPEG
   for (std::size_t i = soi + 1; i + 3 < bytes.size(); ++i) {
     if (byte(i) != 0xFF || byte(i + 1) != 0xC4) continue;
     const std::size_t end = i + 2 + (std::size_t(byte(i + 2)) << 8 | byte(i + 3));
@@ -267,10 +273,17 @@ struct ImageFolderOptions {
 /// gigabytes and minutes to decode.
 inline constexpr std::size_t max_image_pixels = std::size_t(1) << 25;
 
+/// The most pixels a JPEG may declare per byte of its file. Complete entropy-coded data
+/// carries at least one bit for every 8x8 block, so a real JPEG has a byte per 512 pixels or
+/// more; stb fills missing data with grey, and a 45-byte file declaring 255x65525 pixels
+/// (found by fuzz_image) would otherwise decode, in 5 s and 430 MB under AddressSanitizer, to
+/// a picture of nothing.
+inline constexpr std::size_t max_jpeg_pixels_per_byte = 1024;
+
 /// Decodes the JPEG/PNG/BMP image at `path` to 8-bit RGB (greyscale is expanded), resized to
 /// `height`×`width` when those are non-zero; throws FormatError naming the file when it is
-/// truncated or not an image, larger than max_image_pixels, or of the wrong size without
-/// resizing.
+/// truncated or not an image, larger than max_image_pixels, a JPEG declaring more than
+/// max_jpeg_pixels_per_byte, or of the wrong size without resizing.
 inline std::vector<std::uint8_t> decode_image(const std::string& path, std::size_t height = 0,
                                               std::size_t width = 0,
                                               std::size_t* found_height = nullptr,
@@ -284,6 +297,10 @@ inline std::vector<std::uint8_t> decode_image(const std::string& path, std::size
     require<FormatError>(std::size_t(w) * std::size_t(h) <= max_image_pixels, "'", path, "': ", w,
                          "x", h, " pixels is more than the ", max_image_pixels,
                          " an image may have");
+  require<FormatError>(!detail::jpeg_start(bytes) ||
+                           std::size_t(w) * std::size_t(h) <= bytes.size() * max_jpeg_pixels_per_byte,
+                       "'", path, "': a JPEG of ", bytes.size(), " bytes cannot hold ", w, "x", h,
+                       " pixels (at most ", max_jpeg_pixels_per_byte, " per byte): truncated or corrupt");
   std::uint8_t* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
                                              int(bytes.size()), &w, &h, &comp, 3);
   if (!data)
