@@ -209,6 +209,13 @@ TEST_CASE("an image declaring more than max_image_pixels is refused before decod
                        FormatError);
 }
 
+TEST_CASE("a JPEG scan using a Huffman table no DHT segment defined is refused (found by fuzz_image)") {
+  // Its AC table 0 lost its DHT marker: stb_image would decode with an uninitialised table
+  // and read the heap at a wild offset.
+  const std::string path = std::string(RESILINET_TEST_FIXTURES) + "/fuzz/stb-undefined-huffman-table.jpg";
+  CHECK_THROWS_WITH_AS(decode_image(path), doctest::Contains("uses AC Huffman table 0, never defined"), FormatError);
+}
+
 TEST_CASE("a JPEG declaring more pixels than its bytes can hold is refused (found by fuzz_image)") {
   // 45 and 84 bytes declaring 255x65525 pixels: stb would spend seconds decoding grey fill.
   for (const char* name : {"jpeg-tiny-file-huge-image-1.jpg", "jpeg-tiny-file-huge-image-2.jpg"}) {

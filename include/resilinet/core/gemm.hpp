@@ -141,7 +141,7 @@ void gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alp
   const bool split_rows = m >= n;
   const std::size_t extent = split_rows ? m : n;
   // A product with few rows streams all of B: splitting its columns pays once B outgrows what
-  // one core streams fastest (one row on 2 threads: 250x250 whole 2.8 us, split 3.8 us;
+  // one core streams fastest (one row on 2 threads: 250x250 whole 2.9 us, split 3.8 us;
   // 512x512 whole 14.9 us, split 8.2 us).
   const std::size_t work = m == 1 ? 2 * n * k : (m + 4) * n * k;
   const std::size_t grain = work < (std::size_t(1) << 18) ? extent : min_part;

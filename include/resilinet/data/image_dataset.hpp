@@ -227,7 +227,6 @@ inline void resize_bilinear(const std::uint8_t* src, std::size_t sh, std::size_t
 
 namespace detail {
 
-/// Checks every JPEG Huffman table (DHT segment) of `bytes` before stb_image sees them:
 /// Where a JPEG's start-of-image marker code (0xD8) sits, after the run of 0xFF fill bytes
 /// stb takes before any marker; 0 when `bytes` is not a JPEG.
 inline std::size_t jpeg_start(const std::string& bytes) {
@@ -236,25 +235,54 @@ inline std::size_t jpeg_start(const std::string& bytes) {
   return soi > 0 && soi < bytes.size() && std::uint8_t(bytes[soi]) == 0xD8 ? soi : 0;
 }
 
-/// Debian's stb_image writes past its 257-entry size table when a table's 16 code counts sum
-/// to more than 256 (found by fuzz_image). Entropy-coded data stuffs every 0xFF, so each
-/// 0xFF 0xC4 pair is a real DHT marker.
-inline void check_jpeg_huffman_tables(const std::string& bytes, const std::string& path) {
+/// Checks the Huffman tables of a JPEG before stb_image sees them, walking its segments as
+/// stb does (found by fuzz_image, both in Debian's stb_image 2.27): a table whose 16 code
+/// counts sum to more than 256 makes stb write past its 257-entry size table, and a scan that
+/// decodes with a table no earlier DHT segment defined makes it read an uninitialised table
+/// and then the heap at a wild offset. A baseline scan uses its components' DC and AC tables,
+/// a progressive one its DC tables in a first DC scan and its AC tables in an AC scan.
+inline void check_jpeg_tables(const std::string& bytes, const std::string& path) {
   // stb reads 0 past the end of the data, and reads a table's 16 counts whenever the segment
   // has bytes left, even past its end: do the same.
   const auto byte = [&](std::size_t i) { return i < bytes.size() ? std::uint8_t(bytes[i]) : std::uint8_t(0); };
   const std::size_t soi = jpeg_start(bytes);
   if (soi == 0) return;  // not a JPEG
-  for (std::size_t i = soi + 1; i + 3 < bytes.size(); ++i) {
-    if (byte(i) != 0xFF || byte(i + 1) != 0xC4) continue;
-    const std::size_t end = i + 2 + (std::size_t(byte(i + 2)) << 8 | byte(i + 3));
-    for (std::size_t t = i + 4; t < end && t < bytes.size();) {
-      std::size_t symbols = 0;
-      for (std::size_t k = 1; k <= 16; ++k) symbols += byte(t + k);
-      require<FormatError>(symbols <= 256, "'", path, "': corrupt JPEG Huffman table (", symbols,
-                           " codes; at most 256)");
-      t += 17 + symbols;
+  unsigned defined[2] = {0, 0};  // bit t of [c]: table t of class c (0 DC, 1 AC) defined
+  bool progressive = false;
+  for (std::size_t i = soi + 1; i < bytes.size();) {
+    if (byte(i) != 0xFF) {  // entropy-coded data (stb refuses other bytes between segments)
+      ++i;
+      continue;
     }
+    while (byte(i) == 0xFF) ++i;
+    const std::uint8_t marker = byte(i++);
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length
+    if (marker == 0xD9) return;  // end of image
+    const std::size_t end = i + (std::size_t(byte(i)) << 8 | byte(i + 1));
+    if (marker == 0xC2) progressive = true;
+    if (marker == 0xC4) {
+      for (std::size_t t = i + 2; t < end && t < bytes.size();) {
+        std::size_t symbols = 0;
+        for (std::size_t k = 1; k <= 16; ++k) symbols += byte(t + k);
+        require<FormatError>(symbols <= 256, "'", path, "': corrupt JPEG Huffman table (", symbols,
+                             " codes; at most 256)");
+        const std::uint8_t table = byte(t);
+        if (table >> 4 < 2 && (table & 15) < 4) defined[table >> 4] |= 1u << (table & 15);
+        t += 17 + symbols;
+      }
+    }
+    if (marker == 0xDA) {
+      const std::size_t components = byte(i + 2), after = i + 3 + 2 * components;
+      const bool dc = !progressive || (byte(after) == 0 && byte(after + 2) >> 4 == 0);
+      const bool ac = !progressive || byte(after) > 0;
+      for (std::size_t c = 0; c < components; ++c) {
+        const std::uint8_t tables = byte(i + 4 + 2 * c);
+        const unsigned d = tables >> 4, a = tables & 15;
+        require<FormatError>(!dc || d > 3 || defined[0] >> d & 1, "'", path, "': corrupt JPEG (a scan uses DC Huffman table ", d, ", never defined)");
+        require<FormatError>(!ac || a > 3 || defined[1] >> a & 1, "'", path, "': corrupt JPEG (a scan uses AC Huffman table ", a, ", never defined)");
+      }
+    }
+    i = end;
   }
 }
 
@@ -291,7 +319,7 @@ inline std::vector<std::uint8_t> decode_image(const std::string& path, std::size
   const std::string bytes = detail::read_file_bytes(path);
   require<FormatError>(bytes.size() <= std::size_t(1) << 30, "'", path, "': too large to decode");
   int w = 0, h = 0, comp = 0;
-  detail::check_jpeg_huffman_tables(bytes, path);
+  detail::check_jpeg_tables(bytes, path);
   if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h,
                             &comp))
     require<FormatError>(std::size_t(w) * std::size_t(h) <= max_image_pixels, "'", path, "': ", w,
