@@ -68,6 +68,9 @@ struct Outcome {
   bool simulated_equal = false;
   bool consistent = false;
   bool flow = false;
+
+  /// Whether the answer names the example's label.
+  bool correct() const { return prediction == label; }
 };
 
 /// Correct and answered requests among outcomes [from, to).
@@ -78,7 +81,7 @@ struct Tally {
 Tally tally(const std::vector<Outcome>& outcomes, std::size_t from, std::size_t to) {
   Tally t;
   for (std::size_t i = from; i < to; ++i) {
-    t.correct += outcomes[i].prediction == outcomes[i].label;
+    t.correct += outcomes[i].correct();
     t.answered += outcomes[i].answered;
   }
   return t;
@@ -192,9 +195,12 @@ std::string svg_timeline(const std::vector<Outcome>& outcomes, const std::vector
   for (std::size_t i = 0; i < outcomes.size(); i += step)
     s << "<text x='" << x(double(i)) - 8 << "' y='" << bottom + 14 << "'>" << i << "</text>\n";
   s << "<polyline fill='none' stroke='#1f77b4' stroke-width='1.5' points='";
+  std::size_t correct = 0;  // in the window ending at i, slid along (one pass over outcomes)
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const std::size_t from = window_start(i, window);
-    const double acc = double(tally(outcomes, from, i + 1).correct) / double(i + 1 - from);
+    correct += outcomes[i].correct();
+    if (from > 0) correct -= outcomes[from - 1].correct();
+    const double acc = double(correct) / double(i + 1 - from);
     s << x(double(i)) << "," << mid - 10 - (mid - 10 - top) * acc << " ";
   }
   s << "'/>\n";
@@ -414,7 +420,7 @@ int main(int argc, char** argv) {
         ++errors;
         continue;
       }
-      correct += o.prediction == o.label;
+      correct += o.correct();
       guesses += !o.answer.reached;
       o.consistent = (o.answer.dead & o.answer.alive) == 0 && (o.answer.dead & ~failable_bits) == 0;
       if (!o.consistent) {

@@ -275,11 +275,14 @@ inline void check_jpeg_tables(const std::string& bytes, const std::string& path)
       const std::size_t components = byte(i + 2), after = i + 3 + 2 * components;
       const bool dc = !progressive || (byte(after) == 0 && byte(after + 2) >> 4 == 0);
       const bool ac = !progressive || byte(after) > 0;
+      const bool uses[2] = {dc, ac};
       for (std::size_t c = 0; c < components; ++c) {
         const std::uint8_t tables = byte(i + 4 + 2 * c);
-        const unsigned d = tables >> 4, a = tables & 15;
-        require<FormatError>(!dc || d > 3 || defined[0] >> d & 1, "'", path, "': corrupt JPEG (a scan uses DC Huffman table ", d, ", never defined)");
-        require<FormatError>(!ac || a > 3 || defined[1] >> a & 1, "'", path, "': corrupt JPEG (a scan uses AC Huffman table ", a, ", never defined)");
+        const unsigned table[2] = {unsigned(tables >> 4), unsigned(tables & 15)};  // DC, AC
+        for (int cls : {0, 1})  // stb refuses a table number above 3 itself
+          require<FormatError>(!uses[cls] || table[cls] > 3 || defined[cls] >> table[cls] & 1, "'", path,
+                               "': corrupt JPEG (a scan uses ", cls ? "AC" : "DC", " Huffman table ",
+                               table[cls], ", never defined)");
       }
     }
     i = end;

@@ -128,7 +128,7 @@ class Client {
     while (true) {
       std::vector<zmq::message_t> frames = receive_routed(source_);
       if (frames.empty()) return;
-      if (frames.size() < 2) continue;  // extra frames after the payload are dropped
+      if (frames.size() < 2) continue;  // no payload; frames after the payload are ignored
       std::string reply;
       Message e;
       e.type = MessageType::error;
