@@ -1,10 +1,17 @@
 // Run under `mpirun -np N`: data-parallel fit() over MPI equals fit() in one process. Every
 // rank trains the paper's health network (ResiliNet, failout 0.9) on real mHealth data for
-// three epochs with the same seed; rank 0 also trains it alone. Checked for per-batch and
-// per-example failout: (1) every rank ends with bit-identical weights and (2) they match the
-// single-process weights within float tolerance (the only difference is the order in which
-// the gradient sums add; failout drawn from each rank's own rows instead moves them by ~1e-2).
-// Exit status 0 when both hold.
+// three epochs with the same seed; rank 0 also trains it alone. For SGD and Adam, per-batch
+// and per-example failout: (1) every rank ends with bit-identical weights, and (2) in double
+// precision the weights equal the single-process weights to 1e-9: N processes draw the same
+// failout, mask the same rows and take the same steps, and only the order in which gradient
+// sums add differs (a failout drawn from a rank's own rows, a row given to no rank or to two,
+// a wrong share weight moves them by 1e-3 or more). In float the same check is ill-posed:
+// sums added in another order move a weight by ~1e-7, and when a ReLU pre-activation lies
+// that close to 0 (health ResiliNet, SGD, per-batch failout, step 39 on an AVX2 machine:
+// 1.2e-7 against exactly 0 in one process) the example's gradient flows in one run and not in
+// the other and SGD carries the difference on (0.036 after 3 epochs). Float runs are held to
+// (1) and to test accuracy within 0.01 of one process; their weight difference is printed.
+// Exit status 0 when all hold.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,25 +23,27 @@ using namespace resilinet;
 
 namespace {
 
-std::vector<float> flat(PartitionedNetwork<float>& net) {
-  std::vector<float> v;
-  for (Parameter<float>* p : net.parameters()) v.insert(v.end(), p->value().begin(), p->value().end());
+template <class T>
+std::vector<T> flat(PartitionedNetwork<T>& net) {
+  std::vector<T> v;
+  for (Parameter<T>* p : net.parameters()) v.insert(v.end(), p->value().begin(), p->value().end());
   return v;
 }
 
-std::unique_ptr<PartitionedNetwork<float>> train(const Dataset<float>& train_set, const Dataset<float>& val,
-                                                 FailoutGranularity granularity, bool adam, Collective* group) {
+template <class T>
+std::unique_ptr<PartitionedNetwork<T>> train(const Dataset<T>& train_set, const Dataset<T>& val,
+                                             FailoutGranularity granularity, bool adam, Collective* group) {
   HealthMlpOptions o;
   o.variant = Variant::resilinet;
   o.hidden = 64;
   o.granularity = granularity;
   Rng rng(11);
-  auto net = build_health_mlp<float>(o, rng);
-  std::unique_ptr<Optimizer<float>> opt;
+  auto net = build_health_mlp<T>(o, rng);
+  std::unique_ptr<Optimizer<T>> opt;
   if (adam)
-    opt = std::make_unique<Adam<float>>(net->parameters());
+    opt = std::make_unique<Adam<T>>(net->parameters());
   else
-    opt = std::make_unique<Sgd<float>>(net->parameters(), SgdOptions{0.05, 0.9});
+    opt = std::make_unique<Sgd<T>>(net->parameters(), SgdOptions{0.05, 0.9});
   FitOptions fo;
   fo.epochs = 3;
   fo.batch_size = 257;  // uneven shares, and a last batch of its own size
@@ -43,6 +52,44 @@ std::unique_ptr<PartitionedNetwork<float>> train(const Dataset<float>& train_set
   fo.collective = group;
   fit(*net, *opt, train_set, &val, fo);
   return net;
+}
+
+/// Trains every optimizer x granularity case in precision T; true when every check holds.
+template <class T>
+bool check(MpiCollective& group, const std::string& data_dir) {
+  const bool exact = std::is_same_v<T, double>;
+  const auto all = load_mhealth<T>(data_dir + "/mhealth-window-means");
+  Rng split_rng(3);
+  auto parts = split(all, {0.5, 0.1, 0.4}, split_rng);
+  bool ok = true;
+  for (const bool adam : {false, true}) {
+    for (const auto granularity : {FailoutGranularity::per_batch, FailoutGranularity::per_example}) {
+      const char* name = granularity == FailoutGranularity::per_batch ? "per-batch" : "per-example";
+      auto net = train<T>(parts[0], parts[1], granularity, adam, &group);
+      std::vector<T> mine = flat(*net), lead = mine;
+      group.broadcast(lead.data(), lead.size());
+      double differs_from_lead = 0;
+      for (std::size_t i = 0; i < mine.size(); ++i) differs_from_lead += mine[i] != lead[i];
+      group.sum(&differs_from_lead, 1);
+      if (group.rank() != 0) continue;
+      auto alone = train<T>(parts[0], parts[1], granularity, adam, nullptr);
+      const std::vector<T> single = flat(*alone);
+      double max_diff = 0, max_abs = 0;
+      for (std::size_t i = 0; i < mine.size(); ++i) {
+        max_diff = std::max(max_diff, std::fabs(double(mine[i]) - double(single[i])));
+        max_abs = std::max(max_abs, std::fabs(double(single[i])));
+      }
+      const double acc_n = evaluate(*net, parts[2]), acc_1 = evaluate(*alone, parts[2]);
+      const bool weights_ok = !exact || max_diff <= 1e-9;
+      std::printf("%s, %s, %s failout, %d ranks: identical on every rank: %s; max |w_N - w_1| = %.3g "
+                  "(largest |w| %.3g%s); test accuracy %.4f (one process %.4f)\n",
+                  exact ? "double" : "float", adam ? "Adam" : "SGD", name, group.size(),
+                  differs_from_lead == 0 ? "yes" : "NO", max_diff, max_abs,
+                  exact ? ", tolerance 1e-09" : ", not checked", acc_n, acc_1);
+      ok = ok && differs_from_lead == 0 && weights_ok && std::fabs(acc_n - acc_1) <= 0.01;
+    }
+  }
+  return ok;
 }
 
 }  // namespace
@@ -60,40 +107,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   set_num_threads(1);
-  const auto all = load_mhealth<float>(std::string(dir) + "/mhealth-window-means");
-  Rng split_rng(3);
-  auto parts = split(all, {0.5, 0.1, 0.4}, split_rng);
   bool ok = group.size() >= 2;
-  // SGD carries a rounding difference in a gradient into the weights unchanged; Adam divides
-  // every update by the gradient's running RMS, so a parameter whose gradients are ~0 (a skip
-  // transform used only by the rows where the edge failed) turns rounding noise into steps of
-  // the full learning rate: its tolerance is that of a few such steps (lr = 0.001).
-  for (const bool adam : {false, true}) {
-    const double tolerance = adam ? 0.05 : 1e-5;
-    for (const auto granularity : {FailoutGranularity::per_batch, FailoutGranularity::per_example}) {
-      const char* name = granularity == FailoutGranularity::per_batch ? "per-batch" : "per-example";
-      auto net = train(parts[0], parts[1], granularity, adam, &group);
-      std::vector<float> mine = flat(*net), lead = mine;
-      group.broadcast(lead.data(), lead.size());
-      double differs_from_lead = 0;
-      for (std::size_t i = 0; i < mine.size(); ++i) differs_from_lead += mine[i] != lead[i];
-      group.sum(&differs_from_lead, 1);
-      if (group.rank() != 0) continue;
-      auto alone = train(parts[0], parts[1], granularity, adam, nullptr);
-      const std::vector<float> single = flat(*alone);
-      double max_diff = 0, max_abs = 0;
-      for (std::size_t i = 0; i < mine.size(); ++i) {
-        max_diff = std::max(max_diff, double(std::fabs(mine[i] - single[i])));
-        max_abs = std::max(max_abs, double(std::fabs(single[i])));
-      }
-      const double acc_n = evaluate(*net, parts[2]), acc_1 = evaluate(*alone, parts[2]);
-      std::printf("%s, %s failout, %d ranks: identical on every rank: %s; max |w_N - w_1| = %.3g "
-                  "(largest |w| %.3g, tolerance %.0e); test accuracy %.4f (one process %.4f)\n",
-                  adam ? "Adam" : "SGD", name, group.size(), differs_from_lead == 0 ? "yes" : "NO", max_diff,
-                  max_abs, tolerance, acc_n, acc_1);
-      ok = ok && differs_from_lead == 0 && max_diff <= tolerance && std::fabs(acc_n - acc_1) <= 0.01;
-    }
-  }
+  ok = check<double>(group, dir) && ok;
+  ok = check<float>(group, dir) && ok;
   double all_ok = ok ? 0 : 1;
   group.sum(&all_ok, 1);
   if (group.rank() == 0) std::printf("%s\n", all_ok == 0 ? "mpi_fit_check: passed" : "mpi_fit_check: FAILED");

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <numeric>
@@ -61,6 +62,9 @@ struct FitOptions {
   /// Data-parallel training over this group of processes (null: this process alone). Every
   /// process runs fit() with the same settings and data; see fit().
   Collective* collective = nullptr;
+  /// Called after every optimizer step with the step's index in the run (from 0) and the loss
+  /// of the mini-batch (of this process's rows in data-parallel training); empty: none.
+  std::function<void(std::size_t step, double loss)> on_step;
 };
 
 namespace detail {
@@ -239,6 +243,7 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
       if (parallel) sum_gradients(share);
       check_finite(epoch, batch, double(loss.value()[0]));
       optimizer.step();
+      if (options.on_step) options.on_step(optimizer.step_count() - 1, double(loss.value()[0]));
       if (share > 0.0) {
         loss_sum += double(loss.value()[0]) * double(batch_y.size());
         hits += double(count_correct(logits.value(), batch_y));
