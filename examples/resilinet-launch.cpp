@@ -246,8 +246,10 @@ int main(int argc, char** argv) {
   app.add_option("--kill", kills, "SIGKILL node NODE right after request K is sent, e.g. edge@200 (repeatable)");
   app.add_option("--restart", restarts, "restart node NODE before request K is sent, e.g. edge@400 (repeatable)");
   app.add_option("--data", a.data, "folder with mHealth_subject1..10.log (default: $RESILINET_DATA_DIR/mhealth-window-means)");
-  app.add_option("--split", a.split, "the data split the model was trained with: seeded or reference")
-      ->check(CLI::IsMember({"seeded", "reference"}))->capture_default_str();
+  a.split = "fresh";
+  app.add_option("--split", a.split, "the data split the model was trained with: fresh or seeded (both: the "
+                                     "first iteration's split, that of Health1... models) or reference")
+      ->check(CLI::IsMember({"fresh", "seeded", "reference"}))->capture_default_str();
   app.add_option("--seed", a.seed, "the seed the model was trained with (selects the seeded split's test set)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--out", out, "folder for requests.csv, report.txt, timeline.svg and the node logs")->capture_default_str();

@@ -38,33 +38,7 @@ TEST_CASE("an MLP trained on Fashion-MNIST reaches at least 0.85 test accuracy")
   CHECK(evaluate(mlp, parts[1], 1024) == doctest::Approx(h.best_val_accuracy));
 }
 
-TEST_CASE("fit reports every step's index and loss through on_step") {
-  Rng rng(5);
-  Dataset<double> d;
-  d.x = testing::random_tensor<double>(Shape{20, 4}, rng);
-  for (std::size_t i = 0; i < 20; ++i) d.y.push_back(d.x(i, 0) > 0 ? 1 : 0);
-  Sequential<double> net;
-  net.add<Dense<double>>(4, 2, Activation::linear, rng, "o");
-  Sgd<double> opt(net.parameters(), SgdOptions().with_lr(0.5));
-  FitOptions o;
-  o.log = nullptr;
-  o.epochs = 3;
-  o.batch_size = 8;  // 8 + 8 + 4 rows: 3 steps per epoch
-  std::vector<std::size_t> steps;
-  std::vector<double> losses;
-  o.on_step = [&](std::size_t step, double loss) {
-    steps.push_back(step);
-    losses.push_back(loss);
-  };
-  const History h = fit(net, opt, d, nullptr, o);
-  REQUIRE(steps.size() == 9);
-  for (std::size_t i = 0; i < steps.size(); ++i) CHECK(steps[i] == i);
-  // An epoch's reported loss is the row-weighted mean of its steps' losses.
-  for (std::size_t e = 0; e < 3; ++e)
-    CHECK(h.epochs[e].loss == doctest::Approx((8 * losses[3 * e] + 8 * losses[3 * e + 1] + 4 * losses[3 * e + 2]) / 20));
-}
-
-TEST_CASE("fit keeps the strictly best validation epoch and validates its options") {
+TEST_CASE("fit keeps the strictly best validation epoch, reports every step and validates its options") {
   Rng rng(5);
   Dataset<double> d;
   d.x = testing::random_tensor<double>(Shape{64, 4}, rng);
@@ -76,7 +50,22 @@ TEST_CASE("fit keeps the strictly best validation epoch and validates its option
   o.log = nullptr;
   o.epochs = 6;
   o.batch_size = 8;
+  std::vector<std::size_t> steps;
+  std::vector<double> losses;
+  o.on_step = [&](std::size_t step, double loss) {
+    steps.push_back(step);
+    losses.push_back(loss);
+  };
   const History h = fit(net, opt, d, &d, o);
+  REQUIRE(steps.size() == 6 * 8);
+  for (std::size_t i = 0; i < steps.size(); ++i) CHECK(steps[i] == i);
+  // An epoch's reported loss is the mean of its 8 steps' losses (8 rows each).
+  for (std::size_t e = 0; e < 6; ++e) {
+    double sum = 0;
+    for (std::size_t b = 0; b < 8; ++b) sum += losses[8 * e + b];
+    CHECK(h.epochs[e].loss == doctest::Approx(sum / 8));
+  }
+  o.on_step = nullptr;
   double best = -1;
   std::size_t best_epoch = 0;
   for (std::size_t e = 0; e < h.epochs.size(); ++e)

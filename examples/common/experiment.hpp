@@ -111,6 +111,7 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
   a.epochs = health || camera ? 50 : imagenet ? 10 : 75;
   a.batch_size = health ? 1024 : camera ? 64 : 128;
   a.image_size = imagenet ? 160 : 32;
+  if (health) a.split = "fresh";
   app.get_formatter()->column_width(34);
   if (health)
     app.add_option("--data", a.data, "folder with mHealth_subject1..10.log (default: $RESILINET_DATA_DIR/" + sub + ")");
@@ -146,9 +147,10 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
     app.add_option("--first-lines", a.first_lines, "first-line dropping: reference, each-file, none")
         ->check(CLI::IsMember({"reference", "each-file", "none"}))->capture_default_str();
     app.add_option("--split", a.split,
-                   "data split: seeded (80/10/10 from --seed) or reference (scikit-learn's "
-                   "train_test_split with random_state 42, index for index)")
-        ->check(CLI::IsMember({"seeded", "reference"}))->capture_default_str();
+                   "data split: fresh (80/10/10 anew every iteration from --seed), seeded (one "
+                   "80/10/10 split from --seed, the first of fresh's, for every iteration) or "
+                   "reference (scikit-learn's train_test_split with random_state 42, index for index)")
+        ->check(CLI::IsMember({"fresh", "seeded", "reference"}))->capture_default_str();
     return;
   }
   if (camera) {
@@ -186,19 +188,30 @@ inline void make_directories(const std::string& dir) {
   }
 }
 
-/// The mHealth data of `a` split into train, validation and test as the health programs split
-/// it (`split_rng`: the run generator's first fork, for the seeded split).
-inline std::vector<resilinet::Dataset<float>> load_health_splits(const Args& a, resilinet::Rng& split_rng) {
+/// The mHealth data of `a`, unsplit.
+inline resilinet::Dataset<float> load_health_data(const Args& a) {
   resilinet::MhealthOptions mo;
   mo.int_truncate = !a.full_precision;
   mo.skip = a.first_lines == "none"        ? resilinet::FirstLineSkip::none
             : a.first_lines == "each-file" ? resilinet::FirstLineSkip::each_file
                                            : resilinet::FirstLineSkip::reference;
-  const auto all = resilinet::load_mhealth<float>(a.data, mo);
+  return resilinet::load_mhealth<float>(a.data, mo);
+}
+
+/// `all` split into train, validation and test as the health programs split it: 80/10/10 from
+/// `split_rng` (seeded; fresh uses this split in its first iteration), or the reference's.
+inline std::vector<resilinet::Dataset<float>> split_health(const Args& a, const resilinet::Dataset<float>& all,
+                                                           resilinet::Rng& split_rng) {
   if (a.split != "reference") return resilinet::split(all, {0.8, 0.1, 0.1}, split_rng);
   std::vector<resilinet::Dataset<float>> parts;
   for (const auto& idx : resilinet::reference_split_indices(all.size())) parts.push_back(all.subset(idx));
   return parts;
+}
+
+/// The mHealth data of `a` split as the health programs split it in their first iteration
+/// (`split_rng`: the run generator's first fork).
+inline std::vector<resilinet::Dataset<float>> load_health_splits(const Args& a, resilinet::Rng& split_rng) {
+  return split_health(a, load_health_data(a), split_rng);
 }
 
 /// Everything one program run shares: data, generators, model counter and the report.
@@ -277,6 +290,16 @@ class Experiment {
   }
   /// True for the MLP experiments (health, camera), whose lines differ from the CNN ones (spec §7).
   bool mlp_style() const { return program_.kind == Kind::health || program_.kind == Kind::camera; }
+
+  /// Starts iteration `it` (from 1). With `--split fresh` (the health default) the data is
+  /// split anew: by the it-th fork of a generator seeded with --seed (the first is the seeded
+  /// split), so every iteration has its own test set, whatever order iterations run in.
+  void start_iteration(int it) {
+    if (program_.kind != Kind::health || a_.split != "fresh") return;
+    resilinet::Rng forks(a_.seed), split_rng = forks.fork();
+    for (int k = 1; k < it; ++k) split_rng = forks.fork();
+    use_health_split(split_rng);
+  }
 
   /// Announces how many models the run will train (progress and time-left estimate).
   void plan(std::size_t models) { planned_ = models; }
@@ -414,17 +437,23 @@ class Experiment {
     }
   }
 
-  // Serves in_memory_ (train shuffled every epoch, validation, test) and describes it.
+  // Serves in_memory_ (train shuffled every epoch, validation, test).
   void serve_in_memory() {
     train_ = std::make_unique<resilinet::DatasetSource<float>>(in_memory_[0], true);
     val_ = std::make_unique<resilinet::DatasetSource<float>>(in_memory_[1]);
     test_ = std::make_unique<resilinet::DatasetSource<float>>(in_memory_[2]);
     train_labels_ = in_memory_[0].y;
-    describe_data(in_memory_[0].size(), in_memory_[1].size(), in_memory_[2].size());
   }
 
   void load_health(resilinet::Rng& split_rng) {
-    auto parts = load_health_splits(a_, split_rng);
+    health_all_ = load_health_data(a_);
+    use_health_split(split_rng);
+    describe_data(in_memory_[0].size(), in_memory_[1].size(), in_memory_[2].size());
+    if (a_.split != "fresh") health_all_ = resilinet::Dataset<float>();
+  }
+
+  void use_health_split(resilinet::Rng& split_rng) {
+    auto parts = split_health(a_, health_all_, split_rng);
     for (int k = 0; k < 3; ++k) in_memory_[k] = std::move(parts[std::size_t(k)]);
     serve_in_memory();
   }
@@ -445,6 +474,7 @@ class Experiment {
       class_weights_.push_back(double(in_memory_[0].size()) / (3.0 * c));
     }
     serve_in_memory();
+    describe_data(in_memory_[0].size(), in_memory_[1].size(), in_memory_[2].size());
     std::printf("class weights (person, car, bus): %.4f %.4f %.4f; metric: F1-micro, which for "
                 "single-label data equals accuracy\n", class_weights_[0], class_weights_[1], class_weights_[2]);
   }
@@ -564,6 +594,7 @@ class Experiment {
   std::size_t classes_ = 13;
   std::size_t planned_ = 0, trained_ = 0;
   resilinet::Dataset<float> in_memory_[3];  // health or camera: train, validation, test
+  resilinet::Dataset<float> health_all_;      // kept for --split fresh
   resilinet::ImageDataset images_[3];
   std::unique_ptr<resilinet::ImageFolderSource<float>> folder_train_;
   std::unique_ptr<resilinet::BatchSource<float>> train_, val_, test_;

@@ -50,6 +50,7 @@ inline void average_accuracy(Experiment& ex) {
   std::map<std::string, std::map<std::string, std::vector<double>>> results;
   std::vector<std::string> names;
   for (int it = 1; it <= ex.args().iterations; ++it) {
+    ex.start_iteration(it);
     if (!cifar) ex.report().line("ITERATION " + std::to_string(it));
     for (Variant v : order) {
       const auto o = ex.options(v);
@@ -83,6 +84,7 @@ inline void failout_rate(Experiment& ex) {
   std::map<std::string, std::vector<double>> variable;                  // setting → E per iteration
   std::map<double, std::map<std::string, std::vector<double>>> fixed;  // rate → setting → E
   for (int it = 1; it <= ex.args().iterations; ++it) {
+    ex.start_iteration(it);
     ex.report().line("ITERATION " + std::to_string(it));
     ex.report().line("ResiliNet");
     for (const auto& s : ex.settings()) {
@@ -133,6 +135,7 @@ inline void hyperconnection_weight(Experiment& ex) {
   const std::string ones = py(std::vector<double>(ex.failable(), 1.0));
   std::map<int, std::map<std::string, std::vector<double>>> results;  // scheme → setting → E
   for (int it = 1; it <= ex.args().iterations; ++it) {
+    ex.start_iteration(it);
     if (ex.mlp_style()) ex.report().line("ITERATION " + std::to_string(it));
     for (int scheme : {1, 2, 3, 4}) {
       const bool per_setting = scheme == 2 || scheme == 3;
@@ -192,6 +195,7 @@ inline void skiphyperconnection_sensitivity(Experiment& ex) {
   std::vector<std::string> texts;
   for (const auto& cfg : configs) texts.push_back(detail::bits_text(cfg));
   for (int it = 1; it <= ex.args().iterations; ++it) {
+    ex.start_iteration(it);
     if (ex.mlp_style()) ex.report().line("ITERATION " + std::to_string(it));
     for (std::size_t c = 0; c < configs.size(); ++c) {
       auto o = ex.options(Variant::resilinet);

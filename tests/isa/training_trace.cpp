@@ -1,7 +1,7 @@
-// Prints a short health ResiliNet training step by step, for comparing builds for different
-// instruction sets (tests/isa/compare_traces.py): every step's loss and, at the end, every
-// weight, in double and in float, for SGD and Adam with per-batch failout 0.9 on real mHealth
-// data (hidden width 64). usage: training_trace OUT_FILE (RESILINET_DATA_DIR must point at shared/data).
+// Prints a short health ResiliNet training (tests/health_training.hpp) step by step, for
+// comparing builds for different instruction sets (tests/isa/compare_traces.py): every step's
+// loss and, at the end, every weight, in double and in float, for SGD and Adam with per-batch
+// failout on real mHealth data. usage: training_trace OUT_FILE (RESILINET_DATA_DIR must point at shared/data).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -9,40 +9,26 @@
 
 #include <resilinet/resilinet.hpp>
 
+#include "../health_training.hpp"
+
 using namespace resilinet;
 
 namespace {
 
 template <class T>
 void trace(const std::string& data_dir, const char* precision, std::ostream& out) {
-  const auto all = load_mhealth<T>(data_dir + "/mhealth-window-means");
-  Rng split_rng(3);
-  auto parts = split(all, {0.5, 0.1, 0.4}, split_rng);
+  const auto parts = testing::health_parts<T>(data_dir);
   for (const bool adam : {false, true}) {
     const std::string run = std::string(precision) + (adam ? " adam" : " sgd");
-    HealthMlpOptions o;
-    o.variant = Variant::resilinet;
-    o.hidden = 64;  // the paper's 250 would print 580,000 weights per run
-    Rng rng(11);
-    auto net = build_health_mlp<T>(o, rng);
-    std::unique_ptr<Optimizer<T>> opt;
-    if (adam)
-      opt = std::make_unique<Adam<T>>(net->parameters());
-    else
-      opt = std::make_unique<Sgd<T>>(net->parameters(), SgdOptions{0.05, 0.9});
-    FitOptions fo;
-    fo.epochs = 3;
-    fo.batch_size = 257;
-    fo.seed = 5;
-    fo.log = nullptr;
-    fo.restore_best = false;
+    auto t = testing::health_training<T>(FailoutGranularity::per_batch, adam);
+    t.fit.restore_best = false;
     char line[128];
-    fo.on_step = [&](std::size_t step, double loss) {
+    t.fit.on_step = [&](std::size_t step, double loss) {
       std::snprintf(line, sizeof line, "%s loss %zu %.17g\n", run.c_str(), step, loss);
       out << line;
     };
-    fit(*net, *opt, parts[0], &parts[1], fo);
-    for (Parameter<T>* p : net->parameters())
+    fit(*t.net, *t.optimizer, parts[0], &parts[1], t.fit);
+    for (Parameter<T>* p : t.net->parameters())
       for (std::size_t i = 0; i < p->value().size(); ++i) {
         std::snprintf(line, sizeof line, "%s weight %s[%zu] %.17g\n", run.c_str(), p->name().c_str(), i,
                       double(p->value()[i]));

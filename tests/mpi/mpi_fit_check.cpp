@@ -19,6 +19,8 @@
 #include <resilinet/dist/mpi.hpp>
 #include <resilinet/resilinet.hpp>
 
+#include "../health_training.hpp"
+
 using namespace resilinet;
 
 namespace {
@@ -33,34 +35,17 @@ std::vector<T> flat(PartitionedNetwork<T>& net) {
 template <class T>
 std::unique_ptr<PartitionedNetwork<T>> train(const Dataset<T>& train_set, const Dataset<T>& val,
                                              FailoutGranularity granularity, bool adam, Collective* group) {
-  HealthMlpOptions o;
-  o.variant = Variant::resilinet;
-  o.hidden = 64;
-  o.granularity = granularity;
-  Rng rng(11);
-  auto net = build_health_mlp<T>(o, rng);
-  std::unique_ptr<Optimizer<T>> opt;
-  if (adam)
-    opt = std::make_unique<Adam<T>>(net->parameters());
-  else
-    opt = std::make_unique<Sgd<T>>(net->parameters(), SgdOptions{0.05, 0.9});
-  FitOptions fo;
-  fo.epochs = 3;
-  fo.batch_size = 257;  // uneven shares, and a last batch of its own size
-  fo.seed = 5;
-  fo.log = nullptr;
-  fo.collective = group;
-  fit(*net, *opt, train_set, &val, fo);
-  return net;
+  auto t = testing::health_training<T>(granularity, adam);
+  t.fit.collective = group;
+  fit(*t.net, *t.optimizer, train_set, &val, t.fit);
+  return std::move(t.net);
 }
 
 /// Trains every optimizer x granularity case in precision T; true when every check holds.
 template <class T>
 bool check(MpiCollective& group, const std::string& data_dir) {
   const bool exact = std::is_same_v<T, double>;
-  const auto all = load_mhealth<T>(data_dir + "/mhealth-window-means");
-  Rng split_rng(3);
-  auto parts = split(all, {0.5, 0.1, 0.4}, split_rng);
+  const auto parts = testing::health_parts<T>(data_dir);
   bool ok = true;
   for (const bool adam : {false, true}) {
     for (const auto granularity : {FailoutGranularity::per_batch, FailoutGranularity::per_example}) {

@@ -62,8 +62,9 @@ struct FitOptions {
   /// Data-parallel training over this group of processes (null: this process alone). Every
   /// process runs fit() with the same settings and data; see fit().
   Collective* collective = nullptr;
-  /// Called after every optimizer step with the step's index in the run (from 0) and the loss
-  /// of the mini-batch (of this process's rows in data-parallel training); empty: none.
+  /// Called after every optimizer step with the optimizer's step index (0 for its first step,
+  /// so a resumed run continues its count) and the mini-batch's loss (over this process's rows
+  /// in data-parallel training); empty: none.
   std::function<void(std::size_t step, double loss)> on_step;
 };
 
