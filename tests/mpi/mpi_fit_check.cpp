@@ -9,8 +9,10 @@
 // sums added in another order move a weight by ~1e-7, and when a ReLU pre-activation lies
 // that close to 0 (health ResiliNet, SGD, per-batch failout, step 39 on an AVX2 machine:
 // 1.2e-7 against exactly 0 in one process) the example's gradient flows in one run and not in
-// the other and SGD carries the difference on (0.036 after 3 epochs). Float runs are held to
-// (1) and to test accuracy within 0.01 of one process; their weight difference is printed.
+// the other and SGD carries the difference on (0.036 after 3 epochs, test accuracy 0.5217
+// against 0.5149). Float runs are held to (1) and to test accuracy within 0.05 of one process
+// (a gross error in a float-only path, e.g. a wrong MPI datatype); their weight difference is
+// printed.
 // Exit status 0 when all hold.
 #include <cmath>
 #include <cstdio>
@@ -71,7 +73,7 @@ bool check(MpiCollective& group, const std::string& data_dir) {
                   exact ? "double" : "float", adam ? "Adam" : "SGD", name, group.size(),
                   differs_from_lead == 0 ? "yes" : "NO", max_diff, max_abs,
                   exact ? ", tolerance 1e-09" : ", not checked", acc_n, acc_1);
-      ok = ok && differs_from_lead == 0 && weights_ok && std::fabs(acc_n - acc_1) <= 0.01;
+      ok = ok && differs_from_lead == 0 && weights_ok && std::fabs(acc_n - acc_1) <= (exact ? 1e-9 : 0.05);
     }
   }
   return ok;
