@@ -291,11 +291,12 @@ class Experiment {
   /// True for the MLP experiments (health, camera), whose lines differ from the CNN ones (spec §7).
   bool mlp_style() const { return program_.kind == Kind::health || program_.kind == Kind::camera; }
 
-  /// Starts iteration `it` (from 1). With `--split fresh` (the health default) the data is
-  /// split anew: by the it-th fork of a generator seeded with --seed (the first is the seeded
-  /// split), so every iteration has its own test set, whatever order iterations run in.
+  /// Starts iteration `it` (from 1). With `--split fresh` (the health default) iterations after
+  /// the first split the data anew: by the it-th fork of a generator seeded with --seed (the
+  /// first fork made the constructor's split), so every iteration has its own test set,
+  /// whatever order iterations run in.
   void start_iteration(int it) {
-    if (program_.kind != Kind::health || a_.split != "fresh") return;
+    if (program_.kind != Kind::health || a_.split != "fresh" || it == 1) return;
     resilinet::Rng forks(a_.seed), split_rng = forks.fork();
     for (int k = 1; k < it; ++k) split_rng = forks.fork();
     use_health_split(split_rng);
