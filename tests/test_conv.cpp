@@ -187,6 +187,40 @@ TEST_CASE("batch norm: hand-computed statistics, Keras's moving-variance update,
   CHECK_THROWS_AS(BatchNorm<double>(3, "bad", BatchNormOptions{1.5}), ValueError);
 }
 
+TEST_CASE("batch norm: zero-debiased moving statistics (Keras 2.2 on TensorFlow 1), hand-computed steps") {
+  BatchNormOptions o;
+  o.momentum = 0.9;
+  o.zero_debias = true;
+  BatchNorm<double> bn(1, "bn", o), plain(1, "plain", BatchNormOptions{0.9});
+  REQUIRE(bn.parameters().size() == 5);  // + moving_updates, saved with the model
+  Context<double> train(Mode::train);
+  Tape<double> tape;
+  const double f = 4 / (4 - 1.001);  // Keras's variance factor R / (R - 1 - eps), R = 4 rows
+  const Tensor<double> first(Shape{4, 1}, {1, 2, 3, 4}), second(Shape{4, 1}, {5, 7, 9, 11});
+  bn(tape.input(first), train);  // batch mean 2.5, biased variance 1.25
+  plain(tape.input(first), train);
+  // TensorFlow's hidden biased average: 0.1 * 2.5 = 0.25 after one step, divided by 1 - 0.9.
+  CHECK(bn.moving_mean().value()[0] == doctest::Approx(2.5).epsilon(1e-14));
+  CHECK(bn.moving_variance().value()[0] == doctest::Approx(1.25 * f).epsilon(1e-14));
+  CHECK(bn.parameters()[4]->value()[0] == 1);
+  CHECK(plain.moving_mean().value()[0] == doctest::Approx(0.25).epsilon(1e-14));  // 0.9 * 0 + 0.1 * 2.5
+  CHECK(plain.moving_variance().value()[0] == doctest::Approx(0.9 + 0.125 * f).epsilon(1e-14));
+  bn(tape.input(second), train);  // batch mean 8, biased variance 5
+  // Biased: 0.9 * 0.25 + 0.1 * 8 = 1.025 and 0.9 * 0.125 f + 0.1 * 5 f = 0.6125 f; / (1 - 0.81).
+  CHECK(bn.moving_mean().value()[0] == doctest::Approx(1.025 / 0.19).epsilon(1e-14));
+  CHECK(bn.moving_variance().value()[0] == doctest::Approx(0.6125 * f / 0.19).epsilon(1e-14));
+  CHECK(bn.parameters()[4]->value()[0] == 2);
+  for (int step = 2; step < 400; ++step) bn(tape.input(second), train);
+  // Long runs forget the start either way: 0.9^400 of the first batch is left.
+  CHECK(bn.moving_mean().value()[0] == doctest::Approx(8).epsilon(1e-12));
+  Context<double> infer(Mode::infer);
+  CHECK(bn(tape.input(second), infer).value()[3] == doctest::Approx(3 / std::sqrt(5 * f + 1e-3)).epsilon(1e-10));
+  CHECK(bn.parameters()[4]->value()[0] == 400);  // inference leaves the count alone
+  CHECK_THROWS_WITH_AS(batch_norm<double>(tape.input(first), Var<double>(bn.gamma()), Var<double>(bn.beta()),
+                                          bn.moving_mean().mutable_value(), bn.moving_variance().mutable_value(), true, o),
+                       "batch_norm: zero_debias needs the count of updates", ValueError);
+}
+
 TEST_CASE("gradient check: max pool, global average pool, zero padding") {
   TwoThreads threads;
   Rng rng(35);

@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -25,6 +27,7 @@
 #include <resilinet/dist/mpi.hpp>
 #endif
 
+#include "plan.hpp"
 #include "report.hpp"
 
 namespace examples {
@@ -64,6 +67,11 @@ struct Args {
   bool load = false;
   bool resume = false;
   bool quick = false;
+  bool show_plan = false;
+  std::string shard;
+  Share share;
+  std::vector<std::string> merge;
+  int ranks_per_model = 1;
   std::string mux = "select";
   std::string granularity = "batch";
   bool guess_index = false;
@@ -77,6 +85,7 @@ struct Args {
   std::size_t image_size = 0;
   bool no_augment = false;
   double bn_momentum = 0.99;
+  std::string bn_average = "keras";
   // camera
   std::string grouping = "object";
   bool bgr = false;
@@ -136,6 +145,14 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
   app.add_option("--threads", a.threads, "threads (default: all cores)")->check(CLI::Range(1, 1024));
   app.add_flag("--load", a.load, "evaluate the models saved by an earlier run instead of training");
   app.add_flag("--resume", a.resume, "continue a killed run: finished models are loaded, the interrupted one continues from its last epoch");
+  app.add_flag("--plan", a.show_plan, "list the trainings of the sweep with their seeds' places and estimated cost, then stop");
+  app.add_option("--shard", a.shard, "run shard i of n (1 <= i <= n) of the trainings and write a partial results file for --merge")
+      ->type_name("i/n")
+      ->check(CLI::Validator([&a](std::string& v) { return parse_shard(v, a.share); }, "i/n"));
+  app.add_option("--merge", a.merge, "combine the partial results files of --shard runs found in these folders into the results")
+      ->type_name("DIR...");
+  app.add_option("--ranks-per-model", a.ranks_per_model, "under mpirun: ranks that train one model data-parallel (1: trainings dealt to ranks)")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--mux", a.mux, "ResiliNet mux: select (alive state), legacy (add in training), batch-sum (reference's zero test)")
       ->check(CLI::IsMember({"select", "legacy", "batch-sum"}))->capture_default_str();
   app.add_option("--failout-granularity", a.granularity, "failout draws per batch or per example")
@@ -160,8 +177,8 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
     app.add_flag("--bgr", a.bgr, "feed channels in BGR order as the reference (OpenCV) did");
     return;
   }
-  app.add_flag("--quick", a.quick, imagenet ? "small-machine profile: 96x96 images, 1600 training (400 test) images, 6 epochs, batch 64, alpha 0.25, batch-norm momentum 0.9"
-                                            : "small-machine profile: 5000 training images (1250 validation, 1250 test), 6 epochs, batch 64, alpha 0.25 (MobileNet), batch-norm momentum 0.9");
+  app.add_flag("--quick", a.quick, imagenet ? "small-machine profile: 96x96 images, 1600 training (400 test) images, 6 epochs, batch 64, alpha 0.25"
+                                            : "small-machine profile: 5000 training images (1250 validation, 1250 test), 6 epochs, batch 64, alpha 0.25 (MobileNet)");
   app.add_option("--subset", a.subset, "use only N training images (and N/4 validation and test images)")->check(CLI::Range(1, 100000000));
   if (kind != Kind::cifar_resnet)
     app.add_option("--alpha", a.alpha, "MobileNet width multiplier")->check(real_range(0.01, 4.0))->capture_default_str();
@@ -169,6 +186,8 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
   app.add_flag("--no-augment", a.no_augment, "train without the paper's augmentation");
   app.add_option("--bn-momentum", a.bn_momentum, "momentum of the batch norms' moving statistics (Keras: 0.99)")
       ->check(real_range(0.0, 0.9999))->capture_default_str();
+  app.add_option("--bn-average", a.bn_average, "batch norms' moving statistics: keras (zero-debiased, as the reference's Keras 2.2 on TensorFlow 1) or plain (an average from mean 0, variance 1)")
+      ->check(CLI::IsMember({"keras", "plain"}))->capture_default_str();
 }
 
 /// Fails early (before the data loads) when `dir` exists but is not a directory.
@@ -214,14 +233,16 @@ inline std::vector<resilinet::Dataset<float>> load_health_splits(const Args& a, 
   return split_health(a, load_health_data(a), split_rng);
 }
 
-/// Everything one program run shares: data, generators, model counter and the report.
+/// Everything one program run shares: data, the sweep's plan and results, and the report.
 class Experiment {
  public:
-  /// Applies the profile, loads the data and prepares the output folders.
-  /// With `group`, every model trains data-parallel over it and only rank 0 writes files.
-  Experiment(const Program& program, Args args, resilinet::Collective* group = nullptr)
-      : program_(program), a_(std::move(args)), group_(group), rng_(a_.seed),
-        report_(replace_suffix(program.results)) {
+  /// Applies the profile, loads the data and prepares the output folders. Under MPI, `world`
+  /// is every process (rank 0 writes the results) and `group` the ranks that train one model
+  /// together (null: one rank per model); trainings are dealt to the groups in turn.
+  Experiment(const Program& program, Args args, resilinet::Collective* world = nullptr,
+             resilinet::Collective* group = nullptr)
+      : program_(program), a_(std::move(args)), world_(world), group_(group),
+        results_name_(replace_suffix(program.results)), report_(results_name_, false) {
     const bool health = program_.kind == Kind::health;
     if (a_.quick && mlp_style()) {
       a_.iterations = std::min(a_.iterations, 2);
@@ -232,16 +253,22 @@ class Experiment {
       a_.subset = a_.subset ? a_.subset : imagenet ? 1600 : 5000;
       a_.batch_size = std::min<std::size_t>(a_.batch_size, 64);
       a_.alpha = std::min(a_.alpha, 0.25);
-      // 100 steps leave 37% of the initial moving statistics at Keras's 0.99 (validation at
-      // chance); at 0.9 they follow the batches.
-      a_.bn_momentum = std::min(a_.bn_momentum, 0.9);
       if (imagenet) a_.image_size = std::min<std::size_t>(a_.image_size, 96);
     }
     resilinet::require(!(a_.load && a_.resume), "--load and --resume exclude each other");
+    resilinet::require(a_.merge.empty() || a_.share.shards == 1, "--merge and --shard exclude each other");
+    if (world_) {
+      const int k = group_ ? group_->size() : 1;
+      share_.groups = std::size_t(world_->size() / k);
+      share_.group = std::size_t(world_->rank() / k);
+    }
+    share_.shard = a_.share.shard;
+    share_.shards = a_.share.shards;
     for (const std::string& dir : {a_.out, a_.models}) require_directory_or_absent(dir);
+    if (!a_.merge.empty()) return;  // the shards' files hold every result: no data, no models
     resilinet::require(!a_.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
     resilinet::set_num_threads(a_.threads);
-    resilinet::Rng split_rng = rng_.fork();  // independent of the model initialisations
+    resilinet::Rng split_rng = resilinet::Rng(a_.seed).fork();  // apart from every training's stream
     if (health)
       load_health(split_rng);
     else if (program_.kind == Kind::camera)
@@ -250,6 +277,7 @@ class Experiment {
       load_imagenet(split_rng);
     else
       load_cifar(split_rng);
+    if (a_.show_plan) return;  // --plan writes nothing
     // Created only once the data has loaded: a wrong --data leaves nothing behind.
     for (const std::string& dir : {a_.out, a_.models}) make_directories(dir);
     check_run_manifest();
@@ -291,19 +319,43 @@ class Experiment {
   /// True for the MLP experiments (health, camera), whose lines differ from the CNN ones (spec §7).
   bool mlp_style() const { return program_.kind == Kind::health || program_.kind == Kind::camera; }
 
-  /// Starts iteration `it` (from 1). With `--split fresh` (the health default) iterations after
-  /// the first split the data anew: by the it-th fork of a generator seeded with --seed (the
-  /// first fork made the constructor's split), so every iteration has its own test set,
-  /// whatever order iterations run in.
-  void start_iteration(int it) {
-    if (program_.kind != Kind::health || a_.split != "fresh" || it == 1) return;
-    resilinet::Rng forks(a_.seed), split_rng = forks.fork();
-    for (int k = 1; k < it; ++k) split_rng = forks.fork();
-    use_health_split(split_rng);
+  /// Starts iteration `it` (from 1) of the sweep: the trainings that follow belong to it.
+  void start_iteration(int it) { iteration_ = it; }
+
+  /// The accuracy of every failure combination of the model trained with `o` and saved as
+  /// `file`. run() calls the sweep twice: the first pass records each training (and gets
+  /// zeros), the second gets each training's results in the same order and writes the report.
+  std::vector<double> result(const resilinet::ResilienceOptions& o, const std::string& file) {
+    if (!reporting_) {
+      plan_.push_back({iteration_, o, file});
+      return std::vector<double>(combinations(), 0.0);
+    }
+    resilinet::require(next_ < plan_.size() && plan_[next_].file == file,
+                       "the sweep's second pass asked for '", file, "', not in its plan's order");
+    return results_[next_++];
   }
 
-  /// Announces how many models the run will train (progress and time-left estimate).
-  void plan(std::size_t models) { planned_ = models; }
+  /// Runs `sweep`: plans its trainings, trains this process's share of them (or, with --merge,
+  /// reads the shards' results), then writes the results files (a shard: its partial file).
+  void run(const std::function<void(Experiment&)>& sweep) {
+    sweep(*this);
+    if (a_.show_plan) return print_plan();
+    results_ = a_.merge.empty() ? run_trainings()
+                                : read_partials(a_.merge, results_name_, run_settings(), plan_, combinations());
+    if (world_ && world_->rank() != 0) return;
+    make_directories(a_.out);
+    if (share_.shards > 1) {
+      const std::string path = write_partial(a_.out, results_name_, share_, run_settings(), plan_, results_);
+      std::printf("wrote %s (shard %zu of %zu; combine the shards with --merge)\n", path.c_str(),
+                  share_.shard + 1, share_.shards);
+      return;
+    }
+    report_ = Report(results_name_);
+    reporting_ = true;
+    sweep(*this);
+    const std::string path = report_.write(a_.out, settings());
+    std::printf("wrote %s (+ .csv, .svg)\n", path.c_str());
+  }
 
   /// Resilience options with this run's settings for `variant` (ResiliNet+ when requested).
   resilinet::ResilienceOptions options(resilinet::Variant variant) const {
@@ -320,58 +372,6 @@ class Experiment {
                        : a_.mux == "batch-sum" ? resilinet::MergeRule::mux_batch_sum
                                                : resilinet::MergeRule::mux;
     return o;
-  }
-
-  /// Builds a model and trains it, or loads `file` (--load, or --resume when it was
-  /// finished); a training run saves a checkpoint after every epoch and the model at the end.
-  std::unique_ptr<Net> train(const resilinet::ResilienceOptions& o, const std::string& file) {
-    auto net = build(o);
-    const std::string path = a_.models + "/" + file + ".rsln";
-    // Drawn in every mode, so --load and --resume leave every later draw as in training.
-    const std::uint64_t fit_seed = rng_.next_u64();
-    ++trained_;
-    const std::string progress = "[model " + std::to_string(trained_) + "/" +
-                                 std::to_string(std::max(planned_, trained_)) + "] " + file;
-    if (a_.load || (a_.resume && std::ifstream(path).good())) {
-      resilinet::load_parameters(*net, path);
-      std::printf("%s: loaded %s\n", progress.c_str(), path.c_str());
-      return net;
-    }
-    std::printf("%s: training %s, %zu epochs\n", progress.c_str(), net->name().c_str(), a_.epochs);
-    resilinet::Adam<float> adam(net->parameters());
-    resilinet::FitOptions fo;
-    fo.epochs = a_.epochs;
-    fo.batch_size = a_.batch_size;
-    fo.seed = fit_seed;
-    fo.label = file;
-    fo.eval_batch_size = program_.kind == Kind::health ? 1024 : 256;
-    fo.class_weights = class_weights_;
-    fo.epochs_after = (std::max(planned_, trained_) - trained_) * a_.epochs;
-    fo.checkpoint = a_.models + "/" + file + ".ckpt";
-    fo.resume = a_.resume;
-    fo.collective = group_;
-    fo.restore_best = program_.kind != Kind::imagenet;  // ImageNet keeps the final weights
-    const auto h = resilinet::fit(*net, adam, *train_, val_.get(), fo);
-    if (val_)
-      std::printf("%s: kept epoch %zu (val_acc %.4f); saved %s\n", file.c_str(), h.best_epoch + 1,
-                  h.best_val_accuracy, path.c_str());
-    else
-      std::printf("%s: kept the final weights; saved %s\n", file.c_str(), path.c_str());
-    if (lead()) resilinet::save_parameters(*net, path);
-    return net;
-  }
-
-  /// Accuracy of every failure combination (computed once per trained model).
-  std::vector<double> accuracies(Net& net) {
-    resilinet::FailureEvaluationOptions eo;
-    eo.guess_index = a_.guess_index;
-    eo.seed = rng_.next_u64();
-    if (program_.kind == Kind::imagenet) eo.no_flow_accuracy = 0.001;
-    if (program_.kind != Kind::health) {
-      eo.batch_size = 256;
-      eo.log = &std::cout;
-    }
-    return resilinet::combination_accuracies(net, *test_, train_labels_, eo);
   }
 
   /// Writes the reference's per-evaluation lines and a CSV row; returns E[acc].
@@ -391,39 +391,174 @@ class Experiment {
     return e;
   }
 
-  /// Writes the results files and prints where they are.
-  void finish() {
-    if (!lead()) return;
-    const std::string path = report_.write(a_.out, settings());
-    std::printf("wrote %s (+ .csv, .svg)\n", path.c_str());
-  }
+  /// Number of failure combinations (2^failable()).
+  std::size_t combinations() const { return std::size_t(1) << failable(); }
 
  private:
+  // This process's share of the plan, trained and evaluated in plan order; under MPI every
+  // process then holds every training's results.
+  std::vector<std::vector<double>> run_trainings() {
+    std::vector<std::vector<double>> results(plan_.size(), std::vector<double>(combinations(), 0.0));
+    std::size_t mine = 0, done = 0;
+    for (std::size_t j = 0; j < plan_.size(); ++j) mine += share_.runs(j);
+    for (std::size_t j = 0; j < plan_.size(); ++j) {
+      if (!share_.runs(j)) continue;
+      use_iteration(plan_[j].iteration);
+      resilinet::Rng rng = training_rng(a_.seed, j);
+      auto net = train(plan_[j], rng, ++done, mine);
+      results[j] = accuracies(*net, rng);
+    }
+    if (world_ && world_->size() > 1) {
+      // Each group's lead adds its trainings' results, everyone else zeros: the sum is exact.
+      std::vector<double> all;
+      for (std::size_t j = 0; j < plan_.size(); ++j)
+        for (double a : results[j]) all.push_back(share_.runs(j) && model_lead() ? a : 0.0);
+      world_->sum(all.data(), all.size());
+      for (std::size_t j = 0, at = 0; j < plan_.size(); ++j)
+        for (double& a : results[j]) a = all[at++];
+    }
+    return results;
+  }
+
+  // Builds a model and trains it, or loads it (--load, or --resume when it was finished); a
+  // training saves a checkpoint after every epoch and the model at the end.
+  std::unique_ptr<Net> train(const Training& t, resilinet::Rng& rng, std::size_t done, std::size_t mine) {
+    auto net = build(t.options, rng);
+    const std::string path = a_.models + "/" + t.file + ".rsln";
+    const std::uint64_t fit_seed = rng.next_u64();
+    const std::string progress = rank_text() + "[model " + std::to_string(done) + "/" + std::to_string(mine) + "] " + t.file;
+    if (a_.load || (a_.resume && std::ifstream(path).good())) {
+      resilinet::load_parameters(*net, path);
+      std::printf("%s: loaded %s\n", progress.c_str(), path.c_str());
+      return net;
+    }
+    std::printf("%s: training %s, %zu epochs\n", progress.c_str(), net->name().c_str(), a_.epochs);
+    resilinet::Adam<float> adam(net->parameters());
+    resilinet::FitOptions fo;
+    fo.epochs = a_.epochs;
+    fo.batch_size = a_.batch_size;
+    fo.seed = fit_seed;
+    fo.label = rank_text() + t.file;
+    fo.eval_batch_size = program_.kind == Kind::health ? 1024 : 256;
+    fo.class_weights = class_weights_;
+    fo.epochs_after = (mine - done) * a_.epochs;
+    fo.checkpoint = a_.models + "/" + t.file + ".ckpt";
+    fo.resume = a_.resume;
+    fo.collective = group_;
+    fo.restore_best = program_.kind != Kind::imagenet;  // ImageNet keeps the final weights
+    const auto h = resilinet::fit(*net, adam, *train_, val_.get(), fo);
+    if (val_)
+      std::printf("%s: kept epoch %zu (val_acc %.4f); saved %s\n", fo.label.c_str(), h.best_epoch + 1,
+                  h.best_val_accuracy, path.c_str());
+    else
+      std::printf("%s: kept the final weights; saved %s\n", fo.label.c_str(), path.c_str());
+    if (model_lead()) resilinet::save_parameters(*net, path);
+    return net;
+  }
+
+  // Accuracy of every failure combination of `net` (its guesses drawn from `rng`).
+  std::vector<double> accuracies(Net& net, resilinet::Rng& rng) {
+    resilinet::FailureEvaluationOptions eo;
+    eo.guess_index = a_.guess_index;
+    eo.seed = rng.next_u64();
+    if (program_.kind == Kind::imagenet) eo.no_flow_accuracy = 0.001;
+    if (program_.kind != Kind::health) {
+      eo.batch_size = 256;
+      eo.log = &std::cout;
+    }
+    return resilinet::combination_accuracies(net, *test_, train_labels_, eo);
+  }
+
+  // With --split fresh (the health default), iteration `it` after the first trains and tests on
+  // a split of its own: the it-th fork of a generator seeded with --seed (the first fork made
+  // the constructor's split), whatever order the trainings run in.
+  void use_iteration(int it) {
+    if (program_.kind != Kind::health || a_.split != "fresh" || it == split_iteration_) return;
+    resilinet::Rng forks(a_.seed), split_rng = forks.fork();
+    for (int k = 1; k < it; ++k) split_rng = forks.fork();
+    use_health_split(split_rng);
+    split_iteration_ = it;
+  }
+
+  // --plan: every training with its estimated time (one measured training step of each kind
+  // of model, times the steps of its epochs; validation and evaluation not counted).
+  void print_plan() {
+    if (world_ && world_->rank() != 0) return;
+    std::map<std::string, double> step;  // model name -> seconds per step
+    const std::size_t steps = (train_->size() + a_.batch_size - 1) / a_.batch_size * a_.epochs;
+    double total = 0;
+    std::printf("%s: %zu trainings (%zu steps of batch %zu each), %d thread(s)\n", program_.name.c_str(),
+                plan_.size(), steps, a_.batch_size, a_.threads);
+    std::printf("%5s %9s %5s  %-10s %s\n", "index", "iteration", "shard", "estimate", "model file");
+    for (std::size_t j = 0; j < plan_.size(); ++j) {
+      const std::string kind = resilinet::to_string(plan_[j].options.variant);
+      if (!step.count(kind)) step[kind] = step_seconds(plan_[j].options);
+      const double seconds = step[kind] * double(steps);
+      total += seconds;
+      std::printf("%5zu %9d %5zu  %-10s %s\n", j, plan_[j].iteration, j % share_.shards + 1,
+                  resilinet::detail::duration_text(seconds).c_str(), plan_[j].file.c_str());
+    }
+    std::printf("total: %s of training on this machine with %d thread(s), %.2f CPU-hours; N machines "
+                "(--shard i/N or mpirun -np N) take about 1/N of it each\n",
+                resilinet::detail::duration_text(total).c_str(), a_.threads, total * a_.threads / 3600.0);
+  }
+
+  // Seconds of one training step (forward, backward, Adam) of a model built with `o`: the
+  // second of two steps on one batch of the training set.
+  double step_seconds(const resilinet::ResilienceOptions& o) {
+    resilinet::Rng rng(a_.seed);
+    auto net = build(o, rng);
+    resilinet::Adam<float> adam(net->parameters());
+    resilinet::Context<float> ctx(resilinet::Mode::train, rng.next_u64());
+    resilinet::Tape<float> tape;
+    resilinet::Tensor<float> x;
+    std::vector<int> y;
+    train_->start_epoch(rng);
+    train_->next(a_.batch_size, x, y);
+    double seconds = 0;
+    for (int k = 0; k < 2; ++k) {
+      const auto start = std::chrono::steady_clock::now();
+      tape.clear();
+      auto loss = resilinet::softmax_cross_entropy(net->forward(tape.input(x), ctx), y);
+      adam.zero_grad();
+      tape.backward(loss);
+      adam.step();
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    return seconds;
+  }
+
+  // "rank 3: " under MPI, else "".
+  std::string rank_text() const {
+    return world_ && world_->size() > 1 ? "rank " + std::to_string(world_->rank()) + ": " : "";
+  }
+
   std::string replace_suffix(std::string s) const {
     const auto at = s.find("{mx}");
     if (at != std::string::npos) s.replace(at, 4, a_.resilinet_plus ? "mux_adds" : "");
     return s;
   }
 
-  std::unique_ptr<Net> build(const resilinet::ResilienceOptions& o) {
+  std::unique_ptr<Net> build(const resilinet::ResilienceOptions& o, resilinet::Rng& rng) {
     switch (program_.kind) {
       case Kind::health: {
         resilinet::HealthMlpOptions h;
         static_cast<resilinet::ResilienceOptions&>(h) = o;
-        return resilinet::build_health_mlp<float>(h, rng_);
+        return resilinet::build_health_mlp<float>(h, rng);
       }
       case Kind::camera: {
         resilinet::CameraMlpOptions c;
         static_cast<resilinet::ResilienceOptions&>(c) = o;
-        return resilinet::build_camera_mlp<float>(c, rng_);
+        return resilinet::build_camera_mlp<float>(c, rng);
       }
       case Kind::cifar_resnet: {
         resilinet::PartitionedResNetOptions r;
         static_cast<resilinet::ResilienceOptions&>(r) = o;
         r.net.classes = classes_;
         r.net.bn_momentum = a_.bn_momentum;
+        r.net.bn_zero_debias = a_.bn_average == "keras";
         r.image_size = a_.image_size;
-        return resilinet::build_partitioned_resnet<float>(r, rng_);
+        return resilinet::build_partitioned_resnet<float>(r, rng);
       }
       default: {
         resilinet::PartitionedMobileNetOptions m;
@@ -431,9 +566,10 @@ class Experiment {
         m.net.alpha = a_.alpha;
         m.net.classes = classes_;
         m.net.bn_momentum = a_.bn_momentum;
+        m.net.bn_zero_debias = a_.bn_average == "keras";
         m.net.strides = program_.kind == Kind::imagenet ? 2 : 1;
         m.image_size = a_.image_size;
-        return resilinet::build_partitioned_mobilenet<float>(m, rng_);
+        return resilinet::build_partitioned_mobilenet<float>(m, rng);
       }
     }
   }
@@ -561,39 +697,50 @@ class Experiment {
     std::fflush(stdout);
   }
 
-  // The settings a run's saved models depend on (the thread count too: parallel reductions
-  // change the last bits); --resume refuses a models folder that was filled with different
-  // ones, and a fresh run records its own.
-  void check_run_manifest() const {
+  // The settings a run's results depend on (the thread count too: parallel reductions change
+  // the last bits), the data folders aside; shards' files must agree on them to be merged.
+  std::string run_settings() const {
     std::ostringstream m;
     m << program_.name << " seed " << a_.seed << " threads " << a_.threads << " partition " << a_.partition << " plus "
       << a_.resilinet_plus << " iterations " << a_.iterations << " epochs " << a_.epochs
       << " batch " << a_.batch_size << " mux " << a_.mux << " granularity " << a_.granularity
       << " split " << a_.split << " precision " << a_.full_precision << " first-lines "
       << a_.first_lines << " subset " << a_.subset << " alpha " << a_.alpha << " size "
-      << a_.image_size << " augment " << !a_.no_augment << " bn " << a_.bn_momentum << " grouping "
-      << a_.grouping << " bgr " << a_.bgr << " data " << a_.data << " "
-      << a_.test_data << " processes " << (group_ ? group_->size() : 1) << "\n";
+      << a_.image_size << " augment " << !a_.no_augment << " bn " << a_.bn_momentum << " " << a_.bn_average << " grouping "
+      << a_.grouping << " bgr " << a_.bgr << " ranks-per-model " << (group_ ? group_->size() : 1);
+    return m.str();
+  }
+
+  // --resume refuses a models folder that was filled by a run with other settings, and a fresh
+  // run records its own.
+  void check_run_manifest() const {
+    const std::string manifest = run_settings() + " data " + a_.data + " " + a_.test_data + "\n";
     const std::string path = a_.models + "/" + program_.name + ".run";
     if (a_.load) return;
     std::ifstream in(path);
     const std::string saved((std::istreambuf_iterator<char>(in)), {});
-    if (a_.resume && in.good() && saved != m.str())
+    if (a_.resume && in.good() && saved != manifest)
       throw resilinet::ValueError("--resume: '" + path + "' was written by a run with other settings: " +
-                                  resilinet::quoted(saved, 300) + "; this run: " + m.str());
-    if (lead()) resilinet::write_text_file(path, m.str());
+                                  resilinet::quoted(saved, 300) + "; this run: " + manifest);
+    if (!world_ || world_->rank() == 0) resilinet::write_text_file(path, manifest);
   }
 
-  // True in the process that writes files: the only one, or rank 0 of a data-parallel run.
-  bool lead() const { return !group_ || group_->rank() == 0; }
+  // True in the process that saves its group's models: the only one, or the group's rank 0.
+  bool model_lead() const { return !group_ || group_->rank() == 0; }
 
   Program program_;
   Args a_;
+  resilinet::Collective* world_;
   resilinet::Collective* group_;
-  resilinet::Rng rng_;
+  Share share_;
+  std::string results_name_;
   Report report_;
+  std::vector<Training> plan_;
+  std::vector<std::vector<double>> results_;
+  bool reporting_ = false;
+  std::size_t next_ = 0;
+  int iteration_ = 1, split_iteration_ = 1;
   std::size_t classes_ = 13;
-  std::size_t planned_ = 0, trained_ = 0;
   resilinet::Dataset<float> in_memory_[3];  // health or camera: train, validation, test
   resilinet::Dataset<float> health_all_;      // kept for --split fresh
   resilinet::ImageDataset images_[3];
@@ -603,34 +750,68 @@ class Experiment {
   std::vector<double> class_weights_;
 };
 
-/// The whole main() of a program: parses the flags, loads the data and runs
-/// `sweep(experiment)`, turning errors into one line on stderr and exit code 1.
+#ifdef RESILINET_WITH_MPI
+/// The processes of an mpirun job: all of them, and the group of --ranks-per-model ranks
+/// this one trains its models with (none when each rank trains alone).
+struct MpiRanks {
+  /// Every process (MPI_COMM_WORLD).
+  std::unique_ptr<resilinet::MpiCollective> world;
+  /// This process's training group, when it has more than one rank.
+  std::unique_ptr<resilinet::MpiCollective> group;
+  /// The group's communicator (freed with the object).
+  MPI_Comm comm = MPI_COMM_NULL;
+  ~MpiRanks() {
+    group.reset();
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+  }
+};
+#endif
+
+/// The whole main() of a program: parses the flags, loads the data and runs `sweep` through
+/// Experiment::run(), turning errors into one line on stderr and exit code 1.
 inline int program_main(int argc, char** argv, const Program& program,
                         const std::function<void(Experiment&)>& sweep) {
 #ifdef RESILINET_WITH_MPI
-  // Under mpirun every process trains each model together (fit()'s data-parallel mode);
-  // rank 0 alone prints and writes results, models and checkpoints.
+  // Under mpirun the plan's trainings are dealt to groups of --ranks-per-model ranks, each
+  // group training its models data-parallel (fit()'s collective); rank 0 writes the results,
+  // each group's first rank its models and checkpoints and prints its progress.
   resilinet::MpiSession mpi(argc, argv);
-  std::unique_ptr<resilinet::MpiCollective> group;
-  if (mpi.active()) {
-    group = std::make_unique<resilinet::MpiCollective>();
-    if (group->rank() != 0 && !std::freopen("/dev/null", "w", stdout)) return 1;
-  }
-  resilinet::Collective* collective = group.get();
-#else
-  resilinet::Collective* collective = nullptr;
 #endif
   CLI::App app{program.name + ": " + program.description};
   Args args;
   add_flags(app, args, program.kind);
   CLI11_PARSE(app, argc, argv);
+  resilinet::Collective *world = nullptr, *group = nullptr;
+#ifdef RESILINET_WITH_MPI
+  MpiRanks ranks;
+  if (mpi.active()) {
+    ranks.world = std::make_unique<resilinet::MpiCollective>();
+    const int rank = ranks.world->rank(), size = ranks.world->size(), k = args.ranks_per_model;
+    if (size % k != 0) {
+      if (rank == 0)
+        std::fprintf(stderr, "%s: --ranks-per-model %d does not divide the %d processes of this MPI run\n",
+                     program.name.c_str(), k, size);
+      return 1;
+    }
+    MPI_Comm_split(MPI_COMM_WORLD, rank / k, rank, &ranks.comm);
+    if (k > 1) ranks.group = std::make_unique<resilinet::MpiCollective>(ranks.comm);
+    if (rank % k != 0 && !std::freopen("/dev/null", "w", stdout)) return 1;
+    world = ranks.world.get();
+    group = ranks.group.get();
+  }
+#endif
   try {
-    Experiment ex(program, args, collective);
-    sweep(ex);
-    ex.finish();
+    resilinet::require(args.ranks_per_model == 1 || world, "--ranks-per-model ", args.ranks_per_model,
+                       " needs an MPI run (mpirun -np N, N a multiple of it)");
+    Experiment ex(program, args, world, group);
+    ex.run(sweep);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", program.name.c_str(), e.what());
+#ifdef RESILINET_WITH_MPI
+    // The other processes would wait for this one's results forever.
+    if (world && world->size() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
     return 1;
   }
 }

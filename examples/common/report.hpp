@@ -63,11 +63,13 @@ inline std::vector<Setting> camera_settings() {
 /// Collects the text lines, CSV rows and plot values of one experiment run.
 class Report {
  public:
-  explicit Report(std::string experiment) : experiment_(std::move(experiment)) {}
+  /// A report of `experiment` whose lines are echoed to stdout when `echo`.
+  explicit Report(std::string experiment, bool echo = true) : experiment_(std::move(experiment)), echo_(echo) {}
 
-  /// Appends one line of the reference-format text file (also echoed to stdout).
+  /// Appends one line of the reference-format text file (echoed to stdout).
   void line(const std::string& s) {
     text_ += s + "\n";
+    if (!echo_) return;
     std::printf("%s\n", s.c_str());
     std::fflush(stdout);
   }
@@ -148,6 +150,7 @@ class Report {
   }
 
   std::string experiment_;
+  bool echo_;
   std::string text_, csv_;
   std::map<std::string, std::map<std::string, std::vector<double>>> plot_;
   std::vector<std::string> series_order_;

@@ -1,7 +1,9 @@
 #pragma once
 // The four experiments of spec §5, written once for every dataset: average accuracy (§5.1),
 // failout rate (§5.2), hyperconnection weight (§5.3) and skip-hyperconnection sensitivity
-// (§5.4). Each writes the reference script's lines (spec §7) for its dataset.
+// (§5.4). Each writes the reference script's lines (spec §7) for its dataset. Experiment::run()
+// calls a sweep twice: the first pass lists its trainings (the plan, whose trainings may run
+// in other processes or on other machines), the second writes the report from their results.
 
 #include <map>
 #include <string>
@@ -46,7 +48,6 @@ inline void average_accuracy(Experiment& ex) {
   // The reference's CIFAR scripts print the setting before each evaluation, the others the
   // model name and an ITERATION header.
   const bool cifar = !resilinet_first;
-  ex.plan(order.size() * std::size_t(ex.args().iterations));
   std::map<std::string, std::map<std::string, std::vector<double>>> results;
   std::vector<std::string> names;
   for (int it = 1; it <= ex.args().iterations; ++it) {
@@ -57,9 +58,8 @@ inline void average_accuracy(Experiment& ex) {
       const std::string name = resilinet::to_string(o.variant);
       if (it == 1) names.push_back(name);
       const bool plus = o.variant == Variant::resilinet_plus;
-      auto net = ex.train(o, ex.model_prefix() + std::to_string(it) + (plus ? ex.suffix() : "") +
-                                 "average_accuracy_" + name);
-      const auto acc = ex.accuracies(*net);
+      const auto acc = ex.result(o, ex.model_prefix() + std::to_string(it) + (plus ? ex.suffix() : "") +
+                                        "average_accuracy_" + name);
       bool first = true;
       for (const auto& s : ex.settings()) {
         ex.report().line(cifar ? s.text : name);
@@ -79,7 +79,6 @@ inline void failout_rate(Experiment& ex) {
   using resilinet::Variant;
   std::vector<double> fixed_rates{0.95, 0.9, 0.7, 0.5};
   if (ex.program().kind == Kind::camera) fixed_rates.push_back(0.3);
-  ex.plan((ex.settings().size() - 1 + fixed_rates.size()) * std::size_t(ex.args().iterations));
   const std::string name = ex.file_stem();
   std::map<std::string, std::vector<double>> variable;                  // setting → E per iteration
   std::map<double, std::map<std::string, std::vector<double>>> fixed;  // rate → setting → E
@@ -94,16 +93,14 @@ inline void failout_rate(Experiment& ex) {
       }
       auto o = ex.options(Variant::resilinet);
       o.survival = s.reliability;
-      auto net = ex.train(o, std::to_string(it) + " " + ex.suffix() + s.text + name + "_failout_rate");
-      const auto acc = ex.accuracies(*net);
+      const auto acc = ex.result(o, std::to_string(it) + " " + ex.suffix() + s.text + name + "_failout_rate");
       variable[s.name].push_back(ex.evaluate("ResiliNet", "variable failout", s, it, acc, true));
     }
     for (double rate : fixed_rates) {
       auto o = ex.options(Variant::resilinet);
       o.survival.assign(ex.failable(), rate);
       const std::string rate_text = py(o.survival);
-      auto net = ex.train(o, std::to_string(it) + " " + ex.suffix() + rate_text + name + "_failout_rate");
-      const auto acc = ex.accuracies(*net);
+      const auto acc = ex.result(o, std::to_string(it) + " " + ex.suffix() + rate_text + name + "_failout_rate");
       bool first = true;
       for (const auto& s : ex.settings()) {
         ex.report().line(s.text);
@@ -130,7 +127,6 @@ inline void failout_rate(Experiment& ex) {
 inline void hyperconnection_weight(Experiment& ex) {
   using resilinet::Variant;
   const auto settings = ex.settings();
-  ex.plan((2 * settings.size() + 2) * std::size_t(ex.args().iterations));
   const std::string name = ex.file_stem();
   const std::string ones = py(std::vector<double>(ex.failable(), 1.0));
   std::map<int, std::map<std::string, std::vector<double>>> results;  // scheme → setting → E
@@ -139,17 +135,15 @@ inline void hyperconnection_weight(Experiment& ex) {
     if (ex.mlp_style()) ex.report().line("ITERATION " + std::to_string(it));
     for (int scheme : {1, 2, 3, 4}) {
       const bool per_setting = scheme == 2 || scheme == 3;
-      std::unique_ptr<Net> net;
       std::vector<double> acc;
       bool first = true;
       for (const auto& s : settings) {
-        if (per_setting || !net) {
+        if (per_setting || acc.empty()) {
           auto o = ex.options(Variant::resilinet);
           o.scheme = resilinet::weight_scheme(scheme);
           if (per_setting) o.weight_reliability = s.reliability;
-          net = ex.train(o, std::to_string(it) + "_" + ex.suffix() + (per_setting ? s.text : ones) + "_" +
-                                std::to_string(scheme) + name + "_hyperconnection_ResiliNet");
-          acc = ex.accuracies(*net);
+          acc = ex.result(o, std::to_string(it) + "_" + ex.suffix() + (per_setting ? s.text : ones) + "_" +
+                                 std::to_string(scheme) + name + "_hyperconnection_ResiliNet");
           first = true;
         }
         ex.report().line(s.text + std::to_string(scheme));
@@ -189,7 +183,6 @@ inline void skiphyperconnection_sensitivity(Experiment& ex) {
   } else {
     configs = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
   }
-  ex.plan(configs.size() * std::size_t(ex.args().iterations));
   const std::string name = ex.file_stem();
   std::map<std::string, std::map<std::string, std::vector<double>>> results;  // cfg → setting → E
   std::vector<std::string> texts;
@@ -200,9 +193,8 @@ inline void skiphyperconnection_sensitivity(Experiment& ex) {
     for (std::size_t c = 0; c < configs.size(); ++c) {
       auto o = ex.options(Variant::resilinet);
       o.skips = configs[c];
-      auto net = ex.train(o, std::to_string(it) + " " + ex.suffix() + texts[c] + " " + name +
-                                 "_skiphyperconnection_sensitivity_ResiliNet");
-      const auto acc = ex.accuracies(*net);
+      const auto acc = ex.result(o, std::to_string(it) + " " + ex.suffix() + texts[c] + " " + name +
+                                        "_skiphyperconnection_sensitivity_ResiliNet");
       bool first = true;
       for (const auto& s : ex.settings()) {
         if (ex.program().kind == Kind::camera) ex.report().line("ResiliNet" + texts[c]);

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Checks an experiment program's results: every expected accuracy in the CSV recomputes from
 its per-combination accuracies (spec 2.7), every summary line of the text file recomputes from
-the CSV (mean over iterations), and optionally that ResiliNet beats Vanilla at a setting.
+the CSV (mean over iterations), and optionally that ResiliNet beats Vanilla at a setting, or
+that every model's mean at a setting reaches a minimum (a model that learned: inference with
+batch norm's moving statistics well above chance).
 
-usage: check_results.py RESULTS_BASE [--resilinet-beats-vanilla SETTING]
+usage: check_results.py RESULTS_BASE [--resilinet-beats-vanilla SETTING] [--all-above SETTING MIN]
 RESULTS_BASE is the results path without extension (the .txt and .csv beside it are read)."""
 import csv
 import math
@@ -60,6 +62,13 @@ def main():
         print(f"at {rel}: {name} {r:.4f}, Vanilla {v:.4f}")
         assert r > v, f"{name} ({r}) does not beat Vanilla ({v}) at {rel}"
         assert checked > 0
+    if "--all-above" in sys.argv:
+        at = sys.argv.index("--all-above")
+        rel, least = sys.argv[at + 1], float(sys.argv[at + 2])
+        found = {k[0]: v for k, v in means.items() if k[2] == rel}
+        print(f"at {rel}: " + ", ".join(f"{m} {v:.4f}" for m, v in sorted(found.items())) + f" (minimum {least})")
+        assert found, f"no results at {rel}"
+        assert all(v >= least for v in found.values()), f"a model below {least} at {rel}: {found}"
 
 
 if __name__ == "__main__":

@@ -1,24 +1,42 @@
 #!/usr/bin/env bash
-# The experiment programs under `mpirun -np 2`: the health program trains each model
-# data-parallel on two processes and writes one set of results (rank 0 alone), whose expected
-# accuracies match a single-process run to 0.05; a vision program runs its quick profile the
-# same way. usage: mpi_programs.sh PROGRAM_DIR WORK_DIR MPIEXEC
+# The experiment programs under `mpirun -np 2`. By default the sweep's trainings are dealt to
+# the two ranks: the health program's results are byte-identical to a single-process run's and
+# to two shards' merged. With --ranks-per-model 2 both ranks train each model data-parallel:
+# the health program's expected accuracies match a single-process run to 0.05, and a vision
+# program runs its quick profile the same way. Rank 0 alone writes results.
+# usage: mpi_programs.sh PROGRAM_DIR WORK_DIR MPIEXEC
 set -euo pipefail
 programs="$1"
 work="$2"
 mpirun=("$3" --allow-run-as-root --oversubscribe -np 2)
 rm -rf "$work" && mkdir -p "$work"
 args=(--iterations 1 --epochs 8 --threads 1 --seed 7)
-"$programs/health_average_accuracy" "${args[@]}" --out "$work/one/results" --models "$work/one/models" >"$work/one.log"
-"${mpirun[@]}" "$programs/health_average_accuracy" "${args[@]}" --out "$work/two/results" --models "$work/two/models" >"$work/two.log"
-"${mpirun[@]}" "$programs/cifar_resnet_average_accuracy" --quick --threads 1 \
+health="$programs/health_average_accuracy"
+"$health" "${args[@]}" --out "$work/one/results" --models "$work/one/models" >"$work/one.log"
+"${mpirun[@]}" "$health" "${args[@]}" --out "$work/dealt/results" --models "$work/dealt/models" >"$work/dealt.log"
+for i in 1 2; do
+  "$health" "${args[@]}" --shard $i/2 --out "$work/shard$i" --models "$work/shards/models" >"$work/shard$i.log"
+done
+"$health" "${args[@]}" --merge "$work/shard1" "$work/shard2" --out "$work/merged" >"$work/merged.log"
+for f in health_average_accuracy.txt health_average_accuracy.csv health_average_accuracy.svg; do
+  cmp "$work/one/results/$f" "$work/dealt/results/$f" || { echo "mpirun -np 2 (dealt) differs: $f"; exit 1; }
+  cmp "$work/one/results/$f" "$work/merged/$f" || { echo "two shards merged differ: $f"; exit 1; }
+done
+if "$health" "${args[@]}" --merge "$work/shard1" --out "$work/half" 2>"$work/half.err"; then
+  echo "--merge of one shard of two succeeded"; exit 1
+fi
+grep -q "is in no shard's file" "$work/half.err" && [ ! -e "$work/half" ] || { echo "--merge of one shard: $(cat "$work/half.err")"; exit 1; }
+echo "health: one process, mpirun -np 2 (dealt) and two shards merged give byte-identical results"
+"${mpirun[@]}" "$health" "${args[@]}" --ranks-per-model 2 --out "$work/two/results" --models "$work/two/models" >"$work/two.log"
+"${mpirun[@]}" "$programs/cifar_resnet_average_accuracy" --quick --threads 1 --ranks-per-model 2 \
   --out "$work/cnn/results" --models "$work/cnn/models" >"$work/cnn.log"
 python3 - "$work" <<'PY'
 import os, re, sys
 work = sys.argv[1]
 def accuracies(path):
     return [float(x) for x in re.findall(r"(?m)^Average accuracy: ([0-9.]+)", open(path).read())]
-for run, results in [("two", "health_average_accuracy"), ("cnn", "cifar_resnet_average_accuracy_results")]:
+for run, results in [("dealt", "health_average_accuracy"), ("two", "health_average_accuracy"),
+                     ("cnn", "cifar_resnet_average_accuracy_results")]:
     files = sorted(os.listdir(f"{work}/{run}/results"))
     assert files == [results + e for e in (".csv", ".svg", ".txt")], files
     log = open(f"{work}/{run}.log").read()

@@ -26,6 +26,9 @@ struct BatchNormOptions {
   double epsilon = 1e-3;
   /// Activation fused into the same pass (e.g. ReLU6 in MobileNet).
   Activation activation = Activation::linear;
+  /// Zero-debiased moving averages, as Keras 2.2 on TensorFlow 1 (the paper's models): after t
+  /// updates each moving statistic is the plain average started from 0, divided by 1 − m^t.
+  bool zero_debias = false;
 
   /// Throws ValueError naming the first setting out of range.
   void validate() const {
@@ -179,12 +182,15 @@ struct BatchNormOp : Node<T> {
 ///
 /// Training normalises with the batch mean and biased variance and updates the moving
 /// statistics in place: mean ← m·mean + (1−m)·μ, variance ← m·variance + (1−m)·σ²·R/(R−1−ε),
-/// Keras 2.2's "unbiased" correction (R rows per channel). Inference normalises with the
-/// moving statistics.
+/// Keras 2.2's "unbiased" correction (R rows per channel). With `options.zero_debias`,
+/// `*updates` counts the updates so far (t, incremented here) and each statistic s becomes
+/// (m·s·(1 − m^t) + (1−m)·batch value) / (1 − m^(t+1)): TensorFlow's zero-debiased average,
+/// whose hidden biased average is s·(1 − m^t), so the first update sets s to the batch's value.
+/// Inference normalises with the moving statistics.
 template <class T>
 Var<T> batch_norm(Var<T> x, Var<T> gamma, Var<T> beta, TensorView<T> moving_mean,
                   TensorView<T> moving_variance, bool training,
-                  const BatchNormOptions& options = {}) {
+                  const BatchNormOptions& options = {}, T* updates = nullptr) {
   const Shape& s = x.shape();
   const std::size_t c = s.back();
   require<ShapeError>(s.rank() >= 2 && c > 0, "batch_norm: needs (..., C) input, got ", s);
@@ -192,6 +198,7 @@ Var<T> batch_norm(Var<T> x, Var<T> gamma, Var<T> beta, TensorView<T> moving_mean
     require<ShapeError>(p.rank() == 1 && p[0] == c, "batch_norm: parameter of shape ", p,
                         " does not match the ", c, " channels of input ", s);
   options.validate();
+  require(!options.zero_debias || updates, "batch_norm: zero_debias needs the count of updates");
   const std::size_t rows = x.value().size() / c;
   Tape<T>& tape = detail::tape_of({x, gamma, beta});
   auto& op = tape.template record<detail::BatchNormOp<T>>();
@@ -216,14 +223,23 @@ Var<T> batch_norm(Var<T> x, Var<T> gamma, Var<T> beta, TensorView<T> moving_mean
     });
     const double m = options.momentum;
     const double correction = double(rows) / (double(rows) - 1.0 - options.epsilon);
+    // Weights of the old value and of the new one's divisor: plain m and 1; zero-debiased
+    // m·(1 − m^t) / (1 − m^(t+1)) and 1 − m^(t+1) (m = 1 never moves: both stay as they are).
+    double keep = m, scale = 1;
+    if (options.zero_debias && m < 1) {
+      const double t = double(*updates);
+      scale = 1 - std::pow(m, t + 1);
+      keep = m * (1 - std::pow(m, t)) / scale;
+      *updates = T(t + 1);
+    }
     for (std::size_t k = 0; k < c; ++k) {
       const double mu = op.sums[k] / double(rows);
       const double var = std::max(op.sums[c + k] / double(rows) - mu * mu, 0.0);
       op.mean[k] = T(mu);
       op.inv_std[k] = T(1.0 / std::sqrt(var + options.epsilon));
-      moving_mean[k] = T(m * double(moving_mean[k]) + (1 - m) * mu);
+      moving_mean[k] = T(keep * double(moving_mean[k]) + (1 - m) / scale * mu);
       moving_variance[k] =
-          T(m * double(moving_variance[k]) + (1 - m) * std::max(var * correction, 0.0));
+          T(keep * double(moving_variance[k]) + (1 - m) / scale * std::max(var * correction, 0.0));
     }
   } else {
     detail::moving_statistics(c, moving_mean.data(), moving_variance.data(), options.epsilon,

@@ -37,6 +37,12 @@ struct MobileNetOptions {
   double dropout = 1e-3;
   /// Momentum of every batch norm's moving statistics (Keras: 0.99).
   double bn_momentum = 0.99;
+  /// Zero-debiased moving statistics, as the reference's Keras 2.2 on TensorFlow 1 (false:
+  /// plain averages from mean 0 and variance 1).
+  bool bn_zero_debias = true;
+
+  /// The batch norms' settings, with activation `a` fused.
+  BatchNormOptions bn(Activation a) const { return BatchNormOptions{bn_momentum, 1e-3, a, bn_zero_debias}; }
 };
 
 /// Filters (at α = 1) and stride of MobileNet's blocks 1..13; `strides` applies to block 2.
@@ -52,27 +58,26 @@ inline std::size_t mobilenet_filters(std::size_t filters, double alpha) {
 }
 
 /// Appends the stem: pad bottom/right by 1, Conv 3x3 "valid" without bias (`conv1`), BN with
-/// ReLU6 (`conv1_bn`). Returns the output channels int(32α).
+/// ReLU6 (`conv1_bn`, settings `bn`). Returns the output channels int(32α).
 template <class T>
 std::size_t add_mobilenet_stem(Sequential<T>& s, std::size_t in_channels, double alpha,
-                               std::size_t stride, Rng& rng, double bn_momentum = 0.99) {
+                               std::size_t stride, Rng& rng, const BatchNormOptions& bn) {
   const std::size_t f = mobilenet_filters(32, alpha);
   s.template add<ZeroPadding2D<T>>(0, 1, 0, 1, "conv1_pad");
   s.template add<Conv2D<T>>(in_channels, f, Conv2DOptions().with_kernel(3).with_stride(stride).with_bias(false),
                             rng, "conv1");
-  s.template add<BatchNorm<T>>(f, "conv1_bn", BatchNormOptions{bn_momentum, 1e-3, Activation::relu6});
+  s.template add<BatchNorm<T>>(f, "conv1_bn", bn);
   return f;
 }
 
 /// Appends depthwise-separable block `id`: (stride 2: pad bottom/right, 3x3 "valid" depthwise;
 /// stride 1: 3x3 "same") `conv_dw_id`, BN+ReLU6, pointwise 1x1 `conv_pw_id` to
-/// `pointwise_filters`, BN+ReLU6. Returns `pointwise_filters`.
+/// `pointwise_filters`, BN+ReLU6 (batch norms with settings `bn`). Returns `pointwise_filters`.
 template <class T>
 std::size_t add_depthwise_block(Sequential<T>& s, std::size_t in_channels,
                                 std::size_t pointwise_filters, std::size_t stride, int id,
-                                Rng& rng, double bn_momentum = 0.99) {
+                                Rng& rng, const BatchNormOptions& bn) {
   const std::string b = std::to_string(id);
-  const BatchNormOptions bn{bn_momentum, 1e-3, Activation::relu6};
   if (stride != 1) s.template add<ZeroPadding2D<T>>(0, 1, 0, 1, "conv_pad_" + b);
   s.template add<DepthwiseConv2D<T>>(in_channels, 3, stride,
                                      stride == 1 ? Padding::same : Padding::valid, rng,
@@ -106,7 +111,7 @@ std::size_t add_mobilenet_blocks(BlockLayers&& block_layers, std::size_t channel
   int id = 1;
   for (const auto& [filters, stride] : mobilenet_blocks(o.strides)) {
     channels = add_depthwise_block(block_layers(id), channels, mobilenet_filters(filters, o.alpha),
-                                   stride, id, rng, o.bn_momentum);
+                                   stride, id, rng, o.bn(Activation::relu6));
     ++id;
   }
   return channels;
@@ -116,7 +121,7 @@ std::size_t add_mobilenet_blocks(BlockLayers&& block_layers, std::size_t channel
 template <class T>
 std::unique_ptr<Sequential<T>> build_mobilenet(const MobileNetOptions& o, Rng& rng) {
   auto net = std::make_unique<Sequential<T>>("mobilenet");
-  std::size_t c = add_mobilenet_stem(*net, o.channels, o.alpha, o.strides, rng, o.bn_momentum);
+  std::size_t c = add_mobilenet_stem(*net, o.channels, o.alpha, o.strides, rng, o.bn(Activation::relu6));
   c = add_mobilenet_blocks<T>([&](int) -> Sequential<T>& { return *net; }, c, o, rng);
   add_mobilenet_head(*net, c, o.classes, o.dropout, rng);
   return net;
@@ -147,7 +152,7 @@ std::unique_ptr<PartitionedNetwork<T>> build_partitioned_mobilenet(const Partiti
   auto net = make_vertical_cnn<T>("mobilenet", o);
   const MobileNetOptions& m = o.net;
   std::size_t c = add_mobilenet_stem(net->nodes()[0]->layers, m.channels, m.alpha, m.strides, rng,
-                                     m.bn_momentum);
+                                     m.bn(Activation::relu6));
   auto node_of = [&](int id) -> Sequential<T>& {
     std::size_t node = 0;
     while (node < 3 && id > last[node]) ++node;

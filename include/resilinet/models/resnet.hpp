@@ -38,6 +38,12 @@ struct ResNetOptions {
   double l2 = 1e-4;
   /// Momentum of every batch norm's moving statistics (Keras: 0.99).
   double bn_momentum = 0.99;
+  /// Zero-debiased moving statistics, as the reference's Keras 2.2 on TensorFlow 1 (false:
+  /// plain averages from mean 0 and variance 1).
+  bool bn_zero_debias = true;
+
+  /// The batch norms' settings, with activation `a` fused.
+  BatchNormOptions bn(Activation a) const { return BatchNormOptions{bn_momentum, 1e-3, a, bn_zero_debias}; }
 };
 
 /// The convolution settings of every ResNet conv: He-normal, bias, L2 penalty, "same".
@@ -52,21 +58,22 @@ template <class T>
 std::size_t add_resnet_stem(Sequential<T>& s, const ResNetOptions& o, Rng& rng) {
   s.template add<Conv2D<T>>(o.channels, o.filters, resnet_conv(o.stem_kernel, o.stem_stride, o.l2),
                             rng, "conv_1");
-  s.template add<BatchNorm<T>>(o.filters, "batch_norm_1", BatchNormOptions{o.bn_momentum, 1e-3, Activation::relu});
+  s.template add<BatchNorm<T>>(o.filters, "batch_norm_1", o.bn(Activation::relu));
   return o.filters;
 }
 
 /// Appends one basic block with id `id` (names as the reference: `conv_id`, `conv_{id+1}`,
 /// `skip_conv_{id+2}`, `skip_bn_{id+2}`; the network's very first conv is `res0a_branch2a`
-/// and has no BN-ReLU before it). Returns the next block id (id + 2, + 1 with a shortcut conv).
+/// and has no BN-ReLU before it; batch norms as `o.bn()`). Returns the next block id (id + 2,
+/// + 1 with a shortcut conv).
 template <class T>
 int add_basic_block(Sequential<T>& s, std::size_t in_channels, std::size_t filters,
-                    std::size_t stride, bool first_of_network, int id, double l2, Rng& rng,
-                    double bn_momentum = 0.99) {
+                    std::size_t stride, bool first_of_network, int id, const ResNetOptions& o, Rng& rng) {
   const std::string b = std::to_string(id), b1 = std::to_string(id + 1);
+  const double l2 = o.l2;
   auto& block = s.template add<ResidualBlock<T>>("block_" + b);
   Sequential<T>& r = block.residual();
-  const BatchNormOptions relu{bn_momentum, 1e-3, Activation::relu};
+  const BatchNormOptions relu = o.bn(Activation::relu);
   if (!first_of_network) r.template add<BatchNorm<T>>(in_channels, "batch_norm_" + b, relu);
   r.template add<Conv2D<T>>(in_channels, filters, resnet_conv(3, stride, l2), rng,
                             first_of_network ? "res0a_branch2a" : "conv_" + b);
@@ -78,18 +85,17 @@ int add_basic_block(Sequential<T>& s, std::size_t in_channels, std::size_t filte
       in_channels, filters, resnet_conv(1, stride, l2).with_padding(Padding::valid), rng,
       "skip_conv_" + b2);
   block.shortcut().template add<BatchNorm<T>>(filters, "skip_bn_" + b2,
-                                               BatchNormOptions{bn_momentum, 1e-3, Activation::linear});
+                                               o.bn(Activation::linear));
   return id + 3;
 }
 
-/// Appends the head: BN with ReLU, global average pooling, Dense to `classes` logits
-/// (He-normal).
+/// Appends the head: BN with ReLU (settings of `o`), global average pooling, Dense to
+/// `o.classes` logits (He-normal).
 template <class T>
-void add_resnet_head(Sequential<T>& s, std::size_t in_channels, std::size_t classes, Rng& rng,
-                     double bn_momentum = 0.99) {
-  s.template add<BatchNorm<T>>(in_channels, "batch_norm_head", BatchNormOptions{bn_momentum, 1e-3, Activation::relu});
+void add_resnet_head(Sequential<T>& s, std::size_t in_channels, const ResNetOptions& o, Rng& rng) {
+  s.template add<BatchNorm<T>>(in_channels, "batch_norm_head", o.bn(Activation::relu));
   s.template add<GlobalAveragePooling2D<T>>();
-  s.template add<Dense<T>>(in_channels, classes, Activation::linear, rng, "dense_1", true,
+  s.template add<Dense<T>>(in_channels, o.classes, Activation::linear, rng, "dense_1", true,
                            Initializer::he_normal);
 }
 
@@ -103,8 +109,7 @@ std::size_t add_resnet_stages(StageLayers&& stage_layers, std::size_t channels,
   for (std::size_t stage = 0; stage < o.repetitions.size(); ++stage, filters *= 2)
     for (std::size_t k = 0; k < o.repetitions[stage]; ++k) {
       Sequential<T>& s = stage_layers(stage);
-      id = add_basic_block(s, channels, filters, k == 0 ? 2 : 1, stage == 0 && k == 0, id, o.l2, rng,
-                           o.bn_momentum);
+      id = add_basic_block(s, channels, filters, k == 0 ? 2 : 1, stage == 0 && k == 0, id, o, rng);
       channels = filters;
     }
   return channels;
@@ -118,7 +123,7 @@ std::unique_ptr<Sequential<T>> build_resnet(const ResNetOptions& o, Rng& rng) {
   std::size_t c = add_resnet_stem(*net, o, rng);
   net->template add<MaxPool2D<T>>(3, 2, Padding::same, "max_pooling2d_1");
   c = add_resnet_stages<T>([&](std::size_t) -> Sequential<T>& { return *net; }, c, o, rng);
-  add_resnet_head(*net, c, o.classes, rng, o.bn_momentum);
+  add_resnet_head(*net, c, o, rng);
   return net;
 }
 
@@ -153,7 +158,7 @@ std::unique_ptr<PartitionedNetwork<T>> build_partitioned_resnet(const Partitione
   c = add_resnet_stages<T>(
       [&](std::size_t stage) -> Sequential<T>& { return net->nodes()[stage_node[stage]]->layers; },
       c, r, rng);
-  add_resnet_head(net->nodes()[3]->layers, c, r.classes, rng, r.bn_momentum);
+  add_resnet_head(net->nodes()[3]->layers, c, r, rng);
   connect_vertical_cnn(*net, o, Shape{o.image_size, o.image_size, r.channels}, rng);
   return net;
 }

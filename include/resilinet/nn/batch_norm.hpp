@@ -14,7 +14,9 @@ namespace resilinet {
 ///
 /// The moving mean and variance are non-trainable parameters (`moving_mean`,
 /// `moving_variance`), so model files and checkpoints carry them; optimizers skip them. The
-/// moving variance follows Keras 2.2 (see batch_norm()).
+/// moving variance follows Keras 2.2 (see batch_norm()). With `zero_debias` the count of
+/// updates is a third one (`moving_updates`), so a resumed training continues the average
+/// exactly.
 template <class T>
 class BatchNorm : public Module<T> {
  public:
@@ -27,13 +29,16 @@ class BatchNorm : public Module<T> {
         beta_(this->register_parameter("beta", Tensor<T>(Shape{channels}))),
         moving_mean_(this->register_parameter("moving_mean", Tensor<T>(Shape{channels}), false)),
         moving_variance_(
-            this->register_parameter("moving_variance", Tensor<T>(Shape{channels}, T(1)), false)) {}
+            this->register_parameter("moving_variance", Tensor<T>(Shape{channels}, T(1)), false)),
+        updates_(o_.zero_debias ? &this->register_parameter("moving_updates", Tensor<T>(Shape{1}), false)
+                                : nullptr) {}
 
   /// Records the normalisation of x (..., channels); updates the moving statistics when
   /// `ctx` trains.
   Var<T> forward(Var<T> x, Context<T>& ctx) override {
     return batch_norm(x, Var<T>(gamma_), Var<T>(beta_), moving_mean_.mutable_value(),
-                      moving_variance_.mutable_value(), ctx.training(), o_);
+                      moving_variance_.mutable_value(), ctx.training(), o_,
+                      updates_ ? updates_->mutable_value().data() : nullptr);
   }
 
   /// The normalisation of x (..., channels) with the moving statistics, without a tape.
@@ -73,6 +78,7 @@ class BatchNorm : public Module<T> {
   Parameter<T>& beta_;
   Parameter<T>& moving_mean_;
   Parameter<T>& moving_variance_;
+  Parameter<T>* updates_;
 };
 
 }  // namespace resilinet

@@ -1,0 +1,155 @@
+#pragma once
+// A sweep as a plan of independent trainings: what each one trains, which process runs it
+// (--shard i/n, MPI ranks) and the partial results file a shard leaves for --merge.
+
+#include <dirent.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <resilinet/resilinet.hpp>
+
+#include "report.hpp"
+
+namespace examples {
+
+/// One training of a sweep: the model's options, its file name and the iteration it belongs to.
+struct Training {
+  /// Iteration of the sweep (from 1).
+  int iteration = 1;
+  /// What is trained.
+  resilinet::ResilienceOptions options;
+  /// Model file name without extension.
+  std::string file;
+};
+
+/// The generator of the plan's `index`-th training (model initialisation, training, failure
+/// evaluation): the (index+1)-th fork of a generator seeded from `seed`, so a training draws the
+/// same numbers whichever process runs it and whatever ran before.
+inline resilinet::Rng training_rng(std::uint64_t seed, std::size_t index) {
+  resilinet::Rng forks(seed ^ 0x706c616e2d6a6f62ULL);  // "plan-job": apart from the split's stream
+  resilinet::Rng r = forks.fork();
+  for (std::size_t k = 0; k < index; ++k) r = forks.fork();
+  return r;
+}
+
+/// Which of a plan's trainings a process runs: shard `shard` of `shards` (--shard), then
+/// group `group` of `groups` (MPI ranks, or groups of --ranks-per-model ranks).
+struct Share {
+  /// This shard (from 0) and the number of shards.
+  std::size_t shard = 0, shards = 1;
+  /// This process's group (from 0) and the number of groups.
+  std::size_t group = 0, groups = 1;
+  /// Whether training `index` belongs to this shard.
+  bool in_shard(std::size_t index) const { return index % shards == shard; }
+  /// Whether this process's group runs training `index`: the shard's trainings dealt in turn.
+  bool runs(std::size_t index) const { return in_shard(index) && (index / shards) % groups == group; }
+};
+
+/// Parses --shard's "i/n" (1 <= i <= n) into a zero-based shard; "" when `text` is not one.
+inline std::string parse_shard(const std::string& text, Share& share) {
+  const auto slash = text.find('/');
+  char* end = nullptr;
+  const long i = slash == std::string::npos ? 0 : std::strtol(text.c_str(), &end, 10);
+  const bool i_ok = slash != std::string::npos && end == text.c_str() + slash;
+  const long n = i_ok ? std::strtol(text.c_str() + slash + 1, &end, 10) : 0;
+  if (!i_ok || *end != '\0' || slash + 1 == text.size() || n < 1 || i < 1 || i > n || n > 100000)
+    return text + " is not i/n with 1 <= i <= n";
+  share.shard = std::size_t(i - 1);
+  share.shards = std::size_t(n);
+  return "";
+}
+
+/// Name of the partial results file of shard `share` of `experiment`.
+inline std::string partial_name(const std::string& experiment, const Share& share) {
+  return experiment + ".shard-" + std::to_string(share.shard + 1) + "-of-" + std::to_string(share.shards) + ".part";
+}
+
+/// Writes a shard's results: the run's settings (`run`), then one line per training it ran
+/// ("<index> <file> <accuracy of each failure combination>").
+inline std::string write_partial(const std::string& dir, const std::string& experiment, const Share& share,
+                                 const std::string& run, const std::vector<Training>& plan,
+                                 const std::vector<std::vector<double>>& results) {
+  std::string text = "resilinet shard " + std::to_string(share.shard + 1) + "/" + std::to_string(share.shards) +
+                     " of " + std::to_string(plan.size()) + " trainings\nrun " + run + "\n";
+  for (std::size_t j = 0; j < plan.size(); ++j) {
+    if (!share.in_shard(j)) continue;
+    text += std::to_string(j) + " " + plan[j].file;
+    for (double a : results[j]) text += " " + py(a);
+    text += "\n";
+  }
+  const std::string path = dir + "/" + partial_name(experiment, share);
+  resilinet::write_text_file(path, text);
+  return path;
+}
+
+/// Reads every shard's partial results file of `experiment` in `dirs` into one result per
+/// training of `plan`; refuses files of another run, trainings missing or given twice.
+inline std::vector<std::vector<double>> read_partials(const std::vector<std::string>& dirs, const std::string& experiment,
+                                                      const std::string& run, const std::vector<Training>& plan,
+                                                      std::size_t combinations) {
+  using resilinet::ValueError;
+  std::vector<std::vector<double>> results(plan.size());
+  std::vector<std::string> from(plan.size());
+  const std::string prefix = experiment + ".shard-";
+  std::size_t files = 0;
+  for (const auto& dir : dirs) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) throw resilinet::IoError("--merge: cannot read folder '" + dir + "': " + std::strerror(errno));
+    std::vector<std::string> names;
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.rfind(prefix, 0) == 0 && name.size() > 5 && name.compare(name.size() - 5, 5, ".part") == 0)
+        names.push_back(name);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      const std::string path = dir + "/" + name;
+      std::ifstream in(path);
+      std::string head, run_line, line;
+      std::getline(in, head);
+      std::getline(in, run_line);
+      if (run_line != "run " + run)
+        throw ValueError("--merge: '" + path + "' comes from a run with other settings: " +
+                         resilinet::quoted(run_line, 300) + "; this run: run " + run);
+      for (std::size_t at = 3; std::getline(in, line); ++at) {
+        std::istringstream words(line);
+        std::size_t j = 0;
+        std::string file;
+        words >> j >> file;
+        const std::string where = "'" + path + "' line " + std::to_string(at);
+        if (!words || j >= plan.size() || file != plan[j].file)
+          throw ValueError("--merge: " + where + " names no training of this plan: " + resilinet::quoted(line, 120));
+        if (!from[j].empty()) throw ValueError("--merge: training " + std::to_string(j) + " (" + file + ") is in both " + from[j] + " and " + where);
+        std::vector<double> acc;
+        for (std::string w; words >> w;) {
+          char* end = nullptr;
+          acc.push_back(std::strtod(w.c_str(), &end));
+          if (*end != '\0') throw ValueError("--merge: " + where + ": '" + w + "' is not a number");
+        }
+        if (acc.size() != combinations)
+          throw ValueError("--merge: " + where + " has " + std::to_string(acc.size()) + " accuracies, expected " +
+                           std::to_string(combinations));
+        results[j] = std::move(acc);
+        from[j] = where;
+      }
+      ++files;
+    }
+  }
+  if (files == 0) throw ValueError("--merge: no " + prefix + "*.part file in the given folders");
+  for (std::size_t j = 0; j < plan.size(); ++j)
+    if (from[j].empty())
+      throw ValueError("--merge: training " + std::to_string(j) + " (" + plan[j].file + ") is in no shard's file");
+  return results;
+}
+
+}  // namespace examples
