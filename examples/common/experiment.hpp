@@ -66,6 +66,7 @@ struct Args {
   int threads = int(std::max(1u, std::thread::hardware_concurrency()));
   bool load = false;
   bool resume = false;
+  std::string profile = "paper";
   bool quick = false;
   bool show_plan = false;
   std::string shard;
@@ -108,6 +109,50 @@ inline CLI::Validator real_range(double lo, double hi) {
         return "";
       },
       text.str());
+}
+
+/// What --profile sets for `kind` (docs/experiments.md has what each profile measured).
+inline std::string profile_help(Kind kind) {
+  const std::string paper = "paper (the paper's budget), ";
+  const std::string rest = "; flags given explicitly override the profile's values";
+  switch (kind) {
+    case Kind::health:
+      return paper + "medium (3 iterations of 50 epochs) or quick (3 iterations of 40 epochs)" + rest;
+    case Kind::camera:
+      return paper + "medium (3 iterations of 50 epochs) or quick (3 iterations of 10 epochs)" + rest;
+    case Kind::cifar_resnet:
+      return paper + "medium (3 iterations of 15 epochs) or quick (5000 training images, 1250 validation and test, 6 epochs, batch 64)" + rest;
+    case Kind::cifar_mobilenet:
+      return paper + "medium (3 iterations, 20000 training images, 15 epochs, batch 64, alpha 0.25) or quick (5000 training images, 1250 validation and test, 6 epochs, batch 64, alpha 0.25)" + rest;
+    default:
+      return paper + "medium (3 iterations, 96x96 images, 4000 training images, 10 epochs, batch 64, alpha 0.25) or quick (96x96, 1600 training and 400 test images, 6 epochs, batch 64, alpha 0.25)" + rest;
+  }
+}
+
+/// Applies --profile (--quick: quick) of `kind` to the settings `app` was not given explicitly.
+inline void apply_profile(Args& a, Kind kind, const CLI::App& app) {
+  if (a.quick) a.profile = "quick";
+  if (a.profile == "paper") return;
+  const bool quick = a.profile == "quick";
+  auto set = [&app](const char* flag, auto& value, auto profile_value) {
+    if (app.count(flag) == 0) value = profile_value;
+  };
+  if (kind == Kind::health || kind == Kind::camera) {
+    set("--iterations", a.iterations, 3);
+    if (quick) set("--epochs", a.epochs, std::size_t(kind == Kind::health ? 40 : 10));
+    return;
+  }
+  if (!quick) set("--iterations", a.iterations, 3);
+  if (kind == Kind::cifar_resnet && !quick) {
+    set("--epochs", a.epochs, std::size_t(15));
+    return;
+  }
+  const bool imagenet = kind == Kind::imagenet;
+  set("--epochs", a.epochs, std::size_t(quick ? 6 : imagenet ? 10 : 15));
+  set("--subset", a.subset, std::size_t(imagenet ? (quick ? 1600 : 4000) : (quick ? 5000 : 20000)));
+  set("--batch-size", a.batch_size, std::size_t(64));
+  if (kind != Kind::cifar_resnet) set("--alpha", a.alpha, 0.25);
+  if (imagenet) set("--image-size", a.image_size, std::size_t(96));
 }
 
 /// Registers the flags of `kind` on `app`, with that kind's paper defaults in `a`.
@@ -158,8 +203,9 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
   app.add_option("--failout-granularity", a.granularity, "failout draws per batch or per example")
       ->check(CLI::IsMember({"batch", "example"}))->capture_default_str();
   app.add_flag("--guess-index", a.guess_index, "reproduce the reference's random guess of a class index");
+  app.add_option("--profile", a.profile, profile_help(kind))->check(CLI::IsMember({"quick", "medium", "paper"}))->capture_default_str();
+  app.add_flag("--quick", a.quick, "the same as --profile quick");
   if (health) {
-    app.add_flag("--quick", a.quick, "a short run: at most 2 iterations of 10 epochs");
     app.add_flag("--full-precision", a.full_precision, "keep decimals (the reference truncated values to integers)");
     app.add_option("--first-lines", a.first_lines, "first-line dropping: reference, each-file, none")
         ->check(CLI::IsMember({"reference", "each-file", "none"}))->capture_default_str();
@@ -171,14 +217,11 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
     return;
   }
   if (camera) {
-    app.add_flag("--quick", a.quick, "a short run: at most 2 iterations of 10 epochs");
     app.add_option("--grouping", a.grouping, "views of an example: object (one object of one frame, in camera order) or reference (the reference's frame buckets)")
         ->check(CLI::IsMember({"object", "reference"}))->capture_default_str();
     app.add_flag("--bgr", a.bgr, "feed channels in BGR order as the reference (OpenCV) did");
     return;
   }
-  app.add_flag("--quick", a.quick, imagenet ? "small-machine profile: 96x96 images, 1600 training (400 test) images, 6 epochs, batch 64, alpha 0.25"
-                                            : "small-machine profile: 5000 training images (1250 validation, 1250 test), 6 epochs, batch 64, alpha 0.25 (MobileNet)");
   app.add_option("--subset", a.subset, "use only N training images (and N/4 validation and test images)")->check(CLI::Range(1, 100000000));
   if (kind != Kind::cifar_resnet)
     app.add_option("--alpha", a.alpha, "MobileNet width multiplier")->check(real_range(0.01, 4.0))->capture_default_str();
@@ -236,7 +279,7 @@ inline std::vector<resilinet::Dataset<float>> load_health_splits(const Args& a, 
 /// Everything one program run shares: data, the sweep's plan and results, and the report.
 class Experiment {
  public:
-  /// Applies the profile, loads the data and prepares the output folders. Under MPI, `world`
+  /// Loads the data and prepares the output folders (`args` with its profile applied). Under MPI, `world`
   /// is every process (rank 0 writes the results) and `group` the ranks that train one model
   /// together (null: one rank per model); trainings are dealt to the groups in turn.
   Experiment(const Program& program, Args args, resilinet::Collective* world = nullptr,
@@ -244,17 +287,6 @@ class Experiment {
       : program_(program), a_(std::move(args)), world_(world), group_(group),
         results_name_(replace_suffix(program.results)), report_(results_name_, false) {
     const bool health = program_.kind == Kind::health;
-    if (a_.quick && mlp_style()) {
-      a_.iterations = std::min(a_.iterations, 2);
-      a_.epochs = std::min<std::size_t>(a_.epochs, 10);
-    } else if (a_.quick) {
-      const bool imagenet = program_.kind == Kind::imagenet;
-      a_.epochs = std::min<std::size_t>(a_.epochs, 6);
-      a_.subset = a_.subset ? a_.subset : imagenet ? 1600 : 5000;
-      a_.batch_size = std::min<std::size_t>(a_.batch_size, 64);
-      a_.alpha = std::min(a_.alpha, 0.25);
-      if (imagenet) a_.image_size = std::min<std::size_t>(a_.image_size, 96);
-    }
     resilinet::require(!(a_.load && a_.resume), "--load and --resume exclude each other");
     resilinet::require(a_.merge.empty() || a_.share.shards == 1, "--merge and --shard exclude each other");
     if (world_) {
@@ -693,7 +725,7 @@ class Experiment {
     std::printf("%s: %zu train, %zu validation, %zu test examples; %d iteration(s) of %zu epochs, "
                 "batch %zu, %d thread(s)%s\n",
                 program_.name.c_str(), train, val, test, a_.iterations, a_.epochs, a_.batch_size,
-                a_.threads, a_.quick ? " (quick profile)" : "");
+                a_.threads, (", profile " + a_.profile).c_str());
     std::fflush(stdout);
   }
 
@@ -781,6 +813,7 @@ inline int program_main(int argc, char** argv, const Program& program,
   Args args;
   add_flags(app, args, program.kind);
   CLI11_PARSE(app, argc, argv);
+  apply_profile(args, program.kind, app);
   resilinet::Collective *world = nullptr, *group = nullptr;
 #ifdef RESILINET_WITH_MPI
   MpiRanks ranks;
