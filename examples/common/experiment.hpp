@@ -289,6 +289,7 @@ class Experiment {
     const bool health = program_.kind == Kind::health;
     resilinet::require(!(a_.load && a_.resume), "--load and --resume exclude each other");
     resilinet::require(a_.merge.empty() || a_.share.shards == 1, "--merge and --shard exclude each other");
+    resilinet::require(a_.merge.empty() || !a_.show_plan, "--merge and --plan exclude each other");
     if (world_) {
       const int k = group_ ? group_->size() : 1;
       share_.groups = std::size_t(world_->size() / k);
