@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
