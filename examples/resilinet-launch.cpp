@@ -270,8 +270,7 @@ int main(int argc, char** argv) {
     for (const std::string& r : restarts) events.push_back(parse_event(r, false));
     std::stable_sort(events.begin(), events.end(), [](const Event& x, const Event& y) { return x.at < y.at; });
     require(!a.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
-    resilinet::Rng run_rng(a.seed);
-    resilinet::Rng split_rng = run_rng.fork();  // as the health programs derive it
+    resilinet::Rng split_rng = examples::iteration_split_rng(a.seed, 1);  // as the health programs derive it
     const auto parts = examples::load_health_splits(a, split_rng);
     const resilinet::Dataset<float>& test = parts[2];
     require(test.size() > 0, "the test set is empty");

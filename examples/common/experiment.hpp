@@ -290,18 +290,17 @@ class Experiment {
     resilinet::require(!(a_.load && a_.resume), "--load and --resume exclude each other");
     resilinet::require(a_.merge.empty() || a_.share.shards == 1, "--merge and --shard exclude each other");
     resilinet::require(a_.merge.empty() || !a_.show_plan, "--merge and --plan exclude each other");
+    share_ = a_.share;
     if (world_) {
       const int k = group_ ? group_->size() : 1;
       share_.groups = std::size_t(world_->size() / k);
       share_.group = std::size_t(world_->rank() / k);
     }
-    share_.shard = a_.share.shard;
-    share_.shards = a_.share.shards;
     for (const std::string& dir : {a_.out, a_.models}) require_directory_or_absent(dir);
     if (!a_.merge.empty()) return;  // the shards' files hold every result: no data, no models
     resilinet::require(!a_.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
     resilinet::set_num_threads(a_.threads);
-    resilinet::Rng split_rng = resilinet::Rng(a_.seed).fork();  // apart from every training's stream
+    resilinet::Rng split_rng = iteration_split_rng(a_.seed, 1);
     if (health)
       load_health(split_rng);
     else if (program_.kind == Kind::camera)
@@ -503,12 +502,11 @@ class Experiment {
   }
 
   // With --split fresh (the health default), iteration `it` after the first trains and tests on
-  // a split of its own: the it-th fork of a generator seeded with --seed (the first fork made
-  // the constructor's split), whatever order the trainings run in.
+  // a split of its own (iteration_split_rng; the constructor made the first), whatever order
+  // the trainings run in.
   void use_iteration(int it) {
     if (program_.kind != Kind::health || a_.split != "fresh" || it == split_iteration_) return;
-    resilinet::Rng forks(a_.seed), split_rng = forks.fork();
-    for (int k = 1; k < it; ++k) split_rng = forks.fork();
+    resilinet::Rng split_rng = iteration_split_rng(a_.seed, it);
     use_health_split(split_rng);
     split_iteration_ = it;
   }

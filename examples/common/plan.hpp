@@ -30,14 +30,21 @@ struct Training {
   std::string file;
 };
 
-/// The generator of the plan's `index`-th training (model initialisation, training, failure
-/// evaluation): the (index+1)-th fork of a generator seeded from `seed`, so a training draws the
-/// same numbers whichever process runs it and whatever ran before.
-inline resilinet::Rng training_rng(std::uint64_t seed, std::size_t index) {
-  resilinet::Rng forks(seed ^ 0x706c616e2d6a6f62ULL);  // "plan-job": apart from the split's stream
-  resilinet::Rng r = forks.fork();
-  for (std::size_t k = 0; k < index; ++k) r = forks.fork();
+/// The n-th generator (n >= 1) forked from one seeded with `seed`.
+inline resilinet::Rng nth_fork(std::uint64_t seed, std::size_t n) {
+  resilinet::Rng forks(seed), r = forks.fork();
+  for (std::size_t k = 1; k < n; ++k) r = forks.fork();
   return r;
+}
+
+/// The generator of the health split of iteration `it` (from 1; --split seeded uses the first's).
+inline resilinet::Rng iteration_split_rng(std::uint64_t seed, int it) { return nth_fork(seed, std::size_t(it)); }
+
+/// The generator of the plan's `index`-th training (model initialisation, training, failure
+/// evaluation), so a training draws the same numbers whichever process runs it and whatever ran
+/// before; "plan-job" keeps its stream apart from the splits'.
+inline resilinet::Rng training_rng(std::uint64_t seed, std::size_t index) {
+  return nth_fork(seed ^ 0x706c616e2d6a6f62ULL, index + 1);
 }
 
 /// Which of a plan's trainings a process runs: shard `shard` of `shards` (--shard), then
