@@ -50,6 +50,8 @@ struct Program {
   std::string description;
   /// Default failout survival rate of every failable node.
   double survival = 0.9;
+  /// The failout-rate sweep's fixed survival rates (spec §5.2); empty for the other sweeps.
+  std::vector<double> failout_rates{};
 };
 
 /// Command-line settings; defaults are the paper's (set per kind in add_flags()).
@@ -76,6 +78,7 @@ struct Args {
   std::string mux = "select";
   std::string granularity = "batch";
   bool guess_index = false;
+  std::vector<double> failout_rates;
   // health
   bool full_precision = false;
   std::string first_lines = "reference";
@@ -155,8 +158,9 @@ inline void apply_profile(Args& a, Kind kind, const CLI::App& app) {
   if (imagenet) set("--image-size", a.image_size, std::size_t(96));
 }
 
-/// Registers the flags of `kind` on `app`, with that kind's paper defaults in `a`.
-inline void add_flags(CLI::App& app, Args& a, Kind kind) {
+/// Registers the flags of `kind` on `app`, with that kind's paper defaults in `a`; a failout-rate
+/// sweep (`failout_rates` not empty) also gets --failout-rates with those as its default.
+inline void add_flags(CLI::App& app, Args& a, Kind kind, const std::vector<double>& failout_rates = {}) {
   const bool health = kind == Kind::health, imagenet = kind == Kind::imagenet, camera = kind == Kind::camera;
   const char* env = std::getenv("RESILINET_DATA_DIR");
   const std::string sub = health ? "mhealth-window-means" : imagenet ? "imagenette-val" : camera ? "multiview" : "cifar10-jpg";
@@ -203,6 +207,10 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind) {
   app.add_option("--failout-granularity", a.granularity, "failout draws per batch or per example")
       ->check(CLI::IsMember({"batch", "example"}))->capture_default_str();
   app.add_flag("--guess-index", a.guess_index, "reproduce the reference's random guess of a class index");
+  a.failout_rates = failout_rates;
+  if (!failout_rates.empty())
+    app.add_option("--failout-rates", a.failout_rates, "fixed failout survival rates to train, comma-separated (1: no failout)")
+        ->delimiter(',')->check(real_range(0.0, 1.0))->capture_default_str();
   app.add_option("--profile", a.profile, profile_help(kind))->check(CLI::IsMember({"quick", "medium", "paper"}))->capture_default_str();
   app.add_flag("--quick", a.quick, "the same as --profile quick");
   if (health) {
@@ -290,6 +298,10 @@ class Experiment {
     resilinet::require(!(a_.load && a_.resume), "--load and --resume exclude each other");
     resilinet::require(a_.merge.empty() || a_.share.shards == 1, "--merge and --shard exclude each other");
     resilinet::require(a_.merge.empty() || !a_.show_plan, "--merge and --plan exclude each other");
+    for (std::size_t i = 0; i < a_.failout_rates.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        resilinet::require(a_.failout_rates[i] != a_.failout_rates[j], "--failout-rates lists ",
+                           py(a_.failout_rates[i]), " twice");
     share_ = a_.share;
     if (world_) {
       const int k = group_ ? group_->size() : 1;
@@ -739,6 +751,7 @@ class Experiment {
       << a_.first_lines << " subset " << a_.subset << " alpha " << a_.alpha << " size "
       << a_.image_size << " augment " << !a_.no_augment << " bn " << a_.bn_momentum << " " << a_.bn_average << " grouping "
       << a_.grouping << " bgr " << a_.bgr << " ranks-per-model " << (group_ ? group_->size() : 1);
+    if (a_.failout_rates != program_.failout_rates) m << " failout-rates " << py(a_.failout_rates);
     return m.str();
   }
 
@@ -810,7 +823,7 @@ inline int program_main(int argc, char** argv, const Program& program,
 #endif
   CLI::App app{program.name + ": " + program.description};
   Args args;
-  add_flags(app, args, program.kind);
+  add_flags(app, args, program.kind, program.failout_rates);
   CLI11_PARSE(app, argc, argv);
   apply_profile(args, program.kind, app);
   resilinet::Collective *world = nullptr, *group = nullptr;

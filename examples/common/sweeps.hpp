@@ -74,11 +74,11 @@ inline void average_accuracy(Experiment& ex) {
 }
 
 /// §5.2: ResiliNet with failout survival equal to each reliability setting ("variable",
-/// evaluated at that setting only; no_failure recorded as 0) and with fixed rates.
+/// evaluated at that setting only; no_failure recorded as 0) and with the fixed rates of
+/// --failout-rates (the reference's by default).
 inline void failout_rate(Experiment& ex) {
   using resilinet::Variant;
-  std::vector<double> fixed_rates{0.95, 0.9, 0.7, 0.5};
-  if (ex.program().kind == Kind::camera) fixed_rates.push_back(0.3);
+  const std::vector<double>& fixed_rates = ex.args().failout_rates;
   const std::string name = ex.file_stem();
   std::map<std::string, std::vector<double>> variable;                  // setting → E per iteration
   std::map<double, std::map<std::string, std::vector<double>>> fixed;  // rate → setting → E

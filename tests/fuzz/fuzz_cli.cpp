@@ -1,4 +1,4 @@
-// libFuzzer target: the experiment programs' command lines (every kind's flags), arguments
+// libFuzzer target: the experiment programs' command lines (every kind's flags and --failout-rates), arguments
 // separated by newlines. CLI11's parse errors are the expected answer to bad flags.
 #include "../../examples/common/experiment.hpp"
 
@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::unique_ptr<Parser>> p;
     for (Kind kind : {Kind::health, Kind::cifar_mobilenet, Kind::cifar_resnet, Kind::imagenet, Kind::camera}) {
       p.push_back(std::make_unique<Parser>());
-      examples::add_flags(p.back()->app, p.back()->args, kind);
+      examples::add_flags(p.back()->app, p.back()->args, kind, {0.95, 0.9, 0.7, 0.5});
     }
     return p;
   }();
