@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Checks an experiment program's results: every expected accuracy in the CSV recomputes from
 its per-combination accuracies (spec 2.7), every summary line of the text file recomputes from
-the CSV (mean over iterations), and optionally that ResiliNet beats Vanilla at a setting, or
+the CSV (mean over iterations), and optionally that ResiliNet beats Vanilla at a setting, that
+one variant's mean beats another's by a margin (e.g. 'failout 0.7' and 'failout 1.0'), or
 that every model's mean at a setting reaches a minimum (a model that learned: inference with
 batch norm's moving statistics well above chance).
 
-usage: check_results.py RESULTS_BASE [--resilinet-beats-vanilla SETTING] [--all-above SETTING MIN]
+usage: check_results.py RESULTS_BASE [--resilinet-beats-vanilla SETTING]
+                        [--variant-beats SETTING BETTER WORSE MARGIN] [--all-above SETTING MIN]
 RESULTS_BASE is the results path without extension (the .txt and .csv beside it are read)."""
 import csv
 import math
@@ -54,6 +56,14 @@ def main():
     for rel, model, value in re.findall(r"^(\[[^\]]*\]) (Vanilla|DFG|ResiliNet\+?) accuracy: (\S+)$", text, re.M):
         assert abs(means[(model, "", rel)] - float(value)) < 1e-12, (rel, model, value)
         checked += 1
+    # Failout-rate summary lines "<rate><set> Fixed Failout: <mean>" and "<set> Variable Failout 1x:
+    # <mean>" (the variable model has no no_failure row: the reference records 0 there).
+    for rate, rel, value in re.findall(r"^([0-9.]+)(\[[^\]]*\]) Fixed Failout: (\S+)$", text, re.M):
+        assert abs(means[("ResiliNet", "failout " + rate, rel)] - float(value)) < 1e-12, (rate, rel, value)
+        checked += 1
+    for rel, value in re.findall(r"^(\[[^\]]*\]) Variable Failout 1x: (\S+)$", text, re.M):
+        assert abs(means.get(("ResiliNet", "variable failout", rel), 0.0) - float(value)) < 1e-12, (rel, value)
+        checked += 1
     print(f"{base}: {len(rows)} rows and {len(pairs)} evaluations recompute; {checked} summary lines match")
     if "--resilinet-beats-vanilla" in sys.argv:
         rel = sys.argv[sys.argv.index("--resilinet-beats-vanilla") + 1]
@@ -61,6 +71,14 @@ def main():
         r, v = means[(name, "", rel)], means[("Vanilla", "", rel)]
         print(f"at {rel}: {name} {r:.4f}, Vanilla {v:.4f}")
         assert r > v, f"{name} ({r}) does not beat Vanilla ({v}) at {rel}"
+        assert checked > 0
+    if "--variant-beats" in sys.argv:
+        at = sys.argv.index("--variant-beats")
+        rel, better, worse, margin = sys.argv[at + 1], sys.argv[at + 2], sys.argv[at + 3], float(sys.argv[at + 4])
+        found = {k[1]: v for k, v in means.items() if k[2] == rel}
+        b, w = found[better], found[worse]
+        print(f"at {rel}: {better} {b:.4f}, {worse} {w:.4f} (margin {margin})")
+        assert b >= w + margin, f"{better} ({b}) does not beat {worse} ({w}) by {margin} at {rel}"
         assert checked > 0
     if "--all-above" in sys.argv:
         at = sys.argv.index("--all-above")
