@@ -26,6 +26,8 @@ class Collective {
   virtual void broadcast(float* data, std::size_t n) = 0;
   /// The double-precision version of broadcast().
   virtual void broadcast(double* data, std::size_t n) = 0;
+  /// Returns once every process has called it; a process that arrives early sleeps, not spins.
+  virtual void wait_for_all() = 0;
 };
 
 }  // namespace resilinet

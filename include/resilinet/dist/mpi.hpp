@@ -7,8 +7,10 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <thread>
 
 #include "resilinet/core/collective.hpp"
 
@@ -68,6 +70,14 @@ class MpiCollective : public Collective {
   void broadcast(float* data, std::size_t n) override { share(data, n, MPI_FLOAT); }
   /// Rank 0's values everywhere.
   void broadcast(double* data, std::size_t n) override { share(data, n, MPI_DOUBLE); }
+  /// Returns once every process has called it, polling a barrier every 10 ms: MPI's blocking
+  /// calls spin, which would take a core from other work while this process waits for others.
+  void wait_for_all() override {
+    MPI_Request request;
+    MPI_Ibarrier(comm_, &request);
+    for (int done = 0; MPI_Test(&request, &done, MPI_STATUS_IGNORE), !done;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 
  private:
   template <class T>
