@@ -453,9 +453,9 @@ class Experiment {
       results[j] = accuracies(*net, rng);
     }
     if (world_ && world_->size() > 1) {
-      // Each group's lead adds its trainings' results, everyone else zeros: the sum is exact.
       // A rank whose share is done sleeps until every rank's is (MPI's reduction would spin).
       world_->wait_for_all();
+      // Each group's lead adds its trainings' results, everyone else zeros: the sum is exact.
       std::vector<double> all;
       for (std::size_t j = 0; j < plan_.size(); ++j)
         for (double a : results[j]) all.push_back(share_.runs(j) && model_lead() ? a : 0.0);

@@ -2,8 +2,8 @@
 """Walks the "## Programs" table of docs/input-checks.md: runs every row against every program
 whose --help lists the row's first flag, in an empty folder, and requires exit status 1 or a
 CLI11 parse-error code (100-115), the row's message on stderr in at most three lines, and no
-file or folder left behind. Options --help marks REQUIRED that a row does not set get an empty file, so the
-row's own check is what fails. Every row must apply to at least one program.
+file or folder left behind. Options --help marks REQUIRED that a row does not set get an empty
+file, so the row's own check is what fails. Every row must apply to at least one program.
 
     check_inputs.py DOC PROGRAM...
 """
