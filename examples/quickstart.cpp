@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "common/cli.hpp"
+
 int main(int argc, char** argv) {
   using namespace resilinet;
   CLI::App app{"resilinet quickstart: Vanilla vs DFG vs ResiliNet under node failures (Fashion-MNIST)"};
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed for initialisation, splitting, failout and guesses")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 1024))->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (const int code = examples::parse_command_line(app, argc, argv); code >= 0) return code;
   try {
     set_num_threads(threads);
     const auto d = load_fashion_mnist<float>(data);

@@ -225,7 +225,7 @@ void write_text(const std::string& path, const std::string& text) {
     std::ofstream out(temp);
     out << text;
     out.close();
-    require<resilinet::IoError>(bool(out), "cannot write '", temp, "'");
+    require<resilinet::IoError>(bool(out), "cannot write '", temp, "': ", resilinet::detail::os_reason());
   });
 }
 
@@ -259,12 +259,12 @@ int main(int argc, char** argv) {
   app.add_option("--interval-ms", interval_ms, "send a request every T ms (a sensor's rate; 0: each as soon as the last is answered)")
       ->check(CLI::Range(0.0, 60000.0))->capture_default_str();
   app.add_option("--window", window, "requests per accuracy window")->check(CLI::Range(1, 1000000))->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (const int code = examples::parse_command_line(app, argc, argv); code >= 0) return code;
   std::map<std::string, Process> procs;
   int status = 0;
   try {
     resilinet::set_num_threads(1);
-    examples::require_directory_or_absent(out);
+    examples::require_writable_folder("--out", out);
     std::vector<Event> events;
     for (const std::string& k : kills) events.push_back(parse_event(k, true));
     for (const std::string& r : restarts) events.push_back(parse_event(r, false));

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <resilinet/runtime/node_server.hpp>
 
+#include "common/cli.hpp"
 #include "common/deployed_network.hpp"
 
 namespace {
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--deployment", deployment_path, "deployment description (docs/deployment.md)")->required();
   app.add_option("--node", node, "name of the node to serve, as in the network")->required();
   app.add_flag("--allow-remote-bind", allow_remote, "bind an endpoint that is not on loopback");
-  CLI11_PARSE(app, argc, argv);
+  if (const int code = examples::parse_command_line(app, argc, argv); code >= 0) return code;
   try {
     resilinet::set_num_threads(1);
     const auto d = resilinet::runtime::read_deployment(deployment_path);

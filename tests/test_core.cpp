@@ -3,9 +3,12 @@
 // allocation-free training step.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <numeric>
+#include <thread>
 
 #include "helpers.hpp"
 
@@ -133,6 +136,63 @@ TEST_CASE("parallel_for covers the range once and threaded GEMM matches one thre
         CHECK(maxdiff < 1e-12);
       }
   CHECK_THROWS_AS(set_num_threads(0), ValueError);
+  set_num_threads(before);
+}
+
+TEST_CASE("parallel_for numbers its parts, rethrows a part's error, and shares the pool safely") {
+  const int before = max_threads();
+  set_num_threads(3);
+  std::vector<std::size_t> part_of(300, 99);
+  parallel_for(part_of.size(), [&](std::size_t b, std::size_t e, std::size_t p) {
+    CHECK(thread_index() == p);
+    CHECK(in_parallel());
+    for (std::size_t i = b; i < e; ++i) part_of[i] = p;
+  });
+  for (std::size_t i = 0; i < part_of.size(); ++i) CHECK(part_of[i] == i / 100);
+  CHECK_FALSE(in_parallel());
+  CHECK_THROWS_WITH_AS(parallel_for(6,
+                                    [](std::size_t b, std::size_t, std::size_t) {
+                                      if (b == 4) throw ValueError("part 2 failed");
+                                    }),
+                       "part 2 failed", ValueError);
+  // Four threads of the user's each run loops at once: one gets the pool, the others run their
+  // parts on their own thread; every loop sees the same split and part numbers.
+  std::vector<std::thread> users;
+  std::vector<long> sums(4, 0);
+  for (std::size_t u = 0; u < sums.size(); ++u) {
+    users.emplace_back([&, u] {
+      for (int round = 0; round < 200; ++round) {
+        std::vector<std::size_t> seen(3000, 99);
+        parallel_for(seen.size(), [&](std::size_t b, std::size_t e, std::size_t p) {
+          for (std::size_t i = b; i < e; ++i) seen[i] = p;
+        });
+        for (std::size_t i = 0; i < seen.size(); ++i) sums[u] += long(seen[i] == i / 1000);
+      }
+    });
+  }
+  for (auto& t : users) t.join();
+  for (long s : sums) CHECK(s == 200 * 3000);
+  set_num_threads(before);
+}
+
+TEST_CASE("the pool's threads sleep between loops instead of spinning") {
+  const int before = max_threads();
+  set_num_threads(2);
+  std::vector<double> v(1 << 16, 1.0);
+  auto cpu_seconds = [] {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+  };
+  parallel_for(v.size(), [&](std::size_t b, std::size_t e, std::size_t) {
+    for (std::size_t i = b; i < e; ++i) v[i] *= 2;
+  });
+  const double start = cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double idle = cpu_seconds() - start;
+  CAPTURE(idle);
+  CHECK(idle < 0.03);  // a spinning thread would burn about 0.3 s of CPU here
+  CHECK(v[12345] == 2.0);
   set_num_threads(before);
 }
 

@@ -30,7 +30,6 @@ TEST_CASE("mHealth raw sample: 36 rows per subject, label 0 dropped, truncation 
   exact.subjects = {1, 2};
   exact.int_truncate = false;
   exact.skip = FirstLineSkip::none;
-  exact.log = nullptr;
   const auto d = load_mhealth<double>(dir, exact);
   CHECK(d.x.shape() == Shape{72, 23});
   std::vector<int> counts(13, 0);
@@ -55,14 +54,11 @@ TEST_CASE("mHealth window means: 10,729 rows of 23 features with labels 1..12") 
   MhealthOptions o;
   o.int_truncate = false;
   o.skip = FirstLineSkip::none;
-  std::ostringstream log;
-  o.log = &log;
   const auto d = load_mhealth<float>(testing::data_dir() + "/mhealth-window-means", o);
   CHECK(d.size() == 10729);
   CHECK(d.x.dim(1) == 23);
   CHECK(*std::min_element(d.y.begin(), d.y.end()) == 1);
   CHECK(*std::max_element(d.y.begin(), d.y.end()) == 12);
-  CHECK(log.str().find("0 of 10 match the UCI originals") != std::string::npos);
 }
 
 TEST_CASE("mHealth loader names malformed input") {
@@ -70,7 +66,6 @@ TEST_CASE("mHealth loader names malformed input") {
   ::mkdir(dir.c_str(), 0755);
   MhealthOptions o;
   o.subjects = {1};
-  o.log = nullptr;
   o.skip = FirstLineSkip::none;
   std::ofstream(dir + "/mHealth_subject1.log") << "1 2 3\n";
   CHECK_THROWS_WITH_AS(load_mhealth<float>(dir, o),
@@ -93,7 +88,6 @@ TEST_CASE("mHealth loader rejects an empty subject file, a fractional label and 
   std::ofstream(other) << good << "3\n";
   MhealthOptions o;
   o.subjects = {1, 2};
-  o.log = nullptr;
   o.skip = FirstLineSkip::none;
   { std::ofstream create(file); }  // empty: must not train on the other subjects silently
   CHECK_THROWS_WITH_AS(load_mhealth<float>(dir, o),
@@ -123,10 +117,4 @@ TEST_CASE("quoted() escapes non-printable bytes and cuts long text") {
   CHECK(quoted("ok") == "ok");
   CHECK(quoted(std::string("a\0b\n", 4)) == "a\\x00b\\x0a");
   CHECK(quoted(std::string(50, 'z'), 10) == "zzzzzzzzzz...");
-}
-
-TEST_CASE("git blob SHA-1 matches git hash-object") {
-  CHECK(sha1_hex("abc") == "a9993e364706816aba3e25717850c26c9cd0d89d");
-  CHECK(git_blob_sha1("") == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
-  CHECK(git_blob_sha1("hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a");
 }

@@ -188,7 +188,7 @@ TEST_CASE("read_deployment reads a description and names every problem") {
   CHECK_THROWS_WITH_AS(read_deployment(no_model), doctest::Contains("no 'model' line"), FormatError);
   std::remove(no_model.c_str());
   CHECK_THROWS_WITH_AS(read_deployment("/nonexistent/deploy.txt"),
-                       "cannot open deployment description '/nonexistent/deploy.txt'", IoError);
+                       "cannot open deployment description '/nonexistent/deploy.txt': No such file or directory", IoError);
 }
 
 TEST_CASE("infer_node runs one node from its sources' outputs as infer(x, mask) does") {

@@ -18,7 +18,6 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +26,7 @@
 #include <resilinet/dist/mpi.hpp>
 #endif
 
+#include "cli.hpp"
 #include "plan.hpp"
 #include "report.hpp"
 
@@ -65,7 +65,7 @@ struct Args {
   std::size_t epochs = 50;
   std::size_t batch_size = 1024;
   std::uint64_t seed = 42;
-  int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = resilinet::max_threads();
   bool load = false;
   bool resume = false;
   std::string profile = "paper";
@@ -191,7 +191,7 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind, const std::vector<doubl
   app.add_option("--batch-size", a.batch_size, "mini-batch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   app.add_option("--seed", a.seed, "master seed (data split, init, failout, augmentation, guesses)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--threads", a.threads, "threads (default: all cores)")->check(CLI::Range(1, 1024));
+  app.add_option("--threads", a.threads, "threads (default: the CPUs this process may use; idle threads sleep)")->check(CLI::Range(1, 1024));
   app.add_flag("--load", a.load, "evaluate the models saved by an earlier run instead of training");
   app.add_flag("--resume", a.resume, "continue a killed run: finished models are loaded, the interrupted one continues from its last epoch");
   app.add_flag("--plan", a.show_plan, "list the trainings of the sweep with their seeds' places and estimated cost, then stop");
@@ -241,11 +241,24 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind, const std::vector<doubl
       ->check(CLI::IsMember({"keras", "plain"}))->capture_default_str();
 }
 
-/// Fails early (before the data loads) when `dir` exists but is not a directory.
-inline void require_directory_or_absent(const std::string& dir) {
+/// Fails early (before the data loads) unless the folder `dir` given to `flag` is writable:
+/// it exists as a directory a file can be created in, or is absent below one.
+inline void require_writable_folder(const std::string& flag, const std::string& dir) {
   struct stat st {};
-  resilinet::require<resilinet::IoError>(::stat(dir.c_str(), &st) != 0 || S_ISDIR(st.st_mode), "'", dir,
+  const bool exists = ::stat(dir.c_str(), &st) == 0;
+  resilinet::require<resilinet::IoError>(!exists || S_ISDIR(st.st_mode), flag, " '", dir,
                                          "' exists and is not a directory");
+  std::string probe_dir = dir;  // the folder the run's first file or folder goes into
+  while (::stat(probe_dir.c_str(), &st) != 0) {
+    const std::size_t slash = probe_dir.find_last_of('/', probe_dir.size() - 2);
+    probe_dir = slash == std::string::npos ? "." : slash == 0 ? "/" : probe_dir.substr(0, slash);
+  }
+  std::string probe = probe_dir + "/.resilinet-write-test-XXXXXX";
+  const int fd = ::mkstemp(probe.data());
+  resilinet::require<resilinet::IoError>(fd >= 0, flag, " '", dir, "': cannot create files in '", probe_dir,
+                                         "': ", resilinet::detail::os_reason());
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 /// mkdir -p: creates `dir` and any missing parents.
@@ -308,8 +321,9 @@ class Experiment {
       share_.groups = std::size_t(world_->size() / k);
       share_.group = std::size_t(world_->rank() / k);
     }
-    for (const std::string& dir : {a_.out, a_.models}) require_directory_or_absent(dir);
+    if (!a_.show_plan) require_writable_folder("--out", a_.out);
     if (!a_.merge.empty()) return;  // the shards' files hold every result: no data, no models
+    if (!a_.show_plan) require_writable_folder("--models", a_.models);
     resilinet::require(!a_.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
     resilinet::set_num_threads(a_.threads);
     resilinet::Rng split_rng = iteration_split_rng(a_.seed, 1);
@@ -826,7 +840,7 @@ inline int program_main(int argc, char** argv, const Program& program,
   CLI::App app{program.name + ": " + program.description};
   Args args;
   add_flags(app, args, program.kind, program.failout_rates);
-  CLI11_PARSE(app, argc, argv);
+  if (const int code = examples::parse_command_line(app, argc, argv); code >= 0) return code;
   apply_profile(args, program.kind, app);
   resilinet::Collective *world = nullptr, *group = nullptr;
 #ifdef RESILINET_WITH_MPI

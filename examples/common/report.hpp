@@ -1,14 +1,19 @@
 #pragma once
 // Result output shared by the examples: the reference's text lines, a CSV table, an SVG plot.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <resilinet/eval/expected_accuracy.hpp>
 #include <resilinet/io/atomic_file.hpp>
+#include <resilinet/resilience/failure_mask.hpp>
 
 namespace examples {
 
@@ -79,7 +84,12 @@ class Report {
            int iteration, double expected, const std::vector<double>& combination_accuracy) {
     if (csv_.empty()) {
       csv_ = "experiment,model,variant,setting,reliability,iteration,expected_accuracy";
-      for (std::size_t i = 0; i < combination_accuracy.size(); ++i) csv_ += ",acc_" + std::to_string(i);
+      std::size_t nodes = 0;
+      while ((std::size_t(1) << nodes) < combination_accuracy.size()) ++nodes;
+      for (std::size_t i = 0; i < combination_accuracy.size(); ++i) {
+        csv_ += ",acc_";
+        for (std::uint8_t alive : resilinet::failure_combination(i, nodes)) csv_ += char('0' + alive);
+      }
       csv_ += "\n";
     }
     csv_ += experiment_ + "," + model + "," + quote(variant) + "," + setting.name + "," +
@@ -103,44 +113,62 @@ class Report {
  private:
   static std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
-  // Grouped bars: one group per reliability setting, one bar per series (mean over iterations).
+  // Grouped bars: one group per reliability setting, one bar per series: the mean over
+  // iterations, its value above it and an error bar of ± one standard deviation (the .txt's
+  // std; none from one iteration), on an opaque background with labelled axes.
   std::string svg(const std::vector<Setting>& settings) const {
-    const double w = 900, h = 420, left = 60, bottom = 60, top = 40;
+    const double w = 900, h = 440, left = 70, bottom = 60, top = 50;
     const double group_w = (w - left - 20) / double(settings.size());
     const double bar_w = group_w * 0.8 / double(std::max<std::size_t>(1, series_order_.size()));
+    const double height = h + 30 * double((series_order_.size() + 3) / 4);
     static const char* colors[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
                                    "#e6ab02", "#a6761d", "#666666", "#1f78b4", "#b2df8a"};
+    std::size_t iterations = 0;
+    for (const auto& [series, cells] : plot_)
+      for (const auto& [setting, values] : cells) iterations = std::max(iterations, values.size());
     std::ostringstream s;
-    s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << h + 30 * ((series_order_.size() + 3) / 4)
-      << "' font-family='sans-serif' font-size='12'>\n";
-    s << "<text x='" << left << "' y='20' font-size='15'>" << experiment_
-      << ": expected accuracy (mean over iterations)</text>\n";
+    s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << height
+      << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
+    s << "<text x='" << left << "' y='22' font-size='15'>" << experiment_ << ": expected accuracy, mean \u00b1 std over "
+      << iterations << " iteration(s)</text>\n";
     const double plot_h = h - bottom - top;
     for (int t = 0; t <= 5; ++t) {
       const double y = top + plot_h * (1 - t / 5.0);
       s << "<line x1='" << left << "' x2='" << w - 20 << "' y1='" << y << "' y2='" << y
-        << "' stroke='#ddd'/><text x='" << left - 35 << "' y='" << y + 4 << "'>" << t / 5.0
+        << "' stroke='#ddd'/><text x='" << left - 30 << "' y='" << y + 4 << "'>" << t / 5.0
         << "</text>\n";
     }
+    s << "<text transform='translate(18," << top + plot_h / 2 << ") rotate(-90)' text-anchor='middle'>expected accuracy</text>\n";
+    s << "<text x='" << left + (w - left - 20) / 2 << "' y='" << h - 14
+      << "' text-anchor='middle'>reliability setting (node survival probabilities)</text>\n";
+    const double label_size = std::min(11.0, std::max(7.0, bar_w * 0.35));
     for (std::size_t g = 0; g < settings.size(); ++g) {
       const double gx = left + g * group_w + group_w * 0.1;
       for (std::size_t k = 0; k < series_order_.size(); ++k) {
         const auto& cells = plot_.at(series_order_[k]);
         auto it = cells.find(settings[g].name);
         if (it == cells.end()) continue;
-        double mean = 0;
-        for (double v : it->second) mean += v;
-        mean /= double(it->second.size());
-        const double bh = plot_h * std::max(0.0, std::min(1.0, mean));
-        s << "<rect x='" << gx + k * bar_w << "' y='" << top + plot_h - bh << "' width='"
-          << bar_w * 0.9 << "' height='" << bh << "' fill='" << colors[k % 10] << "'><title>"
-          << series_order_[k] << " " << settings[g].name << ": " << mean << "</title></rect>\n";
+        const resilinet::MeanStd ms = resilinet::mean_std(it->second);
+        const double mean = ms.mean, sd = std::isnan(ms.std) ? 0.0 : ms.std;
+        const auto y_of = [&](double v) { return top + plot_h * (1 - std::max(0.0, std::min(1.0, v))); };
+        const double x = gx + k * bar_w, mid = x + bar_w * 0.45;
+        s << "<rect x='" << x << "' y='" << y_of(mean) << "' width='" << bar_w * 0.9 << "' height='"
+          << top + plot_h - y_of(mean) << "' fill='" << colors[k % 10] << "'><title>" << series_order_[k] << " "
+          << settings[g].name << ": " << mean << " \u00b1 " << sd << "</title></rect>\n";
+        if (sd > 0)
+          s << "<path d='M" << mid << " " << y_of(mean - sd) << "V" << y_of(mean + sd) << "M"
+            << mid - bar_w * 0.2 << " " << y_of(mean + sd) << "h" << bar_w * 0.4 << "M" << mid - bar_w * 0.2
+            << " " << y_of(mean - sd) << "h" << bar_w * 0.4 << "' stroke='black' fill='none'/>\n";
+        char value[16];
+        std::snprintf(value, sizeof value, "%.3f", mean);
+        s << "<text transform='translate(" << mid + label_size * 0.35 << "," << y_of(mean + sd) - 4
+          << ") rotate(-90)' font-size='" << label_size << "'>" << value << "</text>\n";
       }
       s << "<text x='" << gx << "' y='" << h - bottom + 18 << "'>" << settings[g].name << " "
         << settings[g].text << "</text>\n";
     }
     for (std::size_t k = 0; k < series_order_.size(); ++k) {
-      const double x = left + double(k % 4) * 200, y = h - 10 + 22 * double(k / 4);
+      const double x = left + double(k % 4) * 200, y = h + 12 + 22 * double(k / 4);
       s << "<rect x='" << x << "' y='" << y - 10 << "' width='12' height='12' fill='"
         << colors[k % 10] << "'/><text x='" << x + 16 << "' y='" << y << "'>" << series_order_[k]
         << "</text>\n";

@@ -56,7 +56,6 @@
 #include "resilinet/data/multiview.hpp"
 #include "resilinet/data/prefetch_source.hpp"
 #include "resilinet/data/reference_split.hpp"
-#include "resilinet/data/sha1.hpp"
 
 #include "resilinet/train/checkpoint.hpp"
 #include "resilinet/train/fit.hpp"

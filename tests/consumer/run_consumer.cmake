@@ -1,5 +1,6 @@
-# Builds and runs the consumer project against resilinet, either installed (find_package) or
-# embedded (add_subdirectory). Invoked by ctest with -P.
+# Builds and runs the consumer project against resilinet: installed (find_package), found in
+# its build tree (build_tree: -Dresilinet_DIR=<build folder>), embedded (add_subdirectory), or
+# with the README's plain g++ command (plain_gpp). Invoked by ctest with -P.
 file(REMOVE_RECURSE ${WORK})
 function(run)
   execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc)
@@ -12,8 +13,18 @@ if(MODE STREQUAL "find_package")
       -DRESILINET_BUILD_TESTS=OFF -DRESILINET_BUILD_EXAMPLES=OFF -DRESILINET_BUILD_BENCHMARKS=OFF)
   run(${CMAKE_COMMAND} --install ${WORK}/lib)
   run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK}/app -DCMAKE_PREFIX_PATH=${WORK}/prefix)
+elseif(MODE STREQUAL "plain_gpp")  # the README's command line, no CMake
+  file(MAKE_DIRECTORY ${WORK}/app)
+  run(g++ -std=c++17 -O2 -I${RESILINET_SOURCE}/include -I/usr/include/eigen3 ${CONSUMER_SOURCE}/main.cpp
+      -o ${WORK}/app/consumer -lopenblas -lz)
+elseif(MODE STREQUAL "build_tree")
+  run(${CMAKE_COMMAND} -S ${RESILINET_SOURCE} -B ${WORK}/lib
+      -DRESILINET_BUILD_TESTS=OFF -DRESILINET_BUILD_EXAMPLES=OFF -DRESILINET_BUILD_BENCHMARKS=OFF)
+  run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK}/app -Dresilinet_DIR=${WORK}/lib)
 else()
   run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK}/app -DRESILINET_SUBDIR=${RESILINET_SOURCE})
 endif()
-run(${CMAKE_COMMAND} --build ${WORK}/app)
+if(NOT MODE STREQUAL "plain_gpp")
+  run(${CMAKE_COMMAND} --build ${WORK}/app)
+endif()
 run(${WORK}/app/consumer)

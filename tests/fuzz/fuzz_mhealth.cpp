@@ -9,7 +9,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     resilinet::MhealthOptions o;
     o.subjects = {1};
     o.int_truncate = truncate;
-    o.log = nullptr;
     fuzz::expect_clean([&] { resilinet::load_mhealth<float>(fuzz::temp_dir(), o); });
   }
   return 0;

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Walks the "## Programs" table of docs/input-checks.md: runs every row against every program
-whose --help lists the row's first flag, in an empty folder, and requires exit status 1 or a
-CLI11 parse-error code (100-115), the row's message on stderr in at most three lines, and no
-file or folder left behind. Options --help marks REQUIRED that a row does not set get an empty
+whose --help lists the row's first flag (for a misspelt flag: the flag its message suggests),
+in an empty folder, and requires exit status 1 or a CLI11 parse-error code (100-115), the row's
+message on stderr in at most three lines, and no file or folder left behind. Options --help marks REQUIRED that a row does not set get an empty
 file, so the row's own check is what fails. Every row must apply to at least one program.
 
     check_inputs.py DOC PROGRAM...
@@ -38,7 +38,9 @@ def main():
             helptext = subprocess.run([program, "--help"], capture_output=True, text=True, timeout=30).stdout
             required = re.findall(r"(--[a-z-]+) \S+ REQUIRED", helptext)
             for args, message in table:
-                if not re.search(r"(^|\s)" + re.escape(args[0]) + r"[\s=]", helptext) and args[0] != "--bogus":
+                suggested = re.search(r"did you mean (--[a-z-]+)", message)
+                flag = suggested.group(1) if suggested else args[0]
+                if not re.search(r"(^|\s)" + re.escape(flag) + r"[\s=]", helptext) and flag != "--bogus":
                     continue
                 used.add(" ".join(args))
                 argv = [program] + [a.replace("{file}", a_file) for a in args]

@@ -2,6 +2,8 @@
 /// \file
 /// Exception types; every message names the offending value.
 
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -60,6 +62,9 @@ std::string cat(Parts&&... parts) {
   (out << ... << std::forward<Parts>(parts));
   return out.str();
 }
+
+/// The operating system's reason for the last failed call (errno), for I/O error messages.
+inline std::string os_reason() { return errno != 0 ? std::strerror(errno) : "no reason given by the system"; }
 
 }  // namespace detail
 

@@ -18,7 +18,7 @@ namespace detail {
 /// Reads the whole of a plain or gzip-compressed file (zlib reads both transparently).
 inline std::vector<unsigned char> read_gz_file(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw IoError("cannot open '" + path + "'");
+  if (!f) throw IoError("cannot open '" + path + "': " + detail::os_reason());
   std::vector<unsigned char> bytes;
   unsigned char buf[1 << 16];
   int n;

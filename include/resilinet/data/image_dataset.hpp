@@ -123,7 +123,7 @@ namespace detail {
 /// subdirectories or regular files.
 inline std::vector<std::string> list_dir(const std::string& dir, bool want_dirs) {
   DIR* d = ::opendir(dir.c_str());
-  if (!d) throw IoError("cannot open directory '" + dir + "'");
+  if (!d) throw IoError("cannot open directory '" + dir + "': " + detail::os_reason());
   std::vector<std::string> names;
   while (const dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;

@@ -27,8 +27,9 @@ inline void write_atomically(const std::string& path,
     throw;
   }
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string reason = detail::os_reason();
     std::remove(temp.c_str());
-    throw IoError("cannot rename '" + temp + "' to '" + path + "'");
+    throw IoError("cannot rename '" + temp + "' to '" + path + "': " + reason);
   }
 }
 
@@ -37,10 +38,10 @@ namespace detail {
 /// The whole file at `path` as bytes (IoError naming the path when it cannot be read).
 inline std::string read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError("cannot open '" + path + "'");
+  if (!in) throw IoError("cannot open '" + path + "': " + detail::os_reason());
   std::ostringstream content;
   content << in.rdbuf();
-  if (in.bad()) throw IoError("cannot read '" + path + "'");
+  if (in.bad()) throw IoError("cannot read '" + path + "': " + detail::os_reason());
   return content.str();
 }
 
@@ -52,7 +53,7 @@ inline void write_text_file(const std::string& path, const std::string& text) {
     std::ofstream out(temp, std::ios::binary);
     out << text;
     out.close();
-    if (!out) throw IoError("cannot write '" + temp + "'");
+    if (!out) throw IoError("cannot write '" + temp + "': " + detail::os_reason());
   });
 }
 

@@ -112,7 +112,7 @@ void save_parameters(const Module<T>& module, const std::string& path) {
   const std::vector<Parameter<T>*> params = module.parameters();
   write_atomically(path, [&](const std::string& temp) {
     std::ofstream out(temp, std::ios::binary);
-    if (!out) throw IoError("cannot create '" + temp + "'");
+    if (!out) throw IoError("cannot create '" + temp + "': " + detail::os_reason());
     out.write(detail::model_magic, sizeof detail::model_magic);
     detail::put<std::uint32_t>(out, detail::model_format_version);
     detail::put<std::uint32_t>(out, sizeof(T));
@@ -126,7 +126,7 @@ void save_parameters(const Module<T>& module, const std::string& path) {
     detail::put<std::uint64_t>(out, description.size());
     out.write(description.data(), std::streamsize(description.size()));
     out.close();
-    if (!out) throw IoError("cannot write '" + temp + "'");
+    if (!out) throw IoError("cannot write '" + temp + "': " + detail::os_reason());
   });
 }
 

@@ -18,7 +18,7 @@ namespace resilinet {
 template <class T>
 std::vector<std::string> export_npy(const Module<T>& module, const std::string& dir) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    throw IoError("cannot create directory '" + dir + "'");
+    throw IoError("cannot create directory '" + dir + "': " + detail::os_reason());
   std::vector<std::string> written;
   for (const Parameter<T>* p : module.parameters()) {
     std::string file = p->name();

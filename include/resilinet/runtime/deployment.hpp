@@ -89,7 +89,7 @@ inline void check_endpoint(const std::string& endpoint, const std::string& where
 /// problem (unknown item, missing value, bad endpoint, duplicate node, missing items).
 inline Deployment read_deployment(const std::string& path) {
   std::ifstream in(path);
-  require<IoError>(bool(in), "cannot open deployment description '", path, "'");
+  require<IoError>(bool(in), "cannot open deployment description '", path, "': ", resilinet::detail::os_reason());
   Deployment d;
   std::string line;
   std::size_t number = 0;

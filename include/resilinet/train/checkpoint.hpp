@@ -54,7 +54,7 @@ template <class T>
 void save_checkpoint(const FitCheckpoint<T>& c, const std::string& path) {
   write_atomically(path, [&](const std::string& temp) {
     std::ofstream out(temp, std::ios::binary);
-    if (!out) throw IoError("cannot create '" + temp + "'");
+    if (!out) throw IoError("cannot create '" + temp + "': " + detail::os_reason());
     out.write(detail::checkpoint_magic, sizeof detail::checkpoint_magic);
     detail::put<std::uint32_t>(out, 1);
     detail::put<std::uint32_t>(out, sizeof(T));
@@ -72,7 +72,7 @@ void save_checkpoint(const FitCheckpoint<T>& c, const std::string& path) {
       for (const Tensor<T>& t : *list) detail::put_tensor<T>(out, t.view());
     }
     out.close();
-    if (!out) throw IoError("cannot write '" + temp + "'");
+    if (!out) throw IoError("cannot write '" + temp + "': " + detail::os_reason());
   });
 }
 
