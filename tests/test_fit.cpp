@@ -72,6 +72,17 @@ TEST_CASE("fit keeps the strictly best validation epoch, reports every step and 
     if (h.epochs[e].val_accuracy > best) best = h.epochs[e].val_accuracy, best_epoch = e;
   CHECK(h.best_epoch == best_epoch);
   CHECK(evaluate(net, d) == doctest::Approx(best));
+  // The progress line has a val_acc column only when there is a validation set.
+  std::ostringstream with_val, without_val;
+  o.epochs = 1;
+  o.log = &with_val;
+  fit(net, opt, d, &d, o);
+  o.log = &without_val;
+  fit(net, opt, d, nullptr, o);
+  CHECK(with_val.str().find("val_acc 0.") != std::string::npos);
+  CHECK(without_val.str().find("epoch 1/1  loss ") != std::string::npos);
+  CHECK(without_val.str().find("val_acc") == std::string::npos);
+  o.log = nullptr;
   o.batch_size = 0;
   CHECK_THROWS_WITH_AS(fit(net, opt, d, &d, o), "fit: batch_size must be positive, got 0",
                        ValueError);

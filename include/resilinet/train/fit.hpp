@@ -296,13 +296,13 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
     if (log) {
       const double per_epoch = seconds_so_far / double(epoch + 1 - first_epoch);
       const double left = per_epoch * double(options.epochs - epoch - 1 + options.epochs_after);
+      char val[40] = "";  // no validation set: no column rather than "val_acc nan"
+      if (validation)
+        std::snprintf(val, sizeof val, "  val_acc %.4f%s", stats.val_accuracy, improved ? " *" : "");
       char line[320];
-      std::snprintf(line, sizeof line,
-                    "%sepoch %zu/%zu  loss %.4f  acc %.4f  val_acc %.4f%s  %.1fs  %.0f ex/s  "
-                    "run left %s\n",
+      std::snprintf(line, sizeof line, "%sepoch %zu/%zu  loss %.4f  acc %.4f%s  %.1fs  %.0f ex/s  run left %s\n",
                     options.label.empty() ? "" : (options.label + "  ").c_str(), epoch + 1,
-                    options.epochs, stats.loss, stats.accuracy, stats.val_accuracy,
-                    improved ? " *" : "", stats.seconds, seen / stats.seconds,
+                    options.epochs, stats.loss, stats.accuracy, val, stats.seconds, seen / stats.seconds,
                     detail::duration_text(left).c_str());
       *log << line << std::flush;
     }
