@@ -1,5 +1,6 @@
 # Builds and runs the consumer project against resilinet: installed (find_package), found in
-# its build tree (build_tree: -Dresilinet_DIR=<build folder>), embedded (add_subdirectory),
+# its build tree (build_tree: -Dresilinet_DIR=<build folder>), embedded (add_subdirectory, or
+# fetch_content: FetchContent from the repository's committed HEAD),
 # installed and built with pkg-config's flags (pkg_config), or with the README's plain g++
 # command (plain_gpp). Invoked by ctest with -P.
 file(REMOVE_RECURSE ${WORK})
@@ -35,6 +36,8 @@ elseif(MODE STREQUAL "build_tree")
   run(${CMAKE_COMMAND} -S ${RESILINET_SOURCE} -B ${WORK}/lib
       -DRESILINET_BUILD_TESTS=OFF -DRESILINET_BUILD_EXAMPLES=OFF -DRESILINET_BUILD_BENCHMARKS=OFF)
   run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK}/app -Dresilinet_DIR=${WORK}/lib)
+elseif(MODE STREQUAL "fetch_content")  # the repository's committed HEAD, as a user's FetchContent
+  run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK}/app -DRESILINET_GIT=${RESILINET_SOURCE})
 else()
   run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK}/app -DRESILINET_SUBDIR=${RESILINET_SOURCE})
 endif()
