@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -218,15 +217,6 @@ std::string svg_timeline(const std::vector<Outcome>& outcomes, const std::vector
   }
   s << "<text x='" << (w - left) / 2 << "' y='" << h - 8 << "'>request</text>\n</svg>\n";
   return s.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  resilinet::write_atomically(path, [&](const std::string& temp) {
-    std::ofstream out(temp);
-    out << text;
-    out.close();
-    require<resilinet::IoError>(bool(out), "cannot write '", temp, "': ", resilinet::detail::os_reason());
-  });
 }
 
 }  // namespace
@@ -527,9 +517,9 @@ int main(int argc, char** argv) {
           << (!o.answered || o.error ? "-" : !o.consistent ? "not-comparable" : o.simulated_equal ? "equal" : "differs")
           << "\n";
     }
-    write_text(out + "/requests.csv", csv.str());
-    write_text(out + "/timeline.svg", svg_timeline(outcomes, events, window));
-    write_text(out + "/report.txt", report.str());
+    resilinet::write_text_file(out + "/requests.csv", csv.str());
+    resilinet::write_text_file(out + "/timeline.svg", svg_timeline(outcomes, events, window));
+    resilinet::write_text_file(out + "/report.txt", report.str());
     std::printf("%swrote %s/report.txt, requests.csv, timeline.svg\n", report.str().c_str(), out.c_str());
     status = problems.empty() ? 0 : 3;
   } catch (const std::exception& e) {

@@ -10,15 +10,17 @@ function(run)
     message(FATAL_ERROR "failed (${rc}): ${ARGV}")
   endif()
 endfunction()
-if(MODE STREQUAL "find_package")
+# Configures the library alone in WORK/lib (installing into WORK/prefix) and installs it.
+function(install_lib)
   run(${CMAKE_COMMAND} -S ${RESILINET_SOURCE} -B ${WORK}/lib -DCMAKE_INSTALL_PREFIX=${WORK}/prefix
       -DRESILINET_BUILD_TESTS=OFF -DRESILINET_BUILD_EXAMPLES=OFF -DRESILINET_BUILD_BENCHMARKS=OFF)
   run(${CMAKE_COMMAND} --install ${WORK}/lib)
+endfunction()
+if(MODE STREQUAL "find_package")
+  install_lib()
   run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK}/app -DCMAKE_PREFIX_PATH=${WORK}/prefix)
 elseif(MODE STREQUAL "pkg_config")  # installed, then built with pkg-config's flags, no CMake
-  run(${CMAKE_COMMAND} -S ${RESILINET_SOURCE} -B ${WORK}/lib -DCMAKE_INSTALL_PREFIX=${WORK}/prefix
-      -DRESILINET_BUILD_TESTS=OFF -DRESILINET_BUILD_EXAMPLES=OFF -DRESILINET_BUILD_BENCHMARKS=OFF)
-  run(${CMAKE_COMMAND} --install ${WORK}/lib)
+  install_lib()
   set(ENV{PKG_CONFIG_PATH} ${WORK}/prefix/share/pkgconfig)
   execute_process(COMMAND pkg-config --cflags --libs resilinet OUTPUT_VARIABLE flags RESULT_VARIABLE rc
                   OUTPUT_STRIP_TRAILING_WHITESPACE)
