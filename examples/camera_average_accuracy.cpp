@@ -1,5 +1,5 @@
-// camera_average_accuracy: spec §5.1. The sweep is examples/common/sweeps.hpp's average_accuracy().
-#include "common/sweeps.hpp"
+// camera_average_accuracy: spec §5.1. The sweep is examples/common/sweeps.cpp's average_accuracy().
+#include "common/program.hpp"
 
 int main(int argc, char** argv) {
   return examples::program_main(

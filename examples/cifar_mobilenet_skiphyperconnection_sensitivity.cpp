@@ -1,5 +1,5 @@
-// cifar_mobilenet_skiphyperconnection_sensitivity: spec §5.4. The sweep is examples/common/sweeps.hpp's skiphyperconnection_sensitivity().
-#include "common/sweeps.hpp"
+// cifar_mobilenet_skiphyperconnection_sensitivity: spec §5.4. The sweep is examples/common/sweeps.cpp's skiphyperconnection_sensitivity().
+#include "common/program.hpp"
 
 int main(int argc, char** argv) {
   return examples::program_main(

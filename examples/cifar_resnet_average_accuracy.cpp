@@ -1,5 +1,5 @@
-// cifar_resnet_average_accuracy: spec §5.1. The sweep is examples/common/sweeps.hpp's average_accuracy().
-#include "common/sweeps.hpp"
+// cifar_resnet_average_accuracy: spec §5.1. The sweep is examples/common/sweeps.cpp's average_accuracy().
+#include "common/program.hpp"
 
 int main(int argc, char** argv) {
   return examples::program_main(

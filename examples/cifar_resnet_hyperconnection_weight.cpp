@@ -1,5 +1,5 @@
-// cifar_resnet_hyperconnection_weight: spec §5.3. The sweep is examples/common/sweeps.hpp's hyperconnection_weight().
-#include "common/sweeps.hpp"
+// cifar_resnet_hyperconnection_weight: spec §5.3. The sweep is examples/common/sweeps.cpp's hyperconnection_weight().
+#include "common/program.hpp"
 
 int main(int argc, char** argv) {
   return examples::program_main(

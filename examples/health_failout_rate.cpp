@@ -1,5 +1,5 @@
-// health_failout_rate: spec §5.2. The sweep is examples/common/sweeps.hpp's failout_rate().
-#include "common/sweeps.hpp"
+// health_failout_rate: spec §5.2. The sweep is examples/common/sweeps.cpp's failout_rate().
+#include "common/program.hpp"
 
 int main(int argc, char** argv) {
   return examples::program_main(

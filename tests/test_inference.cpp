@@ -3,6 +3,8 @@
 // failure mask, and a steady-state call allocates nothing.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "helpers.hpp"
 
 using namespace resilinet;
@@ -175,4 +177,48 @@ TEST_CASE("tape-free inference allocates nothing once its buffers are sized") {
         }) == 0);
   CHECK_THROWS_WITH_AS(inf.run(*net, x.view(), FailureMask{1, 0}),
                        doctest::Contains("failure mask of 2 bits for 3 failable nodes"), ShapeError);
+}
+
+TEST_CASE("threads share one network for inference, each with its own Inference") {
+  // infer() is const and keeps no state of a pass on the network: node outputs and the shape
+  // memo live in the Inference. Four threads run every failure combination of the same
+  // networks (masked passes, the shared depth-first sweep, the zeros of a failed output node)
+  // and must get bit-for-bit what one thread got. tsan_shared_inference runs this under
+  // ThreadSanitizer.
+  Rng init(5);
+  PartitionedMobileNetOptions mo;
+  mo.net.alpha = 0.25;
+  const auto mobilenet = build_partitioned_mobilenet<float>(mo, init);
+  HealthMlpOptions ho;
+  ho.variant = Variant::dfg;
+  const auto health = build_health_mlp<float>(ho, init);
+  const Tensor<float> image = testing::random_tensor<float>(Shape{3, 32, 32, 3}, init);
+  const Tensor<float> rows = testing::random_tensor<float>(Shape{5, 23}, init);
+
+  // Every output of one pass over both networks, flattened.
+  const auto pass = [&](Inference<float>& inf) {
+    std::vector<float> all;
+    const auto keep = [&](TensorView<const float> y) { all.insert(all.end(), y.begin(), y.end()); };
+    for (const FailureMask& mask : failure_combinations(mobilenet->num_failable()))
+      keep(inf.run(*mobilenet, image.view(), mask));
+    for (const FailureMask& mask : failure_combinations(health->num_failable()))
+      keep(inf.run(*health, rows.view(), mask));
+    inf.reset();
+    mobilenet->infer_combinations(image.view(), inf, [&](const FailureMask&, TensorView<const float> y) { keep(y); });
+    return all;
+  };
+  Inference<float> alone;
+  const std::vector<float> expected = pass(alone);
+  REQUIRE(expected.size() > 0);
+
+  constexpr int threads = 4, rounds = 3;
+  std::vector<int> equal(threads, 0);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      Inference<float> inf;
+      for (int r = 0; r < rounds; ++r) equal[t] += pass(inf) == expected;
+    });
+  for (auto& th : pool) th.join();
+  for (int t = 0; t < threads; ++t) CHECK(equal[t] == rounds);
 }

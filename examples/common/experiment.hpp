@@ -1,7 +1,8 @@
 #pragma once
 // Shared driver of every experiment program (health, CIFAR MobileNet and ResNet, ImageNet):
 // flags, data, model building, training with per-epoch checkpoints and --resume, failure
-// evaluation and the reference-format report. The sweeps themselves are in sweeps.hpp.
+// evaluation and the reference-format report. The sweeps themselves are in sweeps.cpp,
+// program_main() in program.cpp.
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,31 +29,12 @@
 
 #include "cli.hpp"
 #include "plan.hpp"
+#include "program.hpp"
 #include "report.hpp"
 
 namespace examples {
 
 using Net = resilinet::PartitionedNetwork<float>;
-
-/// The dataset and architecture of a program.
-enum class Kind { health, cifar_mobilenet, cifar_resnet, imagenet, camera };
-
-/// A program: what it runs and where its results go.
-struct Program {
-  /// Dataset and architecture.
-  Kind kind;
-  /// Executable name.
-  std::string name;
-  /// Results file name without extension (the reference's, spec §7; "{mx}" is replaced by
-  /// the ResiliNet+ suffix).
-  std::string results;
-  /// One-line description for --help.
-  std::string description;
-  /// Default failout survival rate of every failable node.
-  double survival = 0.9;
-  /// The failout-rate sweep's fixed survival rates (spec §5.2); empty for the other sweeps.
-  std::vector<double> failout_rates{};
-};
 
 /// Command-line settings; defaults are the paper's (set per kind in add_flags()).
 struct Args {
@@ -305,28 +287,28 @@ class Experiment {
   /// together (null: one rank per model); trainings are dealt to the groups in turn.
   Experiment(const Program& program, Args args, resilinet::Collective* world = nullptr,
              resilinet::Collective* group = nullptr)
-      : program_(program), a_(std::move(args)), world_(world), group_(group),
+      : program_(program), args_(std::move(args)), world_(world), group_(group),
         results_name_(replace_suffix(program.results)), report_(results_name_, false) {
     const bool health = program_.kind == Kind::health;
-    resilinet::require(!(a_.load && a_.resume), "--load and --resume exclude each other");
-    resilinet::require(a_.merge.empty() || a_.share.shards == 1, "--merge and --shard exclude each other");
-    resilinet::require(a_.merge.empty() || !a_.show_plan, "--merge and --plan exclude each other");
-    for (std::size_t i = 0; i < a_.failout_rates.size(); ++i)
+    resilinet::require(!(args_.load && args_.resume), "--load and --resume exclude each other");
+    resilinet::require(args_.merge.empty() || args_.share.shards == 1, "--merge and --shard exclude each other");
+    resilinet::require(args_.merge.empty() || !args_.show_plan, "--merge and --plan exclude each other");
+    for (std::size_t i = 0; i < args_.failout_rates.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
-        resilinet::require(a_.failout_rates[i] != a_.failout_rates[j], "--failout-rates lists ",
-                           py(a_.failout_rates[i]), " twice");
-    share_ = a_.share;
+        resilinet::require(args_.failout_rates[i] != args_.failout_rates[j], "--failout-rates lists ",
+                           py(args_.failout_rates[i]), " twice");
+    share_ = args_.share;
     if (world_) {
       const int k = group_ ? group_->size() : 1;
       share_.groups = std::size_t(world_->size() / k);
       share_.group = std::size_t(world_->rank() / k);
     }
-    if (!a_.show_plan) require_writable_folder("--out", a_.out);
-    if (!a_.merge.empty()) return;  // the shards' files hold every result: no data, no models
-    if (!a_.show_plan) require_writable_folder("--models", a_.models);
-    resilinet::require(!a_.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
-    resilinet::set_num_threads(a_.threads);
-    resilinet::Rng split_rng = iteration_split_rng(a_.seed, 1);
+    if (!args_.show_plan) require_writable_folder("--out", args_.out);
+    if (!args_.merge.empty()) return;  // the shards' files hold every result: no data, no models
+    if (!args_.show_plan) require_writable_folder("--models", args_.models);
+    resilinet::require(!args_.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
+    resilinet::set_num_threads(args_.threads);
+    resilinet::Rng split_rng = iteration_split_rng(args_.seed, 1);
     if (health)
       load_health(split_rng);
     else if (program_.kind == Kind::camera)
@@ -335,14 +317,14 @@ class Experiment {
       load_imagenet(split_rng);
     else
       load_cifar(split_rng);
-    if (a_.show_plan) return;  // --plan writes nothing
+    if (args_.show_plan) return;  // --plan writes nothing
     // Created only once the data has loaded: a wrong --data leaves nothing behind.
-    for (const std::string& dir : {a_.out, a_.models}) make_directories(dir);
+    for (const std::string& dir : {args_.out, args_.models}) make_directories(dir);
     check_run_manifest();
   }
 
   /// The parsed (and profile-adjusted) arguments.
-  const Args& args() const { return a_; }
+  const Args& args() const { return args_; }
   /// The program being run.
   const Program& program() const { return program_; }
   /// The report being written.
@@ -358,7 +340,7 @@ class Experiment {
     return program_.kind == Kind::health ? 3 : program_.kind == Kind::camera ? 8 : 2;
   }
   /// "mux_adds" when ResiliNet+ is on, else "" (the reference's file-name suffix).
-  std::string suffix() const { return a_.resilinet_plus ? "mux_adds" : ""; }
+  std::string suffix() const { return args_.resilinet_plus ? "mux_adds" : ""; }
   /// Prefix of model file names ("Health", "cifar", "cifar_resnet", "imagenet").
   std::string model_prefix() const {
     switch (program_.kind) {
@@ -397,13 +379,13 @@ class Experiment {
   /// reads the shards' results), then writes the results files (a shard: its partial file).
   void run(const std::function<void(Experiment&)>& sweep) {
     sweep(*this);
-    if (a_.show_plan) return print_plan();
-    results_ = a_.merge.empty() ? run_trainings()
-                                : read_partials(a_.merge, results_name_, run_settings(), plan_, combinations());
+    if (args_.show_plan) return print_plan();
+    results_ = args_.merge.empty() ? run_trainings()
+                                : read_partials(args_.merge, results_name_, run_settings(), plan_, combinations());
     if (world_ && world_->rank() != 0) return;
-    make_directories(a_.out);
+    make_directories(args_.out);
     if (share_.shards > 1) {
-      const std::string path = write_partial(a_.out, results_name_, share_, run_settings(), plan_, results_);
+      const std::string path = write_partial(args_.out, results_name_, share_, run_settings(), plan_, results_);
       std::printf("wrote %s (shard %zu of %zu; combine the shards with --merge)\n", path.c_str(),
                   share_.shard + 1, share_.shards);
       return;
@@ -411,7 +393,7 @@ class Experiment {
     report_ = Report(results_name_);
     reporting_ = true;
     sweep(*this);
-    const std::string path = report_.write(a_.out, settings());
+    const std::string path = report_.write(args_.out, settings());
     std::printf("wrote %s (+ .csv, .svg)\n", path.c_str());
   }
 
@@ -419,15 +401,15 @@ class Experiment {
   resilinet::ResilienceOptions options(resilinet::Variant variant) const {
     using resilinet::Variant;
     resilinet::ResilienceOptions o;
-    o.variant = variant == Variant::resilinet && a_.resilinet_plus ? Variant::resilinet_plus : variant;
-    o.partition = a_.partition;
+    o.variant = variant == Variant::resilinet && args_.resilinet_plus ? Variant::resilinet_plus : variant;
+    o.partition = args_.partition;
     o.skips.assign(program_.kind == Kind::camera ? 7 : failable(), true);
     o.weight_reliability.assign(failable(), 1.0);
     o.survival.assign(failable(), program_.survival);
-    o.granularity = a_.granularity == "example" ? resilinet::FailoutGranularity::per_example
+    o.granularity = args_.granularity == "example" ? resilinet::FailoutGranularity::per_example
                                                 : resilinet::FailoutGranularity::per_batch;
-    o.resilinet_rule = a_.mux == "legacy"      ? resilinet::MergeRule::mux_legacy
-                       : a_.mux == "batch-sum" ? resilinet::MergeRule::mux_batch_sum
+    o.resilinet_rule = args_.mux == "legacy"      ? resilinet::MergeRule::mux_legacy
+                       : args_.mux == "batch-sum" ? resilinet::MergeRule::mux_batch_sum
                                                : resilinet::MergeRule::mux;
     return o;
   }
@@ -462,7 +444,7 @@ class Experiment {
     for (std::size_t j = 0; j < plan_.size(); ++j) {
       if (!share_.runs(j)) continue;
       use_iteration(plan_[j].iteration);
-      resilinet::Rng rng = training_rng(a_.seed, j);
+      resilinet::Rng rng = training_rng(args_.seed, j);
       auto net = train(plan_[j], rng, ++done, mine);
       results[j] = accuracies(*net, rng);
     }
@@ -484,26 +466,26 @@ class Experiment {
   // training saves a checkpoint after every epoch and the model at the end.
   std::unique_ptr<Net> train(const Training& t, resilinet::Rng& rng, std::size_t done, std::size_t mine) {
     auto net = build(t.options, rng);
-    const std::string path = a_.models + "/" + t.file + ".rsln";
+    const std::string path = args_.models + "/" + t.file + ".rsln";
     const std::uint64_t fit_seed = rng.next_u64();
     const std::string progress = rank_text() + "[model " + std::to_string(done) + "/" + std::to_string(mine) + "] " + t.file;
-    if (a_.load || (a_.resume && std::ifstream(path).good())) {
+    if (args_.load || (args_.resume && std::ifstream(path).good())) {
       resilinet::load_parameters(*net, path);
       std::printf("%s: loaded %s\n", progress.c_str(), path.c_str());
       return net;
     }
-    std::printf("%s: training %s, %zu epochs\n", progress.c_str(), net->name().c_str(), a_.epochs);
+    std::printf("%s: training %s, %zu epochs\n", progress.c_str(), net->name().c_str(), args_.epochs);
     resilinet::Adam<float> adam(net->parameters());
     resilinet::FitOptions fo;
-    fo.epochs = a_.epochs;
-    fo.batch_size = a_.batch_size;
+    fo.epochs = args_.epochs;
+    fo.batch_size = args_.batch_size;
     fo.seed = fit_seed;
     fo.label = rank_text() + t.file;
     fo.eval_batch_size = program_.kind == Kind::health ? 1024 : 256;
     fo.class_weights = class_weights_;
-    fo.epochs_after = (mine - done) * a_.epochs;
-    fo.checkpoint = a_.models + "/" + t.file + ".ckpt";
-    fo.resume = a_.resume;
+    fo.epochs_after = (mine - done) * args_.epochs;
+    fo.checkpoint = args_.models + "/" + t.file + ".ckpt";
+    fo.resume = args_.resume;
     fo.collective = group_;
     fo.restore_best = program_.kind != Kind::imagenet;  // ImageNet keeps the final weights
     const auto h = resilinet::fit(*net, adam, *train_, val_.get(), fo);
@@ -519,7 +501,7 @@ class Experiment {
   // Accuracy of every failure combination of `net` (its guesses drawn from `rng`).
   std::vector<double> accuracies(Net& net, resilinet::Rng& rng) {
     resilinet::FailureEvaluationOptions eo;
-    eo.guess_index = a_.guess_index;
+    eo.guess_index = args_.guess_index;
     eo.seed = rng.next_u64();
     if (program_.kind == Kind::imagenet) eo.no_flow_accuracy = 0.001;
     if (program_.kind != Kind::health) {
@@ -533,8 +515,8 @@ class Experiment {
   // a split of its own (iteration_split_rng; the constructor made the first), whatever order
   // the trainings run in.
   void use_iteration(int it) {
-    if (program_.kind != Kind::health || a_.split != "fresh" || it == split_iteration_) return;
-    resilinet::Rng split_rng = iteration_split_rng(a_.seed, it);
+    if (program_.kind != Kind::health || args_.split != "fresh" || it == split_iteration_) return;
+    resilinet::Rng split_rng = iteration_split_rng(args_.seed, it);
     use_health_split(split_rng);
     split_iteration_ = it;
   }
@@ -544,10 +526,10 @@ class Experiment {
   void print_plan() {
     if (world_ && world_->rank() != 0) return;
     std::map<std::string, double> step;  // model name -> seconds per step
-    const std::size_t steps = (train_->size() + a_.batch_size - 1) / a_.batch_size * a_.epochs;
+    const std::size_t steps = (train_->size() + args_.batch_size - 1) / args_.batch_size * args_.epochs;
     double total = 0;
     std::printf("%s: %zu trainings (%zu steps of batch %zu each), %d thread(s)\n", program_.name.c_str(),
-                plan_.size(), steps, a_.batch_size, a_.threads);
+                plan_.size(), steps, args_.batch_size, args_.threads);
     std::printf("%5s %9s %5s  %-10s %s\n", "index", "iteration", "shard", "estimate", "model file");
     for (std::size_t j = 0; j < plan_.size(); ++j) {
       const std::string kind = resilinet::to_string(plan_[j].options.variant);
@@ -559,13 +541,13 @@ class Experiment {
     }
     std::printf("total: %s of training on this machine with %d thread(s), %.2f CPU-hours; N machines "
                 "(--shard i/N or mpirun -np N) take about 1/N of it each\n",
-                resilinet::detail::duration_text(total).c_str(), a_.threads, total * a_.threads / 3600.0);
+                resilinet::detail::duration_text(total).c_str(), args_.threads, total * args_.threads / 3600.0);
   }
 
   // Seconds of one training step (forward, backward, Adam) of a model built with `o`: the
   // second of two steps on one batch of the training set.
   double step_seconds(const resilinet::ResilienceOptions& o) {
-    resilinet::Rng rng(a_.seed);
+    resilinet::Rng rng(args_.seed);
     auto net = build(o, rng);
     resilinet::Adam<float> adam(net->parameters());
     resilinet::Context<float> ctx(resilinet::Mode::train, rng.next_u64());
@@ -573,7 +555,7 @@ class Experiment {
     resilinet::Tensor<float> x;
     std::vector<int> y;
     train_->start_epoch(rng);
-    train_->next(a_.batch_size, x, y);
+    train_->next(args_.batch_size, x, y);
     double seconds = 0;
     for (int k = 0; k < 2; ++k) {
       const auto start = std::chrono::steady_clock::now();
@@ -594,7 +576,7 @@ class Experiment {
 
   std::string replace_suffix(std::string s) const {
     const auto at = s.find("{mx}");
-    if (at != std::string::npos) s.replace(at, 4, a_.resilinet_plus ? "mux_adds" : "");
+    if (at != std::string::npos) s.replace(at, 4, args_.resilinet_plus ? "mux_adds" : "");
     return s;
   }
 
@@ -614,20 +596,20 @@ class Experiment {
         resilinet::PartitionedResNetOptions r;
         static_cast<resilinet::ResilienceOptions&>(r) = o;
         r.net.classes = classes_;
-        r.net.bn_momentum = a_.bn_momentum;
-        r.net.bn_zero_debias = a_.bn_average == "keras";
-        r.image_size = a_.image_size;
+        r.net.bn_momentum = args_.bn_momentum;
+        r.net.bn_zero_debias = args_.bn_average == "keras";
+        r.image_size = args_.image_size;
         return resilinet::build_partitioned_resnet<float>(r, rng);
       }
       default: {
         resilinet::PartitionedMobileNetOptions m;
         static_cast<resilinet::ResilienceOptions&>(m) = o;
-        m.net.alpha = a_.alpha;
+        m.net.alpha = args_.alpha;
         m.net.classes = classes_;
-        m.net.bn_momentum = a_.bn_momentum;
-        m.net.bn_zero_debias = a_.bn_average == "keras";
+        m.net.bn_momentum = args_.bn_momentum;
+        m.net.bn_zero_debias = args_.bn_average == "keras";
         m.net.strides = program_.kind == Kind::imagenet ? 2 : 1;
-        m.image_size = a_.image_size;
+        m.image_size = args_.image_size;
         return resilinet::build_partitioned_mobilenet<float>(m, rng);
       }
     }
@@ -642,14 +624,14 @@ class Experiment {
   }
 
   void load_health(resilinet::Rng& split_rng) {
-    health_all_ = load_health_data(a_);
+    health_all_ = load_health_data(args_);
     use_health_split(split_rng);
     describe_data(in_memory_[0].size(), in_memory_[1].size(), in_memory_[2].size());
-    if (a_.split != "fresh") health_all_ = resilinet::Dataset<float>();
+    if (args_.split != "fresh") health_all_ = resilinet::Dataset<float>();
   }
 
   void use_health_split(resilinet::Rng& split_rng) {
-    auto parts = split_health(a_, health_all_, split_rng);
+    auto parts = split_health(args_, health_all_, split_rng);
     for (int k = 0; k < 3; ++k) in_memory_[k] = std::move(parts[std::size_t(k)]);
     serve_in_memory();
   }
@@ -658,15 +640,15 @@ class Experiment {
   // tests; balanced class weights N / (3 · n_c) from the training labels.
   void load_camera() {
     resilinet::MultiviewOptions mo;
-    mo.reference_grouping = a_.grouping == "reference";
-    mo.bgr = a_.bgr;
+    mo.reference_grouping = args_.grouping == "reference";
+    mo.bgr = args_.bgr;
     const char* dirs[3] = {"/train_dir", "/test_dir", "/holdout_dir"};
-    for (int k = 0; k < 3; ++k) in_memory_[k] = resilinet::load_multiview<float>(a_.data + dirs[k], mo);
+    for (int k = 0; k < 3; ++k) in_memory_[k] = resilinet::load_multiview<float>(args_.data + dirs[k], mo);
     classes_ = 3;
     std::vector<double> counts(3, 0.0);
     for (int y : in_memory_[0].y) counts[std::size_t(y)] += 1;
     for (double c : counts) {
-      resilinet::require(c > 0, "'", a_.data, "/train_dir' lacks a class: balanced weights need all three");
+      resilinet::require(c > 0, "'", args_.data, "/train_dir' lacks a class: balanced weights need all three");
       class_weights_.push_back(double(in_memory_[0].size()) / (3.0 * c));
     }
     serve_in_memory();
@@ -678,23 +660,23 @@ class Experiment {
   // CIFAR-10: the 50k training and 10k test images joined and resplit 80/10/10 (spec §6.2).
   void load_cifar(resilinet::Rng& split_rng) {
     resilinet::ImageDataset all;
-    if (std::ifstream(a_.data + "/data_batch_1.bin").good()) {
-      auto c = resilinet::load_cifar10_binary(a_.data);
+    if (std::ifstream(args_.data + "/data_batch_1.bin").good()) {
+      auto c = resilinet::load_cifar10_binary(args_.data);
       all = std::move(c.train);
       all.append(c.test);
     } else {
-      all = resilinet::load_image_folder(a_.data + "/train");
-      all.append(resilinet::load_image_folder(a_.data + "/test"));
+      all = resilinet::load_image_folder(args_.data + "/train");
+      all.append(resilinet::load_image_folder(args_.data + "/test"));
     }
-    resilinet::require<resilinet::ShapeError>(all.height == a_.image_size && all.width == a_.image_size,
+    resilinet::require<resilinet::ShapeError>(all.height == args_.image_size && all.width == args_.image_size,
                                               "CIFAR images are ", all.height, "x", all.width,
-                                              ", --image-size is ", a_.image_size);
+                                              ", --image-size is ", args_.image_size);
     classes_ = all.class_names.size();
     auto idx = resilinet::split_indices(all.size(), {0.8, 0.1, 0.1}, split_rng);
     limit(idx);
     for (int k = 0; k < 3; ++k) images_[k] = all.subset(idx[std::size_t(k)]);
     std::optional<resilinet::Augmentation> aug;
-    if (!a_.no_augment) aug = resilinet::Augmentation{};
+    if (!args_.no_augment) aug = resilinet::Augmentation{};
     train_ = std::make_unique<resilinet::ImageSource<float>>(images_[0], true, aug);
     val_ = std::make_unique<resilinet::ImageSource<float>>(images_[1]);
     test_ = std::make_unique<resilinet::ImageSource<float>>(images_[2]);
@@ -705,34 +687,34 @@ class Experiment {
   // ImageNet: class-folder trees decoded batch by batch, resized to --image-size; no
   // validation set (the paper keeps the final weights).
   void load_imagenet(resilinet::Rng& split_rng) {
-    const resilinet::ImageFolderOptions size{a_.image_size, a_.image_size};
-    resilinet::ImageFileList train = resilinet::list_image_folder(a_.data), test;
-    if (!a_.test_data.empty()) {
-      test = resilinet::list_image_folder(a_.test_data);
-      resilinet::require(test.class_names == train.class_names, "'", a_.test_data,
-                         "' has other classes than '", a_.data, "'");
+    const resilinet::ImageFolderOptions size{args_.image_size, args_.image_size};
+    resilinet::ImageFileList train = resilinet::list_image_folder(args_.data), test;
+    if (!args_.test_data.empty()) {
+      test = resilinet::list_image_folder(args_.test_data);
+      resilinet::require(test.class_names == train.class_names, "'", args_.test_data,
+                         "' has other classes than '", args_.data, "'");
     } else {
       auto idx = resilinet::split_indices(train.paths.size(), {0.8, 0.2}, split_rng);
       test = train.subset(idx[1]);
       train = train.subset(idx[0]);
     }
-    if (a_.subset) {
-      train = train.subset(first(train.paths.size(), a_.subset, split_rng));
-      test = test.subset(first(test.paths.size(), std::max<std::size_t>(1, a_.subset / 4), split_rng));
+    if (args_.subset) {
+      train = train.subset(random_subset(train.paths.size(), args_.subset, split_rng));
+      test = test.subset(random_subset(test.paths.size(), std::max<std::size_t>(1, args_.subset / 4), split_rng));
     }
     classes_ = train.class_names.size();
     train_labels_ = train.labels;
     std::optional<resilinet::Augmentation> aug;
-    if (!a_.no_augment) aug = resilinet::Augmentation{};
+    if (!args_.no_augment) aug = resilinet::Augmentation{};
     const std::size_t n_train = train.paths.size(), n_test = test.paths.size();
     folder_train_ = std::make_unique<resilinet::ImageFolderSource<float>>(std::move(train), size, true, aug);
-    train_ = std::make_unique<resilinet::PrefetchSource<float>>(*folder_train_, a_.batch_size);
+    train_ = std::make_unique<resilinet::PrefetchSource<float>>(*folder_train_, args_.batch_size);
     test_ = std::make_unique<resilinet::ImageFolderSource<float>>(std::move(test), size);
     describe_data(n_train, 0, n_test);
   }
 
   // A random `n` of `total` indices, in increasing order.
-  static std::vector<std::size_t> first(std::size_t total, std::size_t n, resilinet::Rng& rng) {
+  static std::vector<std::size_t> random_subset(std::size_t total, std::size_t n, resilinet::Rng& rng) {
     std::vector<std::size_t> all(total);
     for (std::size_t i = 0; i < total; ++i) all[i] = i;
     rng.shuffle(all);
@@ -743,16 +725,16 @@ class Experiment {
 
   // --subset: the first N training and N/4 validation and test indices of the split.
   void limit(std::vector<std::vector<std::size_t>>& idx) const {
-    if (!a_.subset) return;
-    idx[0].resize(std::min(idx[0].size(), a_.subset));
-    for (int k = 1; k < 3; ++k) idx[std::size_t(k)].resize(std::min(idx[std::size_t(k)].size(), std::max<std::size_t>(1, a_.subset / 4)));
+    if (!args_.subset) return;
+    idx[0].resize(std::min(idx[0].size(), args_.subset));
+    for (int k = 1; k < 3; ++k) idx[std::size_t(k)].resize(std::min(idx[std::size_t(k)].size(), std::max<std::size_t>(1, args_.subset / 4)));
   }
 
   void describe_data(std::size_t train, std::size_t val, std::size_t test) const {
     std::printf("%s: %zu train, %zu validation, %zu test examples; %d iteration(s) of %zu epochs, "
                 "batch %zu, %d thread(s)%s\n",
-                program_.name.c_str(), train, val, test, a_.iterations, a_.epochs, a_.batch_size,
-                a_.threads, (", profile " + a_.profile).c_str());
+                program_.name.c_str(), train, val, test, args_.iterations, args_.epochs, args_.batch_size,
+                args_.threads, (", profile " + args_.profile).c_str());
     std::fflush(stdout);
   }
 
@@ -760,26 +742,27 @@ class Experiment {
   // the last bits), the data folders aside; shards' files must agree on them to be merged.
   std::string run_settings() const {
     std::ostringstream m;
-    m << program_.name << " seed " << a_.seed << " threads " << a_.threads << " partition " << a_.partition << " plus "
-      << a_.resilinet_plus << " iterations " << a_.iterations << " epochs " << a_.epochs
-      << " batch " << a_.batch_size << " mux " << a_.mux << " granularity " << a_.granularity
-      << " split " << a_.split << " precision " << a_.full_precision << " first-lines "
-      << a_.first_lines << " subset " << a_.subset << " alpha " << a_.alpha << " size "
-      << a_.image_size << " augment " << !a_.no_augment << " bn " << a_.bn_momentum << " " << a_.bn_average << " grouping "
-      << a_.grouping << " bgr " << a_.bgr << " ranks-per-model " << (group_ ? group_->size() : 1);
-    if (a_.failout_rates != program_.failout_rates) m << " failout-rates " << py(a_.failout_rates);
+    m << program_.name << " seed " << args_.seed << " threads " << args_.threads << " partition "
+      << args_.partition << " plus " << args_.resilinet_plus << " iterations " << args_.iterations
+      << " epochs " << args_.epochs << " batch " << args_.batch_size << " mux " << args_.mux
+      << " granularity " << args_.granularity << " split " << args_.split << " precision "
+      << args_.full_precision << " first-lines " << args_.first_lines << " subset " << args_.subset
+      << " alpha " << args_.alpha << " size " << args_.image_size << " augment " << !args_.no_augment
+      << " bn " << args_.bn_momentum << " " << args_.bn_average << " grouping " << args_.grouping
+      << " bgr " << args_.bgr << " ranks-per-model " << (group_ ? group_->size() : 1);
+    if (args_.failout_rates != program_.failout_rates) m << " failout-rates " << py(args_.failout_rates);
     return m.str();
   }
 
   // --resume refuses a models folder that was filled by a run with other settings, and a fresh
   // run records its own.
   void check_run_manifest() const {
-    const std::string manifest = run_settings() + " data " + a_.data + " " + a_.test_data + "\n";
-    const std::string path = a_.models + "/" + program_.name + ".run";
-    if (a_.load) return;
+    const std::string manifest = run_settings() + " data " + args_.data + " " + args_.test_data + "\n";
+    const std::string path = args_.models + "/" + program_.name + ".run";
+    if (args_.load) return;
     std::ifstream in(path);
     const std::string saved((std::istreambuf_iterator<char>(in)), {});
-    if (a_.resume && in.good() && saved != manifest)
+    if (args_.resume && in.good() && saved != manifest)
       throw resilinet::ValueError("--resume: '" + path + "' was written by a run with other settings: " +
                                   resilinet::quoted(saved, 300) + "; this run: " + manifest);
     if (!world_ || world_->rank() == 0) resilinet::write_text_file(path, manifest);
@@ -789,7 +772,7 @@ class Experiment {
   bool model_lead() const { return !group_ || group_->rank() == 0; }
 
   Program program_;
-  Args a_;
+  Args args_;
   resilinet::Collective* world_;
   resilinet::Collective* group_;
   Share share_;
@@ -809,72 +792,5 @@ class Experiment {
   std::vector<int> train_labels_;
   std::vector<double> class_weights_;
 };
-
-#ifdef RESILINET_WITH_MPI
-/// The processes of an mpirun job: all of them, and the group of --ranks-per-model ranks
-/// this one trains its models with (none when each rank trains alone).
-struct MpiRanks {
-  /// Every process (MPI_COMM_WORLD).
-  std::unique_ptr<resilinet::MpiCollective> world;
-  /// This process's training group, when it has more than one rank.
-  std::unique_ptr<resilinet::MpiCollective> group;
-  /// The group's communicator (freed with the object).
-  MPI_Comm comm = MPI_COMM_NULL;
-  ~MpiRanks() {
-    group.reset();
-    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
-  }
-};
-#endif
-
-/// The whole main() of a program: parses the flags, loads the data and runs `sweep` through
-/// Experiment::run(), turning errors into one line on stderr and exit code 1.
-inline int program_main(int argc, char** argv, const Program& program,
-                        const std::function<void(Experiment&)>& sweep) {
-#ifdef RESILINET_WITH_MPI
-  // Under mpirun the plan's trainings are dealt to groups of --ranks-per-model ranks, each
-  // group training its models data-parallel (fit()'s collective); rank 0 writes the results,
-  // each group's first rank its models and checkpoints and prints its progress.
-  resilinet::MpiSession mpi(argc, argv);
-#endif
-  CLI::App app{program.name + ": " + program.description};
-  Args args;
-  add_flags(app, args, program.kind, program.failout_rates);
-  if (const int code = examples::parse_command_line(app, argc, argv); code >= 0) return code;
-  apply_profile(args, program.kind, app);
-  resilinet::Collective *world = nullptr, *group = nullptr;
-#ifdef RESILINET_WITH_MPI
-  MpiRanks ranks;
-  if (mpi.active()) {
-    ranks.world = std::make_unique<resilinet::MpiCollective>();
-    const int rank = ranks.world->rank(), size = ranks.world->size(), k = args.ranks_per_model;
-    if (size % k != 0) {
-      if (rank == 0)
-        std::fprintf(stderr, "%s: --ranks-per-model %d does not divide the %d processes of this MPI run\n",
-                     program.name.c_str(), k, size);
-      return 1;
-    }
-    MPI_Comm_split(MPI_COMM_WORLD, rank / k, rank, &ranks.comm);
-    if (k > 1) ranks.group = std::make_unique<resilinet::MpiCollective>(ranks.comm);
-    if (rank % k != 0 && !std::freopen("/dev/null", "w", stdout)) return 1;
-    world = ranks.world.get();
-    group = ranks.group.get();
-  }
-#endif
-  try {
-    resilinet::require(args.ranks_per_model == 1 || world, "--ranks-per-model ", args.ranks_per_model,
-                       " needs an MPI run (mpirun -np N, N a multiple of it)");
-    Experiment ex(program, args, world, group);
-    ex.run(sweep);
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.name.c_str(), e.what());
-#ifdef RESILINET_WITH_MPI
-    // The other processes would wait for this one's results forever.
-    if (world && world->size() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
-#endif
-    return 1;
-  }
-}
 
 }  // namespace examples

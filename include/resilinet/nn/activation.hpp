@@ -21,7 +21,7 @@ class ActivationLayer : public Module<T> {
   Var<T> forward(Var<T> x, Context<T>&) override { return activate(x, act_); }
 
   /// act(x) without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     TensorView<T> y = inf.buffer(x.shape());
     std::copy(x.begin(), x.end(), y.begin());
     detail::activate(act_, y.data(), y.size());

@@ -24,35 +24,35 @@ class BatchNorm : public Module<T> {
   explicit BatchNorm(std::size_t channels, std::string name = "batch_norm",
                      const BatchNormOptions& options = {})
       : Module<T>(std::move(name)),
-        o_(options),
+        options_(options),
         gamma_(this->register_parameter("gamma", Tensor<T>(checked_shape(channels), T(1)))),
         beta_(this->register_parameter("beta", Tensor<T>(Shape{channels}))),
         moving_mean_(this->register_parameter("moving_mean", Tensor<T>(Shape{channels}), false)),
         moving_variance_(
             this->register_parameter("moving_variance", Tensor<T>(Shape{channels}, T(1)), false)),
-        updates_(o_.zero_debias ? &this->register_parameter("moving_updates", Tensor<T>(Shape{1}), false)
+        updates_(options_.zero_debias ? &this->register_parameter("moving_updates", Tensor<T>(Shape{1}), false)
                                 : nullptr) {}
 
   /// Records the normalisation of x (..., channels); updates the moving statistics when
   /// `ctx` trains.
   Var<T> forward(Var<T> x, Context<T>& ctx) override {
     return batch_norm(x, Var<T>(gamma_), Var<T>(beta_), moving_mean_.mutable_value(),
-                      moving_variance_.mutable_value(), ctx.training(), o_,
+                      moving_variance_.mutable_value(), ctx.training(), options_,
                       updates_ ? updates_->mutable_value().data() : nullptr);
   }
 
   /// The normalisation of x (..., channels) with the moving statistics, without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     const std::size_t c = gamma_.value().size();
     require<ShapeError>(x.rank() >= 2 && x.shape().back() == c, "BatchNorm '", this->name(),
                         "': input ", x.shape(), " does not end in ", c, " channels");
     TensorView<T> stats = inf.buffer(Shape{4 * c});  // mean, inv_std, scale, shift
     detail::moving_statistics(c, moving_mean_.value().data(), moving_variance_.value().data(),
-                              o_.epsilon, stats.data(), stats.data() + c);
+                              options_.epsilon, stats.data(), stats.data() + c);
     TensorView<T> y = inf.buffer(x.shape());
     detail::batch_norm_forward(x.size() / c, c, x.data(), gamma_.value().data(),
                                beta_.value().data(), stats.data(), stats.data() + c,
-                               o_.activation, stats.data() + 2 * c, y.data());
+                               options_.activation, stats.data() + 2 * c, y.data());
     return y;
   }
 
@@ -67,13 +67,13 @@ class BatchNorm : public Module<T> {
 
  private:
   Shape checked_shape(std::size_t channels) const {
-    o_.validate();
+    options_.validate();
     require(channels > 0, "BatchNorm '", this->name(), "': channels must be positive, got ",
             channels);
     return Shape{channels};
   }
 
-  BatchNormOptions o_;
+  BatchNormOptions options_;
   Parameter<T>& gamma_;
   Parameter<T>& beta_;
   Parameter<T>& moving_mean_;

@@ -48,23 +48,23 @@ class Conv2D : public Module<T> {
   Conv2D(std::size_t in_channels, std::size_t filters, const Conv2DOptions& options, Rng& rng,
          std::string name = "conv2d")
       : Module<T>(std::move(name)),
-        o_(checked(options, in_channels, filters)),
+        options_(checked(options, in_channels, filters)),
         kernel_(this->register_parameter(
             "kernel",
-            initial_kernel<T>(o_.init, Shape{o_.kernel, o_.kernel, in_channels, filters}, rng))),
-        bias_(o_.use_bias ? &this->register_parameter("bias", Tensor<T>(Shape{filters})) : nullptr) {}
+            initial_kernel<T>(options_.init, Shape{options_.kernel, options_.kernel, in_channels, filters}, rng))),
+        bias_(options_.use_bias ? &this->register_parameter("bias", Tensor<T>(Shape{filters})) : nullptr) {}
 
   /// Records the convolution of x (N, H, W, in_channels).
   Var<T> forward(Var<T> x, Context<T>& ctx) override {
-    return conv2d(x, Var<T>(kernel_), bias_ ? Var<T>(*bias_) : Var<T>(), o_.stride, o_.stride,
-                  o_.padding, ctx, T(o_.l2));
+    return conv2d(x, Var<T>(kernel_), bias_ ? Var<T>(*bias_) : Var<T>(), options_.stride, options_.stride,
+                  options_.padding, ctx, T(options_.l2));
   }
 
   /// The convolution of x (N, H, W, in_channels) without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     const Shape& ks = kernel_.value().shape();
     const WindowGeometry g =
-        detail::conv_geometry("Conv2D", x.shape(), ks, false, o_.stride, o_.stride, o_.padding);
+        detail::conv_geometry("Conv2D", x.shape(), ks, false, options_.stride, options_.stride, options_.padding);
     TensorView<T> y = inf.buffer(Shape{g.n, g.oh, g.ow, ks[3]});
     detail::conv2d_forward(g, ks[3], x.data(), kernel_.value().data(),
                            bias_ ? bias_->value().data() : nullptr,
@@ -79,7 +79,7 @@ class Conv2D : public Module<T> {
   Parameter<T>* bias() { return bias_; }
 
   /// The layer's settings.
-  const Conv2DOptions& options() const { return o_; }
+  const Conv2DOptions& options() const { return options_; }
 
  private:
   Conv2DOptions checked(const Conv2DOptions& o, std::size_t in, std::size_t filters) const {
@@ -91,7 +91,7 @@ class Conv2D : public Module<T> {
     return o;
   }
 
-  Conv2DOptions o_;
+  Conv2DOptions options_;
   Parameter<T>& kernel_;
   Parameter<T>* bias_;
 };

@@ -35,7 +35,7 @@ class Dense : public Module<T> {
   }
 
   /// act(x·kernel + bias) without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     const Shape out = detail::last_axis_product_shape("Dense", x.shape(), kernel_.value().shape());
     TensorView<T> y = inf.buffer(out);
     detail::dense_forward(x.data(), kernel_.value().data(), bias_ ? bias_->value().data() : nullptr,

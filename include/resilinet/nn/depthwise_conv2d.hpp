@@ -32,7 +32,7 @@ class DepthwiseConv2D : public Module<T> {
   }
 
   /// The depthwise convolution of x (N, H, W, channels) without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     const WindowGeometry g = detail::conv_geometry(
         "DepthwiseConv2D", x.shape(), kernel_.value().shape(), true, stride_, stride_, padding_);
     TensorView<T> y = inf.buffer(Shape{g.n, g.oh, g.ow, g.c});

@@ -27,7 +27,7 @@ class Dropout : public Module<T> {
   }
 
   /// x itself: dropout is the identity at inference.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>&) override { return x; }
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>&) const override { return x; }
 
   /// Probability of dropping an element.
   double rate() const { return rate_; }

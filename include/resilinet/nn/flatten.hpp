@@ -22,7 +22,7 @@ class Flatten : public Module<T> {
   }
 
   /// x viewed as (N, features), without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>&) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>&) const override {
     return {x.data(), flat(x.shape())};
   }
 

@@ -21,7 +21,7 @@ class GlobalAveragePooling2D : public Module<T> {
   Var<T> forward(Var<T> x, Context<T>&) override { return global_average_pool2d(x); }
 
   /// The pooling of x (N, H, W, C) without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     detail::require_pool_input(x.shape());
     TensorView<T> y = inf.buffer(Shape{x.shape()[0], x.shape()[3]});
     detail::global_average_pool2d_forward(x.shape(), x.data(), y.data());

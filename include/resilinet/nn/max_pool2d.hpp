@@ -27,7 +27,7 @@ class MaxPool2D : public Module<T> {
   }
 
   /// The pooling of x (N, H, W, C) without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     const WindowGeometry g =
         detail::max_pool_geometry(x.shape(), pool_, pool_, stride_, stride_, padding_);
     TensorView<T> y = inf.buffer(Shape{g.n, g.oh, g.ow, g.c});

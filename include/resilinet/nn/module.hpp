@@ -34,10 +34,11 @@ class Module {
 
   /// Computes the inference output for `x` without a tape, into `inf`'s buffers; equals
   /// forward() in inference mode. Call through Inference::run(). Every built-in layer has its
-  /// own tape-free path; this default records forward() on inf's fallback tape.
-  virtual TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) {
+  /// own tape-free path; this default records forward() on inf's fallback tape, so a module
+  /// relying on it must not change itself in inference-mode forward() (threads share it).
+  virtual TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const {
     Tape<T>& tape = inf.fallback_tape();
-    return forward(tape.input(x), inf.context()).value();
+    return const_cast<Module&>(*this).forward(tape.input(x), inf.context()).value();
   }
 
   /// The module's name.

@@ -26,7 +26,7 @@ class Reshape : public Module<T> {
   }
 
   /// x viewed as (N, target...), without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>&) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>&) const override {
     const Shape s = target(x.shape());
     require<ShapeError>(s.numel() == x.size(), "Reshape: cannot view ", x.shape(), " as ", s);
     return {x.data(), s};

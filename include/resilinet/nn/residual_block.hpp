@@ -27,7 +27,7 @@ class ResidualBlock : public Module<T> {
   }
 
   /// shortcut(x) + residual(x) without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     const TensorView<const T> s = shortcut_.infer(x, inf), r = residual_.infer(x, inf);
     require<ShapeError>(s.shape() == r.shape(), "ResidualBlock '", this->name(), "': shapes ",
                         s.shape(), " and ", r.shape(), " differ");

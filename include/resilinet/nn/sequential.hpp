@@ -35,7 +35,7 @@ class Sequential : public Module<T> {
   }
 
   /// Every module's infer() in order.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     for (auto& layer : layers_) x = layer->infer(x, inf);
     return x;
   }

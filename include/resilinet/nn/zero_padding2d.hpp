@@ -24,7 +24,7 @@ class ZeroPadding2D : public Module<T> {
   }
 
   /// The padding of x without a tape.
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     TensorView<T> y = inf.buffer(detail::padded_shape(x.shape(), top_, bottom_, left_, right_));
     detail::zero_pad2d_forward(x.shape(), y.shape(), top_, left_, x.data(), y.data());
     return y;

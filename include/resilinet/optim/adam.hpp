@@ -41,11 +41,11 @@ class Adam : public Optimizer<T> {
  public:
   /// Creates the optimizer; throws ValueError naming any hyperparameter out of range.
   explicit Adam(const std::vector<Parameter<T>*>& params, AdamOptions options = {})
-      : Optimizer<T>(params), o_(options) {
-    require(o_.lr > 0, "Adam: lr must be > 0, got ", o_.lr);
-    require(o_.beta1 >= 0 && o_.beta1 < 1, "Adam: beta1 must be in [0, 1), got ", o_.beta1);
-    require(o_.beta2 >= 0 && o_.beta2 < 1, "Adam: beta2 must be in [0, 1), got ", o_.beta2);
-    require(o_.eps > 0, "Adam: eps must be > 0, got ", o_.eps);
+      : Optimizer<T>(params), options_(options) {
+    require(options_.lr > 0, "Adam: lr must be > 0, got ", options_.lr);
+    require(options_.beta1 >= 0 && options_.beta1 < 1, "Adam: beta1 must be in [0, 1), got ", options_.beta1);
+    require(options_.beta2 >= 0 && options_.beta2 < 1, "Adam: beta2 must be in [0, 1), got ", options_.beta2);
+    require(options_.eps > 0, "Adam: eps must be > 0, got ", options_.eps);
     for (Parameter<T>* p : this->parameters()) {
       m_.emplace_back(p->value().shape());
       v_.emplace_back(p->value().shape());
@@ -53,7 +53,7 @@ class Adam : public Optimizer<T> {
   }
 
   /// The hyperparameters.
-  const AdamOptions& options() const { return o_; }
+  const AdamOptions& options() const { return options_; }
 
   /// The first and then the second moment of every parameter.
   std::vector<Tensor<T>*> state() override {
@@ -66,8 +66,8 @@ class Adam : public Optimizer<T> {
  protected:
   void update(std::size_t index, Parameter<T>& p) override {
     const double t = double(this->step_count());
-    const T lr_t = T(o_.lr * std::sqrt(1 - std::pow(o_.beta2, t)) / (1 - std::pow(o_.beta1, t)));
-    const T b1 = T(o_.beta1), b2 = T(o_.beta2), eps = T(o_.eps);
+    const T lr_t = T(options_.lr * std::sqrt(1 - std::pow(options_.beta2, t)) / (1 - std::pow(options_.beta1, t)));
+    const T b1 = T(options_.beta1), b2 = T(options_.beta2), eps = T(options_.eps);
     T* w = p.mutable_value().data();
     const T* g = p.grad().data();
     T* m = m_[index].data();
@@ -80,7 +80,7 @@ class Adam : public Optimizer<T> {
   }
 
  private:
-  AdamOptions o_;
+  AdamOptions options_;
   std::vector<Tensor<T>> m_, v_;
 };
 

@@ -38,18 +38,18 @@ class Sgd : public Optimizer<T> {
  public:
   /// Creates the optimizer; throws ValueError naming any hyperparameter out of range.
   explicit Sgd(const std::vector<Parameter<T>*>& params, SgdOptions options = {})
-      : Optimizer<T>(params), o_(options) {
-    require(o_.lr > 0, "Sgd: lr must be > 0, got ", o_.lr);
-    require(o_.momentum >= 0 && o_.momentum < 1, "Sgd: momentum must be in [0, 1), got ",
-            o_.momentum);
-    require(!o_.nesterov || o_.momentum > 0, "Sgd: nesterov needs momentum > 0, got ",
-            o_.momentum);
-    require(o_.weight_decay >= 0, "Sgd: weight_decay must be >= 0, got ", o_.weight_decay);
+      : Optimizer<T>(params), options_(options) {
+    require(options_.lr > 0, "Sgd: lr must be > 0, got ", options_.lr);
+    require(options_.momentum >= 0 && options_.momentum < 1, "Sgd: momentum must be in [0, 1), got ",
+            options_.momentum);
+    require(!options_.nesterov || options_.momentum > 0, "Sgd: nesterov needs momentum > 0, got ",
+            options_.momentum);
+    require(options_.weight_decay >= 0, "Sgd: weight_decay must be >= 0, got ", options_.weight_decay);
     for (Parameter<T>* p : this->parameters()) velocity_.emplace_back(p->value().shape());
   }
 
   /// The hyperparameters.
-  const SgdOptions& options() const { return o_; }
+  const SgdOptions& options() const { return options_; }
 
   /// The velocity of every parameter.
   std::vector<Tensor<T>*> state() override {
@@ -60,19 +60,19 @@ class Sgd : public Optimizer<T> {
 
  protected:
   void update(std::size_t index, Parameter<T>& p) override {
-    const T lr = T(o_.lr), mu = T(o_.momentum), wd = T(o_.weight_decay);
+    const T lr = T(options_.lr), mu = T(options_.momentum), wd = T(options_.weight_decay);
     T* w = p.mutable_value().data();
     const T* grad = p.grad().data();
     T* v = velocity_[index].data();
     for (std::size_t i = 0, n = p.value().size(); i < n; ++i) {
       const T g = grad[i] + wd * w[i];
       v[i] = mu * v[i] + g;
-      w[i] -= lr * (o_.nesterov ? g + mu * v[i] : v[i]);
+      w[i] -= lr * (options_.nesterov ? g + mu * v[i] : v[i]);
     }
   }
 
  private:
-  SgdOptions o_;
+  SgdOptions options_;
   std::vector<Tensor<T>> velocity_;
 };
 

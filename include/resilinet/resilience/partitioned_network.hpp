@@ -197,25 +197,18 @@ class PartitionedNetwork : public Module<T> {
   }
 
   /// The inference output with every node alive, without a tape (see the masked overload).
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) override {
-    all_alive_.assign(failure_order_.size(), 1);
-    return infer(x, inf, all_alive_);
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
+    return infer_nodes(x, inf, nullptr);
   }
 
   /// The inference output with the failable nodes failed as `mask` says (failure order),
   /// without a tape; equals forward(x, mask, ctx) in inference mode. A failed node's layers
   /// are not run, and a mux group computes only the input it passes on (the main link when
   /// its source is alive, else the skips). Call through Inference::run(net, x, mask).
-  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf, const FailureMask& mask) {
+  TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf, const FailureMask& mask) const {
     require<ShapeError>(mask.size() == failure_order_.size(), "infer: failure mask of ",
                         mask.size(), " bits for ", failure_order_.size(), " failable nodes");
-    require(!nodes_.empty(), "PartitionedNetwork '", this->name(), "' has no nodes");
-    require<ShapeError>(x.rank() >= 1 && x.shape()[0] > 0, "infer: needs a non-empty batch, got ",
-                        x.shape());
-    views_.assign(nodes_.size(), TensorView<const T>());
-    for (std::size_t n = 0; n < nodes_.size(); ++n)
-      if (!nodes_[n]->failable || mask[failure_index_[n]]) views_[n] = infer_node(n, x, views_, inf);
-    return node_value(nodes_.size() - 1, x, views_, inf);
+    return infer_nodes(x, inf, &mask);
   }
 
   /// Node n's output in tape-free inference from the outputs of the nodes before it
@@ -225,7 +218,7 @@ class PartitionedNetwork : public Module<T> {
   /// distributed deployment runs exactly this (runtime/node_server.hpp).
   TensorView<const T> infer_node(std::size_t n, TensorView<const T> x,
                                  const std::vector<TensorView<const T>>& outputs,
-                                 Inference<T>& inf) {
+                                 Inference<T>& inf) const {
     require(n < nodes_.size(), "infer_node: node ", n, " of ", nodes_.size());
     require<ShapeError>(outputs.size() == nodes_.size(), "infer_node: ", outputs.size(),
                         " outputs for ", nodes_.size(), " nodes");
@@ -235,33 +228,35 @@ class PartitionedNetwork : public Module<T> {
   /// Every node's output shape for a batch of one `example` (shape with a leading 1), from
   /// an all-alive pass on zeros the first time (and after the structure changes); the pass
   /// takes buffers from `inf`, so call it before taking outputs you keep.
-  const std::vector<Shape>& node_output_shapes(const Shape& example, Inference<T>& inf) {
+  const std::vector<Shape>& node_output_shapes(const Shape& example, Inference<T>& inf) const {
     std::size_t structure = links_.size();  // layers added since the shapes were inferred
     for (const auto& node : nodes_) structure += node->layers.size();
-    if (example == shapes_for_ && structure == shapes_structure_) return sample_shapes_;
-    shapes_for_ = Shape();
-    shapes_structure_ = structure;
+    auto& memo = inf.shape_memo();
+    if (memo.network == this && example == memo.example && structure == memo.structure) return memo.shapes;
+    memo.network = nullptr;
     TensorView<T> zero = inf.buffer(example);
     std::fill(zero.begin(), zero.end(), T(0));
-    std::vector<TensorView<const T>> probe(nodes_.size());
+    std::vector<TensorView<const T>>& probe = inf.view_list(nodes_.size());
     for (std::size_t m = 0; m < nodes_.size(); ++m)
       probe[m] = nodes_[m]->layers.infer(inference_input(m, zero, probe, inf), inf);
-    sample_shapes_.clear();
-    for (const auto& v : probe) sample_shapes_.push_back(v.shape());
-    shapes_for_ = example;
-    return sample_shapes_;
+    memo.shapes.clear();
+    for (const auto& v : probe) memo.shapes.push_back(v.shape());
+    memo.network = this;
+    memo.example = example;
+    memo.structure = structure;
+    return memo.shapes;
   }
 
-  /// Whether the mux group of main link m passes on its main input when the main source is
-  /// alive or not: always, except under a mux rule once the main source failed.
+  /// Whether the mux group of main link m passes on its main input at inference, given
+  /// whether the main source is alive: always, except under a mux once the source failed.
   bool group_uses_main(std::size_t m, bool main_alive) const {
-    return !group_has_skips(m) || !selects() || main_alive;
+    return !group_has_skips(m) || effective_rule(false) != MergeRule::mux || main_alive;
   }
 
-  /// Whether the mux group of main link m needs its skip inputs: under a sum rule always,
-  /// under a mux rule only when the main source failed.
+  /// Whether the mux group of main link m needs its skip inputs at inference: under a sum
+  /// rule always, under a mux only when the main source failed.
   bool group_uses_skips(std::size_t m, bool main_alive) const {
-    return group_has_skips(m) && (!selects() || !main_alive);
+    return group_has_skips(m) && (effective_rule(false) != MergeRule::mux || !main_alive);
   }
 
   /// The main link whose mux group link l belongs to (l itself for a main link).
@@ -287,11 +282,11 @@ class PartitionedNetwork : public Module<T> {
   /// is run for a combination without information flow. Buffers of a finished branch are
   /// handed back (Inference::mark/release), so memory stays that of one pass per depth.
   template <class Visit>
-  void infer_combinations(TensorView<const T> x, Inference<T>& inf, Visit&& visit) {
+  void infer_combinations(TensorView<const T> x, Inference<T>& inf, Visit&& visit) const {
     require(!nodes_.empty(), "PartitionedNetwork '", this->name(), "' has no nodes");
     require<ShapeError>(x.rank() >= 1 && x.shape()[0] > 0, "infer_combinations: needs a non-empty batch, got ",
                         x.shape());
-    std::vector<TensorView<const T>> out(nodes_.size());
+    std::vector<TensorView<const T>>& out = inf.view_list(nodes_.size());
     FailureMask mask(failure_order_.size(), 1);
     std::size_t after_failable = 0;  // index of the first node after every failable one
     for (std::size_t n = 0; n < nodes_.size(); ++n)
@@ -454,8 +449,19 @@ class PartitionedNetwork : public Module<T> {
     return false;
   }
 
-  /// True under a rule that passes on either the main input or the skips (inference mode).
-  bool selects() const { return rule_ == MergeRule::mux || rule_ == MergeRule::mux_legacy; }
+  /// The rule the mux groups apply in training or inference: mux_legacy sums while training
+  /// and muxes at inference; every other rule is the same in both. Both executions ask this.
+  MergeRule effective_rule(bool training) const {
+    if (rule_ != MergeRule::mux_legacy) return rule_;
+    return training ? MergeRule::sum : MergeRule::mux;
+  }
+
+  /// mux_batch_sum's test: true when the batch's main tensor does not sum to exactly 0.
+  static bool batch_sum_nonzero(TensorView<const T> main_value) {
+    T total = T(0);
+    for (T v : main_value) total += v;
+    return total != T(0);
+  }
 
   void index_failures() {
     failure_index_.assign(nodes_.size(), npos);
@@ -503,10 +509,21 @@ class PartitionedNetwork : public Module<T> {
     nodes_[dst]->inputs.push_back(links_.size() - 1);
   }
 
+  /// Tape-free inference with the nodes failed as `mask` says (nullptr: all alive).
+  TensorView<const T> infer_nodes(TensorView<const T> x, Inference<T>& inf, const FailureMask* mask) const {
+    require(!nodes_.empty(), "PartitionedNetwork '", this->name(), "' has no nodes");
+    require<ShapeError>(x.rank() >= 1 && x.shape()[0] > 0, "infer: needs a non-empty batch, got ",
+                        x.shape());
+    std::vector<TensorView<const T>>& out = inf.view_list(nodes_.size());
+    for (std::size_t n = 0; n < nodes_.size(); ++n)
+      if (!nodes_[n]->failable || !mask || (*mask)[failure_index_[n]]) out[n] = infer_node(n, x, out, inf);
+    return node_value(nodes_.size() - 1, x, out, inf);
+  }
+
   /// The output of node n for tape-free inference: its computed value, or zeros of its output
   /// shape when it failed (`out[n]` empty).
   TensorView<const T> node_value(std::size_t n, TensorView<const T> x,
-                                 const std::vector<TensorView<const T>>& out, Inference<T>& inf) {
+                                 const std::vector<TensorView<const T>>& out, Inference<T>& inf) const {
     if (out[n].data()) return out[n];
     const Shape shape = node_output_shapes(x.shape().with_leading(1), inf)[n];
     TensorView<T> zeros = inf.buffer(shape.with_leading(x.shape()[0]));
@@ -517,7 +534,7 @@ class PartitionedNetwork : public Module<T> {
   /// The weighted (and transformed) value link l delivers in tape-free inference.
   TensorView<const T> inference_link_value(const Link<T>& l, TensorView<const T> x,
                                            const std::vector<TensorView<const T>>& out,
-                                           Inference<T>& inf) {
+                                           Inference<T>& inf) const {
     TensorView<const T> v = node_value(l.from, x, out, inf);
     if (l.transform) v = l.transform->infer(v, inf);
     if (l.weight == 1.0) return v;
@@ -539,7 +556,7 @@ class PartitionedNetwork : public Module<T> {
   /// The merged input of node n for tape-free inference, as node_input() merges it.
   TensorView<const T> inference_input(std::size_t n, TensorView<const T> x,
                                       const std::vector<TensorView<const T>>& out,
-                                      Inference<T>& inf) {
+                                      Inference<T>& inf) const {
     const PhysicalNode<T>& node = *nodes_[n];
     TensorView<const T> input;
     if (node.inputs.empty() && node.input_slots.empty()) input = x;
@@ -559,17 +576,13 @@ class PartitionedNetwork : public Module<T> {
   /// One mux group in tape-free inference, as merge_group() combines it.
   TensorView<const T> inference_group(std::size_t m, TensorView<const T> x,
                                       const std::vector<TensorView<const T>>& out,
-                                      Inference<T>& inf) {
+                                      Inference<T>& inf) const {
     const Link<T>& main = links_[m];
     const bool main_alive = out[main.from].data() != nullptr;
     TensorView<const T> main_value;
     if (group_uses_main(m, main_alive)) main_value = inference_link_value(main, x, out, inf);
     if (!group_uses_skips(m, main_alive)) return main_value;
-    if (rule_ == MergeRule::mux_batch_sum) {
-      T total = T(0);
-      for (T v : main_value) total += v;
-      if (total != T(0)) return main_value;
-    }
+    if (rule_ == MergeRule::mux_batch_sum && batch_sum_nonzero(main_value)) return main_value;
     TensorView<const T> skips;
     for (std::size_t l : nodes_[main.to]->inputs) {
       if (links_[l].kind != LinkKind::skip || links_[l].group != m) continue;
@@ -597,17 +610,12 @@ class PartitionedNetwork : public Module<T> {
       skips = skips ? add(skips, s) : s;
     }
     if (!skips) return main_value;
-    MergeRule rule = rule_;
-    if (rule == MergeRule::mux_legacy) rule = ctx.training() ? MergeRule::sum : MergeRule::mux;
-    switch (rule) {
+    switch (effective_rule(ctx.training())) {
       case MergeRule::mux:
         return select_rows(alive_[main.from], main_value, skips);
-      case MergeRule::mux_batch_sum: {
-        T total = T(0);
-        for (T v : main_value.value()) total += v;
-        flags_.assign(main_value.shape()[0], std::uint8_t(total != T(0)));
+      case MergeRule::mux_batch_sum:
+        flags_.assign(main_value.shape()[0], std::uint8_t(batch_sum_nonzero(main_value.value())));
         return select_rows(flags_, main_value, skips);
-      }
       default:
         return add(main_value, skips);
     }
@@ -659,11 +667,6 @@ class PartitionedNetwork : public Module<T> {
   std::vector<Var<T>> outputs_;
   std::vector<RowFlags> alive_;
   RowFlags flags_;
-  std::vector<TensorView<const T>> views_;  // node outputs of infer(); empty: failed
-  FailureMask all_alive_;
-  Shape shapes_for_;                // the example shape sample_shapes_ were inferred for
-  std::size_t shapes_structure_ = 0;  // links and node layers when they were inferred
-  std::vector<Shape> sample_shapes_;  // every node's output shape for one such example
 };
 
 }  // namespace resilinet

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "resilinet/core/tensor_view.hpp"
-#include "resilinet/runtime/node_server.hpp"
+#include "resilinet/runtime/deployment.hpp"
+#include "resilinet/runtime/message.hpp"
+#include "resilinet/runtime/sockets.hpp"
 
 namespace resilinet::runtime {
 
@@ -22,10 +24,10 @@ class Client {
   /// Binds the deployment's source endpoint and connects to `output_node` (the network's
   /// last node).
   Client(const Deployment& deployment, const std::string& output_node, zmq::context_t& zctx)
-      : d_(deployment), zctx_(zctx), source_(zctx, zmq::socket_type::router),
-        output_(connect_dealer(zctx, d_.node(output_node).endpoint, d_.max_message_bytes)) {
-    configure_socket(source_, d_.max_message_bytes);
-    source_.bind(d_.source);
+      : deployment_(deployment), zctx_(zctx), source_(zctx, zmq::socket_type::router),
+        output_(connect_dealer(zctx, deployment_.node(output_node).endpoint, deployment_.max_message_bytes)) {
+    configure_socket(source_, deployment_.max_message_bytes);
+    source_.bind(deployment_.source);
   }
 
   /// Runs request `id` on the examples `x` (batch first, examples shaped as the deployment's
@@ -34,9 +36,9 @@ class Client {
   /// nothing when none came within `timeout_ms`. `after_send` runs once the pull is out.
   std::optional<Message> ask(std::uint64_t id, TensorView<const float> x, double timeout_ms,
                              const std::function<void()>& after_send = {}) {
-    require<ShapeError>(x.rank() >= 1 && x.shape()[0] >= 1 && x.shape().with_leading(1) == d_.input.prepend(1),
+    require<ShapeError>(x.rank() >= 1 && x.shape()[0] >= 1 && x.shape().with_leading(1) == deployment_.input.prepend(1),
                         "ask: examples of shape ", x.shape(), " where the deployment takes ",
-                        d_.input.prepend(x.rank() ? x.shape()[0] : 0));
+                        deployment_.input.prepend(x.rank() ? x.shape()[0] : 0));
     Message example;
     example.type = MessageType::output;
     example.request = id;
@@ -48,7 +50,7 @@ class Client {
     pull.type = MessageType::pull;
     pull.request = id;
     pull.batch = std::uint32_t(x.shape()[0]);
-    pull.budget_us = std::uint32_t(d_.deadline_ms * 1000);
+    pull.budget_us = std::uint32_t(deployment_.deadline_ms * 1000);
     const std::int64_t end = now_us() + std::int64_t(timeout_ms * 1000);
     const bool sent = send_now(output_, encode(pull));
     if (after_send) after_send();
@@ -65,7 +67,7 @@ class Client {
       while (output_.recv(f, zmq::recv_flags::dontwait)) {
         Message m;
         try {
-          m = decode(f.data(), f.size(), d_.max_message_bytes);
+          m = decode(f.data(), f.size(), deployment_.max_message_bytes);
         } catch (const FormatError&) {
           ++stale_;
           continue;
@@ -93,7 +95,7 @@ class Client {
       zmq::message_t f;
       while (s.recv(f, zmq::recv_flags::dontwait)) {
         try {
-          Message m = decode(f.data(), f.size(), d_.max_message_bytes);
+          Message m = decode(f.data(), f.size(), deployment_.max_message_bytes);
           if (m.type == MessageType::stats) return m.text;
         } catch (const FormatError&) {
         }
@@ -119,7 +121,7 @@ class Client {
   zmq::socket_t& probe(const std::string& name) {
     auto it = probes_.find(name);
     if (it == probes_.end())
-      it = probes_.emplace(name, connect_dealer(zctx_, d_.node(name).endpoint, d_.max_message_bytes)).first;
+      it = probes_.emplace(name, connect_dealer(zctx_, deployment_.node(name).endpoint, deployment_.max_message_bytes)).first;
     return it->second;
   }
 
@@ -133,7 +135,7 @@ class Client {
       Message e;
       e.type = MessageType::error;
       try {
-        const Message m = decode(frames[1].data(), frames[1].size(), d_.max_message_bytes);
+        const Message m = decode(frames[1].data(), frames[1].size(), deployment_.max_message_bytes);
         if (m.type == MessageType::pull && m.request == id) reply = example_bytes;
         e.request = m.request;
       } catch (const FormatError&) {
@@ -150,7 +152,7 @@ class Client {
     }
   }
 
-  const Deployment& d_;
+  const Deployment& deployment_;
   zmq::context_t& zctx_;
   zmq::socket_t source_;
   zmq::socket_t output_;

@@ -40,59 +40,9 @@
 #include "resilinet/resilience/partitioned_network.hpp"
 #include "resilinet/runtime/deployment.hpp"
 #include "resilinet/runtime/message.hpp"
+#include "resilinet/runtime/sockets.hpp"
 
 namespace resilinet::runtime {
-
-/// Microseconds since an arbitrary start, from the steady clock.
-inline std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-/// Sets the options every runtime socket gets: no lingering on close, the message size limit.
-inline void configure_socket(zmq::socket_t& s, std::size_t max_message_bytes) {
-  s.set(zmq::sockopt::linger, 0);
-  s.set(zmq::sockopt::maxmsgsize, std::int64_t(max_message_bytes));
-}
-
-/// A DEALER connected to `endpoint` that refuses to queue while disconnected (a send fails
-/// at once when the peer is down) and retries the connection every 10 ms.
-inline zmq::socket_t connect_dealer(zmq::context_t& zctx, const std::string& endpoint,
-                                    std::size_t max_message_bytes) {
-  zmq::socket_t s(zctx, zmq::socket_type::dealer);
-  configure_socket(s, max_message_bytes);
-  s.set(zmq::sockopt::immediate, 1);
-  s.set(zmq::sockopt::reconnect_ivl, 10);
-  s.set(zmq::sockopt::reconnect_ivl_max, 0);  // no back-off: consumers see a node return together
-  s.connect(endpoint);
-  return s;
-}
-
-/// Sends `bytes` without blocking; false when the peer is not connected or its queue is full.
-inline bool send_now(zmq::socket_t& s, const std::string& bytes) {
-  return s.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
-}
-
-/// Receives the next message waiting on ROUTER `s` without blocking, as its frames (the
-/// first is the sender's identity); empty when none waits.
-inline std::vector<zmq::message_t> receive_routed(zmq::socket_t& s) {
-  std::vector<zmq::message_t> frames;
-  while (true) {
-    zmq::message_t f;
-    if (!s.recv(f, zmq::recv_flags::dontwait)) break;
-    const bool more = f.more();
-    frames.push_back(std::move(f));
-    if (!more) break;
-  }
-  return frames;
-}
-
-/// Sends `reply` on ROUTER `s` to the sender whose identity frame is `identity`, without blocking.
-inline void reply_routed(zmq::socket_t& s, zmq::message_t& identity, const std::string& reply) {
-  s.send(identity, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-  s.send(zmq::buffer(reply), zmq::send_flags::dontwait);
-}
 
 /// What a node counted since it started (its stats answer, as key=value words).
 struct NodeCounters {
@@ -117,19 +67,19 @@ class NodeServer {
   /// `allow_remote_bind`. The network must have its model loaded.
   NodeServer(PartitionedNetwork<float>& net, const Deployment& deployment, const std::string& node,
              zmq::context_t& zctx, bool allow_remote_bind = false)
-      : net_(net), d_(deployment), n_(net.index_of(node)), router_(zctx, zmq::socket_type::router) {
-    const DeployedNode& me = d_.node(node);
+      : net_(net), deployment_(deployment), node_index_(net.index_of(node)), router_(zctx, zmq::socket_type::router) {
+    const DeployedNode& me = deployment_.node(node);
     require(allow_remote_bind || is_loopback_endpoint(me.endpoint), "node '", node, "': endpoint '",
             me.endpoint, "' is not on loopback; pass --allow-remote-bind to listen on it");
     require(net.nodes().size() <= 64 && net.links().size() <= 64, "the runtime handles at most 64 ",
             "nodes and 64 links, the network has ", net.nodes().size(), " and ", net.links().size());
-    configure_socket(router_, d_.max_message_bytes);
+    configure_socket(router_, deployment_.max_message_bytes);
     router_.bind(me.endpoint);
-    shapes_ = net_.node_output_shapes(d_.input.prepend(1), inf_);
+    shapes_ = net_.node_output_shapes(deployment_.input.prepend(1), inf_);
     const auto add_source = [&](std::size_t from, const std::string& endpoint) {
       // A monitor reports the source's connection dropping, so a source that dies while this
       // node waits for it fails at once instead of at the deadline.
-      zmq::socket_t dealer = connect_dealer(zctx, endpoint, d_.max_message_bytes);
+      zmq::socket_t dealer = connect_dealer(zctx, endpoint, deployment_.max_message_bytes);
       const std::string address = "inproc://monitor-" + std::to_string(sources_.size());
       zmq_socket_monitor(dealer.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED);
       zmq::socket_t monitor(zctx, zmq::socket_type::pair);
@@ -138,13 +88,13 @@ class NodeServer {
       sources_.push_back({from, std::move(dealer), std::move(monitor)});
     };
     first_from_source_.assign(net_.links().size(), 0);
-    if (net_.nodes()[n_]->inputs.empty()) {
-      add_source(npos, d_.source);
+    if (net_.nodes()[node_index_]->inputs.empty()) {
+      add_source(npos, deployment_.source);
     } else {
-      for (std::size_t l : net_.nodes()[n_]->inputs) {
+      for (std::size_t l : net_.nodes()[node_index_]->inputs) {
         const std::size_t from = net_.links()[l].from;
         if (source_slot(from) != npos) continue;
-        add_source(from, d_.node(net_.nodes()[from]->name).endpoint);
+        add_source(from, deployment_.node(net_.nodes()[from]->name).endpoint);
         first_from_source_[l] = 1;  // pulls and deliveries are booked on this link
       }
     }
@@ -160,14 +110,14 @@ class NodeServer {
   }
 
   /// What the node counted so far.
-  const NodeCounters& counters() const { return c_; }
+  const NodeCounters& counters() const { return counters_; }
 
   /// The counters as the stats answer's text.
   std::string stats_text() const {
-    return "node=" + net_.nodes()[n_]->name + " requests=" + std::to_string(c_.requests) +
-           " computed=" + std::to_string(c_.computed) + " cached=" + std::to_string(c_.cached) +
-           " rejected=" + std::to_string(c_.rejected) +
-           " source_failures=" + std::to_string(c_.source_failures) + " stale=" + std::to_string(c_.stale);
+    return "node=" + net_.nodes()[node_index_]->name + " requests=" + std::to_string(counters_.requests) +
+           " computed=" + std::to_string(counters_.computed) + " cached=" + std::to_string(counters_.cached) +
+           " rejected=" + std::to_string(counters_.rejected) +
+           " source_failures=" + std::to_string(counters_.source_failures) + " stale=" + std::to_string(counters_.stale);
   }
 
  private:
@@ -202,9 +152,9 @@ class NodeServer {
   }
 
   void reject(const std::string& why) {
-    if (++c_.rejected <= 10 || c_.rejected % 1000 == 0)
-      std::fprintf(stderr, "%s: rejected message %llu: %s\n", net_.nodes()[n_]->name.c_str(),
-                   static_cast<unsigned long long>(c_.rejected), why.c_str());
+    if (++counters_.rejected <= 10 || counters_.rejected % 1000 == 0)
+      std::fprintf(stderr, "%s: rejected message %llu: %s\n", net_.nodes()[node_index_]->name.c_str(),
+                   static_cast<unsigned long long>(counters_.rejected), why.c_str());
   }
 
   // Receives one [identity, payload] message on the ROUTER and answers it.
@@ -213,7 +163,7 @@ class NodeServer {
     if (frames.size() != 2) return reject(std::to_string(frames.size()) + " frames (expected identity and payload)");
     Message m;
     try {
-      m = decode(frames[1].data(), frames[1].size(), d_.max_message_bytes);
+      m = decode(frames[1].data(), frames[1].size(), deployment_.max_message_bytes);
     } catch (const FormatError& e) {
       return reject(e.what());
     }
@@ -224,7 +174,7 @@ class NodeServer {
       s.text = stats_text();
       reply = encode(s);
     } else if (m.type == MessageType::pull) {
-      ++c_.requests;
+      ++counters_.requests;
       if (m.batch == 0 || m.batch > max_batch) return reject("pull with batch " + std::to_string(m.batch));
       reply = answer(m);
     } else {
@@ -237,10 +187,10 @@ class NodeServer {
   std::string answer(const Message& pull) {
     for (const auto& [request, bytes] : cache_)
       if (request == pull.request && !bytes.empty()) {
-        ++c_.cached;
+        ++counters_.cached;
         return bytes;
       }
-    ++c_.computed;
+    ++counters_.computed;
     std::string bytes = compute(pull);
     cache_[cache_next_] = {pull.request, bytes};
     cache_next_ = (cache_next_ + 1) % cache_.size();
@@ -251,7 +201,7 @@ class NodeServer {
   std::string compute(const Message& pull) {
     const std::int64_t start = now_us();
     const std::vector<Link<float>>& links = net_.links();
-    const PhysicalNode<float>& node = *net_.nodes()[n_];
+    const PhysicalNode<float>& node = *net_.nodes()[node_index_];
     replies_.assign(sources_.size(), std::nullopt);
     pulled_.assign(sources_.size(), 0);
     failed_now_.assign(sources_.size(), 0);
@@ -280,14 +230,14 @@ class NodeServer {
     Message out;
     out.type = MessageType::output;
     out.request = pull.request;
-    out.alive = std::uint64_t(1) << n_;
-    const Shape batch_input = d_.input.prepend(pull.batch);
+    out.alive = std::uint64_t(1) << node_index_;
+    const Shape batch_input = deployment_.input.prepend(pull.batch);
     TensorView<const float> x(nullptr, batch_input);
     std::vector<TensorView<const float>> outputs(net_.nodes().size());
     for (std::size_t k = 0; k < sources_.size(); ++k) {
       const std::optional<Message>& r = replies_[k];
       if (sources_[k].node == npos) {
-        if (!r) return error(pull, "no example arrived from the source " + d_.source);
+        if (!r) return error(pull, "no example arrived from the source " + deployment_.source);
         x = TensorView<const float>(r->values.data(), r->shape);
         out.reached = true;
         continue;
@@ -315,7 +265,7 @@ class NodeServer {
     }
     try {
       inf_.reset();
-      const TensorView<const float> y = net_.infer_node(n_, x, outputs, inf_);
+      const TensorView<const float> y = net_.infer_node(node_index_, x, outputs, inf_);
       out.shape = y.shape();
       out.values.assign(y.begin(), y.end());
     } catch (const Error& e) {
@@ -328,7 +278,7 @@ class NodeServer {
     Message e;
     e.type = MessageType::error;
     e.request = pull.request;
-    e.text = net_.nodes()[n_]->name + ": " + why;
+    e.text = net_.nodes()[node_index_]->name + ": " + why;
     return encode(e);
   }
 
@@ -351,7 +301,7 @@ class NodeServer {
         sent_[k] = 1;
         pending.push_back(k);
       } else {
-        ++c_.source_failures;  // not connected: failed at once, nothing sent
+        ++counters_.source_failures;  // not connected: failed at once, nothing sent
       }
     }
     while (!pending.empty()) {
@@ -368,14 +318,14 @@ class NodeServer {
         if (items[2 * i].revents & ZMQ_POLLIN) receive(k, pull);
         if ((items[2 * i + 1].revents & ZMQ_POLLIN) && disconnected(k) && !replies_[k]) {
           failed_now_[k] = 1;  // the source went away while this node waited for it
-          ++c_.source_failures;
+          ++counters_.source_failures;
         }
       }
       pending.erase(std::remove_if(pending.begin(), pending.end(),
                                    [&](std::size_t k) { return replies_[k].has_value() || failed_now_[k]; }),
                     pending.end());
     }
-    c_.source_failures += pending.size();
+    counters_.source_failures += pending.size();
   }
 
   // Reads every answer waiting on source k; keeps the one for `pull`'s request if valid.
@@ -384,16 +334,16 @@ class NodeServer {
     while (sources_[k].socket.recv(f, zmq::recv_flags::dontwait)) {
       Message r;
       try {
-        r = decode(f.data(), f.size(), d_.max_message_bytes);
+        r = decode(f.data(), f.size(), deployment_.max_message_bytes);
       } catch (const FormatError& e) {
         reject(std::string("answer from a source: ") + e.what());
         continue;
       }
       if (r.request != pull.request) {
-        ++c_.stale;
+        ++counters_.stale;
         continue;
       }
-      const Shape expected = sources_[k].node == npos ? d_.input.prepend(pull.batch)
+      const Shape expected = sources_[k].node == npos ? deployment_.input.prepend(pull.batch)
                                                       : shapes_[sources_[k].node].with_leading(pull.batch);
       if (r.type == MessageType::output && r.shape == expected) {
         replies_[k] = std::move(r);
@@ -401,7 +351,7 @@ class NodeServer {
         if (r.type == MessageType::output)
           reject("answer of shape " + r.shape.str() + " where " + expected.str() + " belongs");
         failed_now_[k] = 1;
-        ++c_.source_failures;
+        ++counters_.source_failures;
       }
     }
   }
@@ -409,13 +359,13 @@ class NodeServer {
   static constexpr std::uint32_t max_batch = 1u << 20;
 
   PartitionedNetwork<float>& net_;
-  const Deployment& d_;
-  std::size_t n_;
+  const Deployment& deployment_;
+  std::size_t node_index_;
   zmq::socket_t router_;
   std::vector<Source> sources_;
   std::vector<Shape> shapes_;
   Inference<float> inf_;
-  NodeCounters c_;
+  NodeCounters counters_;
   std::vector<std::optional<Message>> replies_;
   std::vector<std::uint8_t> pulled_, sent_, failed_now_;  // per source, this request
   std::vector<std::uint8_t> first_from_source_;           // per link: the first from its source

@@ -1,4 +1,3 @@
-#pragma once
 // The four experiments of spec §5, written once for every dataset: average accuracy (§5.1),
 // failout rate (§5.2), hyperconnection weight (§5.3) and skip-hyperconnection sensitivity
 // (§5.4). Each writes the reference script's lines (spec §7) for its dataset. Experiment::run()
@@ -13,10 +12,10 @@
 
 namespace examples {
 
-namespace detail {
+namespace {
 
 /// "[1, 0, 1]": an on/off vector as the reference prints it.
-inline std::string bits_text(const std::vector<bool>& bits) {
+std::string bits_text(const std::vector<bool>& bits) {
   std::string s = "[";
   for (std::size_t i = 0; i < bits.size(); ++i) s += (i ? ", " : "") + std::to_string(int(bits[i]));
   return s + "]";
@@ -24,7 +23,7 @@ inline std::string bits_text(const std::vector<bool>& bits) {
 
 /// Mean and std of every (series, setting) cell as the reference's summary lines; `line`
 /// formats one line from the setting, the series and the value (`std` says which).
-inline void summarize(Experiment& ex, const std::vector<std::string>& series,
+void summarize(Experiment& ex, const std::vector<std::string>& series,
                       std::map<std::string, std::map<std::string, std::vector<double>>>& cells,
                       const std::function<std::string(const Setting&, const std::string&, bool, double)>& line) {
   for (const auto& s : ex.settings())
@@ -35,11 +34,11 @@ inline void summarize(Experiment& ex, const std::vector<std::string>& series,
     }
 }
 
-}  // namespace detail
+}  // namespace
 
 /// §5.1: Vanilla, DFG and ResiliNet (health and ImageNet train ResiliNet first, CIFAR
 /// Vanilla first), evaluated at the four settings.
-inline void average_accuracy(Experiment& ex) {
+void average_accuracy(Experiment& ex) {
   using resilinet::Variant;
   const bool resilinet_first = ex.mlp_style() || ex.program().kind == Kind::imagenet;
   const std::vector<Variant> order = resilinet_first
@@ -68,7 +67,7 @@ inline void average_accuracy(Experiment& ex) {
       }
     }
   }
-  detail::summarize(ex, names, results, [](const Setting& s, const std::string& name, bool std, double v) {
+  summarize(ex, names, results, [](const Setting& s, const std::string& name, bool std, double v) {
     return s.text + " " + name + (std ? " std: " : " accuracy: ") + py(v);
   });
 }
@@ -76,7 +75,7 @@ inline void average_accuracy(Experiment& ex) {
 /// §5.2: ResiliNet with failout survival equal to each reliability setting ("variable",
 /// evaluated at that setting only; no_failure recorded as 0) and with the fixed rates of
 /// --failout-rates (the reference's by default).
-inline void failout_rate(Experiment& ex) {
+void failout_rate(Experiment& ex) {
   using resilinet::Variant;
   const std::vector<double>& fixed_rates = ex.args().failout_rates;
   const std::string name = ex.file_stem();
@@ -124,7 +123,7 @@ inline void failout_rate(Experiment& ex) {
 /// §5.3: ResiliNet with weight schemes 1–4; schemes 2 and 3 train one model per setting
 /// (evaluated there only), schemes 1 and 4 one model evaluated at every setting. Scheme 5 is
 /// reported as 0.
-inline void hyperconnection_weight(Experiment& ex) {
+void hyperconnection_weight(Experiment& ex) {
   using resilinet::Variant;
   const auto settings = ex.settings();
   const std::string name = ex.file_stem();
@@ -170,7 +169,7 @@ inline void hyperconnection_weight(Experiment& ex) {
 /// §5.4: ResiliNet with each on/off pattern of the skip hyperconnections (health: 8 patterns
 /// of [f2→c, e→f1, IoT→f2]; CNN: 4 of [e→c, IoT→f]; camera: the 8 hand-picked patterns of the
 /// 7 skips), each with its own no-flow map.
-inline void skiphyperconnection_sensitivity(Experiment& ex) {
+void skiphyperconnection_sensitivity(Experiment& ex) {
   using resilinet::Variant;
   std::vector<std::vector<bool>> configs;
   if (ex.program().kind == Kind::camera) {
@@ -186,7 +185,7 @@ inline void skiphyperconnection_sensitivity(Experiment& ex) {
   const std::string name = ex.file_stem();
   std::map<std::string, std::map<std::string, std::vector<double>>> results;  // cfg → setting → E
   std::vector<std::string> texts;
-  for (const auto& cfg : configs) texts.push_back(detail::bits_text(cfg));
+  for (const auto& cfg : configs) texts.push_back(bits_text(cfg));
   for (int it = 1; it <= ex.args().iterations; ++it) {
     ex.start_iteration(it);
     if (ex.mlp_style()) ex.report().line("ITERATION " + std::to_string(it));
@@ -206,7 +205,7 @@ inline void skiphyperconnection_sensitivity(Experiment& ex) {
     }
   }
   const bool mlp = ex.mlp_style();
-  detail::summarize(ex, texts, results, [mlp](const Setting& s, const std::string& cfg, bool std, double v) {
+  summarize(ex, texts, results, [mlp](const Setting& s, const std::string& cfg, bool std, double v) {
     if (mlp) return s.text + " " + cfg + (std ? " std: " : " accuracy: ") + py(v);
     return s.text + cfg + py(v);
   });
