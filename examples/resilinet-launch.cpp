@@ -31,6 +31,8 @@ namespace {
 
 using resilinet::require;
 using resilinet::runtime::Message;
+using resilinet::runtime::message_header_bytes;
+namespace message_offset = resilinet::runtime::message_offset;
 
 /// "kill edge@200": what happens to which node before which request.
 struct Event {
@@ -138,19 +140,19 @@ std::string malformed(std::size_t k, resilinet::Rng& rng) {
       for (char& c : junk) c = char(rng.next_u64());
       return junk;
     }
-    case 1: good[0] = 'X'; return good;                        // wrong magic
-    case 2: return good.substr(0, 1 + rng.next_u64() % 63);     // truncated header
-    case 3: good[4] = 9; return good;                           // unknown version
-    case 4: good[5] = 77; return good;                          // unknown type
+    case 1: good[message_offset::magic] = 'X'; return good;    // wrong magic
+    case 2: return good.substr(0, 1 + rng.next_u64() % (message_header_bytes - 1));  // truncated header
+    case 3: good[message_offset::version] = 9; return good;    // unknown version
+    case 4: good[message_offset::type] = 77; return good;      // unknown type
     case 5: return good + "extra";                              // a pull with a payload
-    case 6: good[60] = 1; return good;                          // reserved bytes set
+    case 6: good[message_offset::reserved + 4] = 1; return good;  // reserved bytes set
     default: {                                                  // output whose shape lies
       Message out;
       out.type = resilinet::runtime::MessageType::output;
       out.shape = resilinet::Shape{1, 4};
       out.values = {1, 2, 3, 4};
       std::string b = resilinet::runtime::encode(out);
-      b[68] = char(200);  // first dimension 200: 800 values announced, 4 present
+      b[message_offset::dims] = char(200);  // first dimension 200: 800 values announced, 4 present
       return b;
     }
   }
@@ -341,7 +343,6 @@ int main(int argc, char** argv) {
     // The stream.
     std::vector<Outcome> outcomes(requests);
     std::size_t next_event = 0;
-    const std::size_t failable = net->num_failable();
     const std::int64_t stream_start = resilinet::runtime::now_us();
     for (std::size_t i = 0; i < requests; ++i) {
       const std::int64_t due = stream_start + std::int64_t(double(i) * interval_ms * 1000);
@@ -418,8 +419,7 @@ int main(int argc, char** argv) {
         ++inconsistent;
         continue;
       }
-      resilinet::FailureMask mask(failable, 1);
-      for (std::size_t k = 0; k < failable; ++k) mask[k] = !(o.answer.dead >> net->failure_order()[k] & 1);
+      const resilinet::FailureMask mask = net->partition().mask_of([&](std::size_t n) { return !(o.answer.dead >> n & 1); });
       const std::size_t row = i % test.size();
       const auto y = inf.run(*net, resilinet::TensorView<const float>(test.x.data() + row * d.input.numel(),
                                                                         d.input.prepend(1)), mask);
@@ -439,9 +439,7 @@ int main(int argc, char** argv) {
     // Bytes per link: a pull is a header; an answer is a header, the shape and the values.
     const auto& shapes = net->node_output_shapes(d.input.prepend(1), inf);
     const double pull_bytes = double(resilinet::runtime::message_header_bytes);
-    const auto answer_bytes = [&](std::size_t node) {
-      return double(resilinet::runtime::message_header_bytes + 4 + 4 * shapes[node].rank() + 4 * shapes[node].numel());
-    };
+    const auto answer_bytes = [&](std::size_t node) { return double(resilinet::runtime::encoded_output_size(shapes[node])); };
     std::ostringstream report;
     report.setf(std::ios::fixed);
     report.precision(4);

@@ -85,6 +85,25 @@ TEST_CASE("messages round-trip through encode and decode") {
   stats.text = "node=edge requests=3";
   const std::string sb = encode(stats);
   CHECK(decode(sb.data(), sb.size(), 1 << 20).text == stats.text);
+
+  // encoded_size and the named offsets say where encode put everything.
+  CHECK(encoded_size(m) == bytes.size());
+  CHECK(encoded_output_size(m.shape) == bytes.size());
+  CHECK(encoded_size(pull) == pb.size());
+  CHECK(encoded_size(stats) == sb.size());
+  std::uint64_t request = 0, delivered = 0;
+  std::uint32_t budget = 0, rank = 0, first_dim = 0;
+  std::memcpy(&request, bytes.data() + message_offset::request, 8);
+  std::memcpy(&delivered, bytes.data() + message_offset::delivered, 8);
+  std::memcpy(&budget, pb.data() + message_offset::budget_us, 4);
+  std::memcpy(&rank, bytes.data() + message_offset::rank, 4);
+  std::memcpy(&first_dim, bytes.data() + message_offset::dims, 4);
+  CHECK(request == m.request);
+  CHECK(delivered == m.delivered);
+  CHECK(budget == 250000);
+  CHECK(rank == 2);
+  CHECK(first_dim == 2);
+  CHECK(std::uint8_t(bytes[message_offset::type]) == std::uint8_t(MessageType::output));
 }
 
 TEST_CASE("decode refuses every malformed message by name") {

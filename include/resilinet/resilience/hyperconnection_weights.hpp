@@ -41,12 +41,8 @@ std::vector<double> hyperconnection_weights(const PartitionedNetwork<T>& net, We
   require<ShapeError>(reliability.size() == net.num_failable(), "hyperconnection_weights: ",
                       reliability.size(), " reliabilities for ", net.num_failable(),
                       " failable nodes");
-  std::vector<double> node_r(net.nodes().size(), 1.0);
-  for (std::size_t k = 0; k < reliability.size(); ++k) {
-    require(reliability[k] >= 0 && reliability[k] <= 1, "reliability must be in [0, 1], got ",
-            reliability[k]);
-    node_r[net.failure_order()[k]] = reliability[k];
-  }
+  for (double r : reliability) require(r >= 0 && r <= 1, "reliability must be in [0, 1], got ", r);
+  const std::vector<double> node_r = net.partition().per_node(reliability, 1.0);
   const auto& links = net.links();
   std::vector<double> w(links.size(), 1.0);
   for (std::size_t i = 0; i < links.size(); ++i) {

@@ -64,6 +64,50 @@ struct Message {
 /// Size of the fixed header every message starts with.
 inline constexpr std::size_t message_header_bytes = 64;
 
+/// Byte offsets of the header's fields and of an output's shape (the layout in the file comment).
+namespace message_offset {
+/// "RSRT".
+inline constexpr std::size_t magic = 0;
+/// u8 version.
+inline constexpr std::size_t version = 4;
+/// u8 MessageType.
+inline constexpr std::size_t type = 5;
+/// u8 reached flag, then a reserved u8.
+inline constexpr std::size_t reached = 6;
+/// u64 request id.
+inline constexpr std::size_t request = 8;
+/// u32 budget in microseconds.
+inline constexpr std::size_t budget_us = 16;
+/// u32 batch size.
+inline constexpr std::size_t batch = 20;
+/// u64 bits of the nodes seen dead.
+inline constexpr std::size_t dead = 24;
+/// u64 bits of the nodes seen alive.
+inline constexpr std::size_t alive = 32;
+/// u64 bits of the links delivered.
+inline constexpr std::size_t delivered = 40;
+/// u64 bits of the links pulled.
+inline constexpr std::size_t pulled = 48;
+/// u64 reserved, 0.
+inline constexpr std::size_t reserved = 56;
+/// An output's u32 rank, right after the header.
+inline constexpr std::size_t rank = message_header_bytes;
+/// An output's first u32 dimension.
+inline constexpr std::size_t dims = rank + 4;
+}  // namespace message_offset
+
+/// Bytes of an output message carrying values of `shape` (header, rank, dimensions, floats).
+inline std::size_t encoded_output_size(const Shape& shape) {
+  return message_offset::dims + 4 * shape.rank() + 4 * shape.numel();
+}
+
+/// Bytes encode(m) produces.
+inline std::size_t encoded_size(const Message& m) {
+  if (m.type == MessageType::output) return encoded_output_size(m.shape);
+  if (m.type == MessageType::stats || m.type == MessageType::error) return message_header_bytes + m.text.size();
+  return message_header_bytes;
+}
+
 namespace detail {
 
 inline constexpr char message_magic[4] = {'R', 'S', 'R', 'T'};
@@ -86,7 +130,7 @@ U read_at(const char* p, std::size_t offset) {
 /// The bytes of `m` (the layout in the file comment).
 inline std::string encode(const Message& m) {
   std::string out;
-  out.reserve(message_header_bytes + 4 + 4 * m.shape.rank() + 4 * m.values.size() + m.text.size());
+  out.reserve(encoded_size(m));
   out.append(detail::message_magic, 4);
   detail::append<std::uint8_t>(out, detail::message_version);
   detail::append<std::uint8_t>(out, std::uint8_t(m.type));
@@ -120,27 +164,26 @@ inline Message decode(const void* data, std::size_t size, std::size_t max_bytes)
                        " bytes is shorter than the ", message_header_bytes, "-byte header");
   require<FormatError>(std::memcmp(p, detail::message_magic, 4) == 0,
                        "message does not start with RSRT: '", quoted(std::string(p, 4)), "'");
-  const auto version = detail::read_at<std::uint8_t>(p, 4);
+  const auto version = detail::read_at<std::uint8_t>(p, message_offset::version);
   require<FormatError>(version == detail::message_version, "message version ", int(version),
                        " (expected ", int(detail::message_version), ")");
-  const auto type = detail::read_at<std::uint8_t>(p, 5);
+  const auto type = detail::read_at<std::uint8_t>(p, message_offset::type);
   require<FormatError>(type >= 1 && type <= 5, "unknown message type ", int(type));
-  const auto reached = detail::read_at<std::uint8_t>(p, 6);
-  require<FormatError>(reached <= 1 && detail::read_at<std::uint8_t>(p, 7) == 0,
-                       "message flags ", int(reached), "/", int(detail::read_at<std::uint8_t>(p, 7)),
+  const auto reached = detail::read_at<std::uint8_t>(p, message_offset::reached);
+  require<FormatError>(reached <= 1 && detail::read_at<std::uint8_t>(p, message_offset::reached + 1) == 0,
+                       "message flags ", int(reached), "/", int(detail::read_at<std::uint8_t>(p, message_offset::reached + 1)),
                        " are not 0/1 and 0");
   Message m;
   m.type = MessageType(type);
   m.reached = reached == 1;
-  m.request = detail::read_at<std::uint64_t>(p, 8);
-  m.budget_us = detail::read_at<std::uint32_t>(p, 16);
-  m.batch = detail::read_at<std::uint32_t>(p, 20);
-  m.dead = detail::read_at<std::uint64_t>(p, 24);
-  m.alive = detail::read_at<std::uint64_t>(p, 32);
-  m.delivered = detail::read_at<std::uint64_t>(p, 40);
-  m.pulled = detail::read_at<std::uint64_t>(p, 48);
-  // Bytes 56..63 are reserved.
-  require<FormatError>(detail::read_at<std::uint64_t>(p, 56) == 0, "reserved header bytes are not 0");
+  m.request = detail::read_at<std::uint64_t>(p, message_offset::request);
+  m.budget_us = detail::read_at<std::uint32_t>(p, message_offset::budget_us);
+  m.batch = detail::read_at<std::uint32_t>(p, message_offset::batch);
+  m.dead = detail::read_at<std::uint64_t>(p, message_offset::dead);
+  m.alive = detail::read_at<std::uint64_t>(p, message_offset::alive);
+  m.delivered = detail::read_at<std::uint64_t>(p, message_offset::delivered);
+  m.pulled = detail::read_at<std::uint64_t>(p, message_offset::pulled);
+  require<FormatError>(detail::read_at<std::uint64_t>(p, message_offset::reserved) == 0, "reserved header bytes are not 0");
   std::size_t at = message_header_bytes;
   const std::size_t rest = size - at;
   switch (m.type) {
