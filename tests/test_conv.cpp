@@ -188,9 +188,9 @@ TEST_CASE("batch norm: hand-computed statistics, Keras's moving-variance update,
 }
 
 TEST_CASE("batch norm: zero-debiased moving statistics (Keras 2.2 on TensorFlow 1), hand-computed steps") {
-  BatchNormOptions o;
-  o.momentum = 0.9;
-  o.zero_debias = true;
+  const BatchNormOptions o = BatchNormOptions().with_momentum(0.9).with_zero_debias(true);
+  CHECK(o.epsilon == 1e-3);
+  CHECK(o.activation == Activation::linear);
   BatchNorm<double> bn(1, "bn", o), plain(1, "plain", BatchNormOptions{0.9});
   REQUIRE(bn.parameters().size() == 5);  // + moving_updates, saved with the model
   Context<double> train(Mode::train);

@@ -30,6 +30,15 @@ struct BatchNormOptions {
   /// updates each moving statistic is the plain average started from 0, divided by 1 − m^t.
   bool zero_debias = false;
 
+  /// Sets the momentum.
+  BatchNormOptions& with_momentum(double m) { momentum = m; return *this; }
+  /// Sets epsilon.
+  BatchNormOptions& with_epsilon(double e) { epsilon = e; return *this; }
+  /// Sets the fused activation.
+  BatchNormOptions& with_activation(Activation a) { activation = a; return *this; }
+  /// Chooses zero-debiased (Keras 2.2) or plain moving averages.
+  BatchNormOptions& with_zero_debias(bool z) { zero_debias = z; return *this; }
+
   /// Throws ValueError naming the first setting out of range.
   void validate() const {
     require(momentum >= 0 && momentum <= 1, "batch_norm: momentum must be in [0, 1], got ",

@@ -42,7 +42,9 @@ struct MobileNetOptions {
   bool bn_zero_debias = true;
 
   /// The batch norms' settings, with activation `a` fused.
-  BatchNormOptions bn(Activation a) const { return BatchNormOptions{bn_momentum, 1e-3, a, bn_zero_debias}; }
+  BatchNormOptions bn(Activation a) const {
+    return BatchNormOptions().with_momentum(bn_momentum).with_activation(a).with_zero_debias(bn_zero_debias);
+  }
 };
 
 /// Filters (at α = 1) and stride of MobileNet's blocks 1..13; `strides` applies to block 2.

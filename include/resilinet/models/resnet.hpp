@@ -43,7 +43,9 @@ struct ResNetOptions {
   bool bn_zero_debias = true;
 
   /// The batch norms' settings, with activation `a` fused.
-  BatchNormOptions bn(Activation a) const { return BatchNormOptions{bn_momentum, 1e-3, a, bn_zero_debias}; }
+  BatchNormOptions bn(Activation a) const {
+    return BatchNormOptions().with_momentum(bn_momentum).with_activation(a).with_zero_debias(bn_zero_debias);
+  }
 };
 
 /// The convolution settings of every ResNet conv: He-normal, bias, L2 penalty, "same".

@@ -84,9 +84,11 @@ std::unique_ptr<PartitionedNetwork<T>> make_vertical_cnn(const std::string& name
   return net;
 }
 
-/// The output shape of every node of `net` for one input of shape `input` (H, W, C).
+/// The output shape of every node of `net` for one input of shape `input` (H, W, C) when
+/// each node's layers take the previous node's output: the main chain, before links exist
+/// (PartitionedNetwork::node_output_shapes merges along the links instead).
 template <class T>
-std::vector<Shape> node_output_shapes(PartitionedNetwork<T>& net, const Shape& input) {
+std::vector<Shape> chain_output_shapes(PartitionedNetwork<T>& net, const Shape& input) {
   Tape<T> tape;
   Context<T> ctx(Mode::infer);
   Tensor<T> x(input.prepend(1));
@@ -117,7 +119,7 @@ void connect_vertical_cnn(PartitionedNetwork<T>& net, const ResilienceOptions& o
                                {"edge", "fog", "ec", "skip_hyperconnection_edgecloud"}};
     const char* pads[2] = {"edgefog_connection_padding", "fogcloud_connection_padding"};
     for (int k = 0; k < 2; ++k) {
-      const auto shapes = node_output_shapes(net, input);
+      const auto shapes = chain_output_shapes(net, input);
       const std::size_t src = net.index_of(names[k][0]), dst = net.index_of(names[k][1]);
       const SkipGeometry g = skip_geometry(shapes[src], shapes[dst]);
       if (g.pad) net.nodes()[dst]->layers.template add<ZeroPadding2D<T>>(0, g.pad, 0, g.pad, pads[k]);
