@@ -22,7 +22,7 @@ elif [ "${GENERIC:-0}" = 1 ]; then
   [ -x "$native/tests/training_trace" ] || { echo "GENERIC=1: no native build in '$native' (run scripts/test.sh first)"; exit 1; }
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRESILINET_NATIVE=OFF \
     -DRESILINET_COMPARE_BUILD="$native" -DRESILINET_BUILD_EXAMPLES=OFF -DRESILINET_BUILD_BENCHMARKS=OFF >/dev/null
-  exclude="consumer_"  # packaging does not depend on the instruction set
+  exclude="consumer_|tsan_"  # packaging and the TSan build (in the native tree) do not depend on the instruction set
   targets=(--target resilinet_tests training_trace)
   grep -q '^RESILINET_WITH_MPI:BOOL=ON' "$build/CMakeCache.txt" && targets+=(mpi_fit_check)
 else
