@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -221,19 +222,350 @@ std::string svg_timeline(const std::vector<Outcome>& outcomes, const std::vector
   return s.str();
 }
 
+/// What every part of a launch reads: the deployment, its network, the test set and the
+/// stream's schedule.
+struct Launch {
+  std::string deployment_path;
+  resilinet::runtime::Deployment deployment;
+  std::unique_ptr<resilinet::PartitionedNetwork<float>> net;
+  resilinet::Dataset<float> test;
+  std::size_t requests = 0;
+  std::vector<Event> events;
+  std::size_t window = 50;
+  double interval_ms = 0;
+
+  /// Request i's example (the test set cycled through) as a batch of one.
+  resilinet::TensorView<const float> example(std::size_t i) const {
+    const std::size_t row = i % test.size();
+    return {test.x.data() + row * deployment.input.numel(), deployment.input.prepend(1)};
+  }
+
+  /// The names of the nodes whose bits are set in `bits`, separated by `separator`.
+  std::string node_names(std::uint64_t bits, const char* separator) const {
+    std::string names;
+    for (std::size_t n = 0; n < net->nodes().size(); ++n)
+      if (bits >> n & 1) names += (names.empty() ? "" : separator) + net->nodes()[n]->name;
+    return names;
+  }
+};
+
+/// The --kill and --restart events, sorted by request.
+std::vector<Event> parse_events(const std::vector<std::string>& kills, const std::vector<std::string>& restarts) {
+  std::vector<Event> events;
+  for (const std::string& k : kills) events.push_back(parse_event(k, true));
+  for (const std::string& r : restarts) events.push_back(parse_event(r, false));
+  std::stable_sort(events.begin(), events.end(), [](const Event& x, const Event& y) { return x.at < y.at; });
+  return events;
+}
+
+/// Checks that every event names a failable node of `net`, falls within the stream and kills
+/// a running node or restarts a killed one.
+void check_schedule(const std::vector<Event>& events, const resilinet::PartitionedNetwork<float>& net,
+                    std::size_t requests) {
+  std::map<std::string, bool> up;
+  for (const auto& n : net.nodes()) up[n->name] = true;
+  for (const Event& e : events) {
+    const std::size_t i = net.index_of(e.node);
+    require(net.nodes()[i]->failable, "node '", e.node, "' is not failable: the network has no path around it");
+    require(e.at < requests, e.kill ? "--kill " : "--restart ", e.node, "@", e.at, " is beyond the ", requests,
+            " requests");
+    require(up[e.node] == e.kill, e.kill ? "--kill " : "--restart ", e.node, "@", e.at, ": the node is ",
+            e.kill ? "already down" : "running");
+    up[e.node] = !e.kill;
+  }
+}
+
+/// The node processes of a deployment on this machine; whatever still runs when it goes is
+/// killed (SIGKILL).
+class Cluster {
+ public:
+  /// Nodes run `binary` on `deployment`, each logging to `<out>/node-<name>.log`.
+  Cluster(std::string binary, std::string deployment, std::string out)
+      : binary_(std::move(binary)), deployment_(std::move(deployment)), out_(std::move(out)) {
+    require<resilinet::IoError>(::access(binary_.c_str(), X_OK) == 0, "node program '", binary_,
+                                "' is not executable (see --node-binary)");
+  }
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+  ~Cluster() {
+    for (auto& [name, p] : processes_)
+      if (p.pid) {
+        ::kill(p.pid, SIGKILL);
+        ::waitpid(p.pid, nullptr, 0);
+      }
+  }
+
+  /// The log file of node `name`.
+  std::string log_of(const std::string& name) const { return out_ + "/node-" + name + ".log"; }
+
+  /// Starts node `name` (its first start truncates its log).
+  void start(const std::string& name) {
+    Process& p = processes_[name];
+    if (p.starts == 0) std::remove(log_of(name).c_str());
+    p.name = name;
+    p.pid = spawn_node(binary_, deployment_, name, log_of(name));
+    ++p.starts;
+  }
+
+  /// Kills node `name` (SIGKILL) and waits for it.
+  void kill(const std::string& name) {
+    Process& p = processes_[name];
+    ::kill(p.pid, SIGKILL);
+    ::waitpid(p.pid, nullptr, 0);
+    p.pid = 0;
+  }
+
+  /// Waits until every node answers a stats request; an Error when one exits or stays silent 60 s.
+  void wait_ready(resilinet::runtime::Client& client) {
+    for (auto& [name, p] : processes_) {
+      bool ready = false;
+      for (int tries = 0; tries < 600 && !ready; ++tries) {
+        ready = client.stats(name, 100).has_value();
+        int wstatus = 0;
+        if (!ready && ::waitpid(p.pid, &wstatus, WNOHANG) == p.pid) {
+          p.pid = 0;
+          throw resilinet::Error("node '" + name + "' exited while starting; see " + log_of(name));
+        }
+      }
+      require(ready, "node '", name, "' did not answer within 60 s; see ", log_of(name));
+    }
+  }
+
+  /// The running nodes' stats answers, then SIGTERM to each and a wait for it.
+  std::map<std::string, std::string> stop(resilinet::runtime::Client& client) {
+    std::map<std::string, std::string> stats;
+    for (const auto& [name, p] : processes_)
+      if (p.pid) stats[name] = client.stats(name, 2000).value_or("(no answer)");
+    for (auto& [name, p] : processes_)
+      if (p.pid) ::kill(p.pid, SIGTERM);
+    for (auto& [name, p] : processes_)
+      if (p.pid) {
+        ::waitpid(p.pid, nullptr, 0);
+        p.pid = 0;
+      }
+    return stats;
+  }
+
+  /// Every node process by name.
+  const std::map<std::string, Process>& processes() const { return processes_; }
+
+ private:
+  std::string binary_, deployment_, out_;
+  std::map<std::string, Process> processes_;
+};
+
+/// Sends requests (not part of the stream) until one passes every node alive; Error after 10 s.
+void warm_up(resilinet::runtime::Client& client, const Launch& launch) {
+  bool all_up = false;
+  for (std::uint64_t k = 0; k < 200 && !all_up; ++k) {
+    const auto r = client.ask((std::uint64_t(1) << 62) + k, launch.example(0), launch.deployment.deadline_ms * 2);
+    all_up = r && r->type == resilinet::runtime::MessageType::output && r->dead == 0;
+    if (!all_up) ::usleep(50000);
+  }
+  require(all_up, "the deployment did not answer a request with every node alive within 10 s");
+}
+
+/// Sends `count` malformed messages to every node and returns how many each refused (its
+/// "rejected" counter; -1 without an answer), adding a problem for every node that did not
+/// refuse them all.
+std::map<std::string, long long> send_malformed(resilinet::runtime::Client& client, const Launch& launch,
+                                                std::size_t count, std::uint64_t seed,
+                                                std::vector<std::string>& problems) {
+  std::map<std::string, long long> rejected;
+  resilinet::Rng junk(seed);
+  for (const auto& n : launch.net->nodes())
+    for (std::size_t k = 0; k < count; ++k) client.send_raw(n->name, malformed(k, junk));
+  for (const auto& n : launch.net->nodes()) {
+    const auto s = client.stats(n->name, 5000);
+    rejected[n->name] = s ? stat_value(*s, "rejected") : -1;
+    if (rejected[n->name] != (long long)count)
+      problems.push_back("node " + n->name + " refused " + std::to_string(rejected[n->name]) + " of " +
+                         std::to_string(count) + " malformed messages");
+  }
+  std::printf("malformed messages: %zu sent to each node; refused and counted:", count);
+  for (const auto& [name, refused] : rejected) std::printf(" %s %lld", name.c_str(), refused);
+  std::printf("\n");
+  return rejected;
+}
+
+/// Streams the requests one example each, restarting and killing nodes as scheduled (a kill
+/// lands while its request is in flight), with a progress line every 100 requests.
+std::vector<Outcome> stream(resilinet::runtime::Client& client, Cluster& cluster, const Launch& launch) {
+  std::vector<Outcome> outcomes(launch.requests);
+  const auto& events = launch.events;
+  std::size_t next_event = 0;
+  const std::int64_t stream_start = resilinet::runtime::now_us();
+  for (std::size_t i = 0; i < launch.requests; ++i) {
+    const std::int64_t due = stream_start + std::int64_t(double(i) * launch.interval_ms * 1000);
+    if (const std::int64_t wait = due - resilinet::runtime::now_us(); wait > 0) ::usleep(useconds_t(wait));
+    for (; next_event < events.size() && events[next_event].at == i && !events[next_event].kill; ++next_event) {
+      cluster.start(events[next_event].node);
+      std::printf("[request %zu] restarted %s\n", i, events[next_event].node.c_str());
+    }
+    std::vector<std::string> to_kill;
+    for (; next_event < events.size() && events[next_event].at == i; ++next_event) to_kill.push_back(events[next_event].node);
+    Outcome& o = outcomes[i];
+    o.label = launch.test.y[i % launch.test.size()];
+    const std::int64_t t0 = resilinet::runtime::now_us();
+    const auto r = client.ask(i, launch.example(i), launch.deployment.deadline_ms * 2, [&] {
+      for (const std::string& name : to_kill) cluster.kill(name);
+    });
+    o.latency_ms = double(resilinet::runtime::now_us() - t0) / 1000.0;
+    for (const std::string& name : to_kill) std::printf("[request %zu] killed %s (SIGKILL, request in flight)\n", i, name.c_str());
+    if (!r) continue;
+    o.answered = true;
+    o.error = r->type != resilinet::runtime::MessageType::output;
+    o.answer = *r;
+    if (o.error) continue;
+    o.prediction = int(std::max_element(r->values.begin(), r->values.end()) - r->values.begin());
+    if ((i + 1) % 100 == 0 || i + 1 == launch.requests) {
+      const std::size_t from = window_start(i, launch.window);
+      const std::string dead = launch.node_names(r->dead, " ");
+      std::printf("[request %zu/%zu] accuracy (last %zu) %.3f, latency %.2f ms, failed: %s\n", i + 1, launch.requests,
+                  i + 1 - from, double(tally(outcomes, from, i + 1).correct) / double(i + 1 - from), o.latency_ms,
+                  dead.empty() ? "none" : dead.c_str());
+      std::fflush(stdout);
+    }
+  }
+  return outcomes;
+}
+
+/// Counts of the answers and of their comparison with the simulation.
+struct Verification {
+  std::size_t answered = 0, errors = 0, equal = 0, inconsistent = 0, correct = 0, guesses = 0, flow_mismatch = 0;
+
+  /// Answers compared with the simulation (answered without error, with a consistent report).
+  std::size_t checked() const { return answered - errors - inconsistent; }
+};
+
+/// Simulates every answer under the failure pattern it reports (infer(x, mask) must give the
+/// same bits, has_information_flow the same guess flag) and marks the outcomes with the result.
+Verification verify(std::vector<Outcome>& outcomes, const Launch& launch, resilinet::Inference<float>& inf) {
+  const auto& net = *launch.net;
+  const std::uint64_t failable_bits = [&] {
+    std::uint64_t b = 0;
+    for (std::size_t n : net.failure_order()) b |= std::uint64_t(1) << n;
+    return b;
+  }();
+  Verification v;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    Outcome& o = outcomes[i];
+    if (!o.answered) continue;
+    ++v.answered;
+    if (o.error) {
+      ++v.errors;
+      continue;
+    }
+    v.correct += o.correct();
+    v.guesses += !o.answer.reached;
+    o.consistent = (o.answer.dead & o.answer.alive) == 0 && (o.answer.dead & ~failable_bits) == 0;
+    if (!o.consistent) {
+      ++v.inconsistent;
+      continue;
+    }
+    const resilinet::FailureMask mask = net.partition().mask_of([&](std::size_t n) { return !(o.answer.dead >> n & 1); });
+    const auto y = inf.run(net, launch.example(i), mask);
+    o.simulated_equal = y.shape() == o.answer.shape &&
+                        std::memcmp(y.data(), o.answer.values.data(), 4 * y.size()) == 0;
+    v.equal += o.simulated_equal;
+    o.flow = net.has_information_flow(mask);
+    v.flow_mismatch += o.flow != o.answer.reached;
+  }
+  return v;
+}
+
+/// The guarantees `v` and the client's counters show broken, one line each.
+void add_problems(const Verification& v, const resilinet::runtime::Client& client, std::size_t requests,
+                  std::vector<std::string>& problems) {
+  if (v.answered != requests) problems.push_back(std::to_string(requests - v.answered) + " requests unanswered");
+  if (v.errors) problems.push_back(std::to_string(v.errors) + " requests answered with an error");
+  if (client.stale()) problems.push_back(std::to_string(client.stale()) + " duplicate or stale answers");
+  if (v.equal != v.checked()) problems.push_back(std::to_string(v.checked() - v.equal) + " answers differ from the simulation");
+  if (v.flow_mismatch)
+    problems.push_back(std::to_string(v.flow_mismatch) + " guess flags differ from the simulation's information flow");
+}
+
+/// Accuracy and latency per stretch between events.
+void report_stretches(std::ostream& report, const std::vector<Outcome>& outcomes, const Launch& launch) {
+  std::vector<std::size_t> cuts{0};
+  for (const Event& e : launch.events) cuts.push_back(e.at);
+  cuts.push_back(launch.requests);
+  for (std::size_t c = 0; c + 1 < cuts.size(); ++c) {
+    if (cuts[c] == cuts[c + 1]) continue;
+    std::vector<double> lat;
+    for (std::size_t i = cuts[c]; i < cuts[c + 1]; ++i)
+      if (outcomes[i].answered) lat.push_back(outcomes[i].latency_ms);
+    const Tally t = tally(outcomes, cuts[c], cuts[c + 1]);
+    report << "  requests " << cuts[c] << ".." << cuts[c + 1] - 1 << ": accuracy "
+           << double(t.correct) / double(std::max<std::size_t>(t.answered, 1)) << ", latency p50 " << percentile(lat, 0.5)
+           << " p99 " << percentile(lat, 0.99) << " ms\n";
+  }
+}
+
+/// Bytes per link (a pull is a header; an answer a header, the shape and the values) and the
+/// skip hyperconnections' bytes against sending every skip on every request.
+void report_bytes(std::ostream& report, const std::vector<Outcome>& outcomes, const Launch& launch,
+                  const Verification& v, std::uint64_t source_bytes, std::uint64_t source_pulls,
+                  resilinet::Inference<float>& inf) {
+  const auto& net = *launch.net;
+  const auto& shapes = net.node_output_shapes(launch.deployment.input.prepend(1), inf);
+  const double pull_bytes = double(resilinet::runtime::message_header_bytes);
+  const auto answer_bytes = [&](std::size_t node) { return double(resilinet::runtime::encoded_output_size(shapes[node])); };
+  report << "bytes per link (pulls + answers):\n";
+  report << "  source->" << net.nodes().front()->name << " (examples)  " << source_bytes << " bytes in "
+         << source_pulls << " answers\n";
+  double total = double(source_bytes), skip_bytes = 0, skip_bytes_always = 0;
+  for (std::size_t l = 0; l < net.links().size(); ++l) {
+    const auto& link = net.links()[l];
+    std::size_t pulls = 0, delivered = 0;
+    for (const Outcome& o : outcomes) {
+      pulls += o.answered && (o.answer.pulled >> l & 1);
+      delivered += o.answered && (o.answer.delivered >> l & 1);
+    }
+    const double bytes = double(pulls) * pull_bytes + double(delivered) * answer_bytes(link.from);
+    total += bytes;
+    const bool skip = link.kind == resilinet::LinkKind::skip;
+    if (skip) {
+      skip_bytes += bytes;
+      skip_bytes_always += double(v.answered - v.errors) * (pull_bytes + answer_bytes(link.from));
+    }
+    report << "  " << link.key << " " << net.nodes()[link.from]->name << "->" << net.nodes()[link.to]->name
+           << (skip ? " (skip)" : " (main)") << "  " << std::size_t(bytes) << " bytes, " << pulls << " pulls, "
+           << delivered << " answers\n";
+  }
+  report << "total " << std::size_t(total) << " bytes; skip hyperconnections " << std::size_t(skip_bytes)
+         << " bytes where sending every skip on every request (deepFogGuard's sum) takes "
+         << std::size_t(skip_bytes_always) << " (" << 100.0 * (1.0 - skip_bytes / std::max(skip_bytes_always, 1.0))
+         << "% saved)\n";
+}
+
+/// One line per request: label, prediction, latency, failed nodes, guess flag, simulation.
+std::string requests_csv(const std::vector<Outcome>& outcomes, const Launch& launch) {
+  std::ostringstream csv;
+  csv << "request,label,prediction,answered,latency_ms,failed_nodes,guess,simulation\n";
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const Outcome& o = outcomes[i];
+    csv << i << "," << o.label << "," << o.prediction << "," << int(o.answered && !o.error) << ","
+        << o.latency_ms << "," << launch.node_names(o.answer.dead, " ") << "," << int(o.answered && !o.answer.reached) << ","
+        << (!o.answered || o.error ? "-" : !o.consistent ? "not-comparable" : o.simulated_equal ? "equal" : "differs")
+        << "\n";
+  }
+  return csv.str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"resilinet-launch: run a deployment as one process per node, stream the test set, kill and restart nodes"};
   app.get_formatter()->column_width(34);
-  std::string deployment_path, out = "runtime-results", node_binary;
+  std::string out = "runtime-results", node_binary;
   std::vector<std::string> kills, restarts;
-  std::size_t requests = 0, malformed_count = 0, window = 50;
-  double interval_ms = 0;
+  std::size_t malformed_count = 0;
+  Launch launch;
   examples::Args a;
   if (const char* env = std::getenv("RESILINET_DATA_DIR")) a.data = std::string(env) + "/mhealth-window-means";
-  app.add_option("--deployment", deployment_path, "deployment description (docs/deployment.md)")->required();
-  app.add_option("--requests", requests, "requests to send, one test example each, cycling through the test set (default: the whole test set)")
+  app.add_option("--deployment", launch.deployment_path, "deployment description (docs/deployment.md)")->required();
+  app.add_option("--requests", launch.requests, "requests to send, one test example each, cycling through the test set (default: the whole test set)")
       ->check(CLI::Range(1, 100000000));
   app.add_option("--kill", kills, "SIGKILL node NODE right after request K is sent, e.g. edge@200 (repeatable)");
   app.add_option("--restart", restarts, "restart node NODE before request K is sent, e.g. edge@400 (repeatable)");
@@ -248,286 +580,77 @@ int main(int argc, char** argv) {
   app.add_option("--node-binary", node_binary, "resilinet-node executable (default: next to this program)");
   app.add_option("--malformed", malformed_count, "send N malformed messages to every node before streaming and check each refuses all N")
       ->check(CLI::Range(0, 1000000))->capture_default_str();
-  app.add_option("--interval-ms", interval_ms, "send a request every T ms (a sensor's rate; 0: each as soon as the last is answered)")
+  app.add_option("--interval-ms", launch.interval_ms, "send a request every T ms (a sensor's rate; 0: each as soon as the last is answered)")
       ->check(CLI::Range(0.0, 60000.0))->capture_default_str();
-  app.add_option("--window", window, "requests per accuracy window")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--window", launch.window, "requests per accuracy window")->check(CLI::Range(1, 1000000))->capture_default_str();
   if (const int code = examples::parse_command_line(app, argc, argv); code >= 0) return code;
-  std::map<std::string, Process> procs;
-  int status = 0;
   try {
     resilinet::set_num_threads(1);
     examples::require_writable_folder("--out", out);
-    std::vector<Event> events;
-    for (const std::string& k : kills) events.push_back(parse_event(k, true));
-    for (const std::string& r : restarts) events.push_back(parse_event(r, false));
-    std::stable_sort(events.begin(), events.end(), [](const Event& x, const Event& y) { return x.at < y.at; });
+    launch.events = parse_events(kills, restarts);
     require(!a.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
     resilinet::Rng split_rng = examples::iteration_split_rng(a.seed, 1);  // as the health programs derive it
-    const auto parts = examples::load_health_splits(a, split_rng);
-    const resilinet::Dataset<float>& test = parts[2];
-    require(test.size() > 0, "the test set is empty");
-    const auto d = resilinet::runtime::read_deployment(deployment_path);
-    auto net = examples::build_deployed_network(d);
-    const std::string output_node = net->nodes().back()->name;
-    for (const auto& n : net->nodes()) d.node(n->name);  // every node of the network is deployed
-    if (requests == 0) requests = test.size();
-    {
-      std::map<std::string, bool> up;
-      for (const auto& n : net->nodes()) up[n->name] = true;
-      for (const Event& e : events) {
-        const std::size_t i = net->index_of(e.node);
-        require(net->nodes()[i]->failable, "node '", e.node, "' is not failable: the network has no path around it");
-        require(e.at < requests, e.kill ? "--kill " : "--restart ", e.node, "@", e.at, " is beyond the ", requests,
-                " requests");
-        require(up[e.node] == e.kill, e.kill ? "--kill " : "--restart ", e.node, "@", e.at, ": the node is ",
-                e.kill ? "already down" : "running");
-        up[e.node] = !e.kill;
-      }
-    }
-    if (node_binary.empty()) node_binary = self_folder() + "/resilinet-node";
-    require<resilinet::IoError>(::access(node_binary.c_str(), X_OK) == 0, "node program '", node_binary,
-                                "' is not executable (see --node-binary)");
+    launch.test = std::move(examples::load_health_splits(a, split_rng)[2]);
+    require(launch.test.size() > 0, "the test set is empty");
+    launch.deployment = resilinet::runtime::read_deployment(launch.deployment_path);
+    launch.net = examples::build_deployed_network(launch.deployment);
+    const auto& net = *launch.net;
+    for (const auto& n : net.nodes()) launch.deployment.node(n->name);  // every node of the network is deployed
+    if (launch.requests == 0) launch.requests = launch.test.size();
+    check_schedule(launch.events, net, launch.requests);
+    Cluster cluster(node_binary.empty() ? self_folder() + "/resilinet-node" : node_binary, launch.deployment_path, out);
     examples::make_directories(out);
-    const auto log_of = [&](const std::string& name) { return out + "/node-" + name + ".log"; };
     zmq::context_t zctx(1);
-    resilinet::runtime::Client client(d, output_node, zctx);
-    for (const auto& n : net->nodes()) {
-      std::remove(log_of(n->name).c_str());
-      procs[n->name] = {n->name, spawn_node(node_binary, deployment_path, n->name, log_of(n->name)), 1};
-    }
-    for (const auto& n : net->nodes()) {  // ready when it answers a stats request
-      bool ready = false;
-      for (int tries = 0; tries < 600 && !ready; ++tries) {
-        ready = client.stats(n->name, 100).has_value();
-        int wstatus = 0;
-        if (!ready && ::waitpid(procs[n->name].pid, &wstatus, WNOHANG) == procs[n->name].pid) {
-          procs[n->name].pid = 0;
-          throw resilinet::Error("node '" + n->name + "' exited while starting; see " + log_of(n->name));
-        }
-      }
-      require(ready, "node '", n->name, "' did not answer within 60 s; see ", log_of(n->name));
-    }
-    // Warm-up (not part of the stream): wait until one request passes every node.
-    {
-      const resilinet::Shape one = d.input.prepend(1);
-      resilinet::TensorView<const float> x0(test.x.data(), one);
-      bool all_up = false;
-      for (std::uint64_t k = 0; k < 200 && !all_up; ++k) {
-        const auto r = client.ask((std::uint64_t(1) << 62) + k, x0, d.deadline_ms * 2);
-        all_up = r && r->type == resilinet::runtime::MessageType::output && r->dead == 0;
-        if (!all_up) ::usleep(50000);
-      }
-      require(all_up, "the deployment did not answer a request with every node alive within 10 s");
-    }
+    resilinet::runtime::Client client(launch.deployment, net.nodes().back()->name, zctx);
+    for (const auto& n : net.nodes()) cluster.start(n->name);
+    cluster.wait_ready(client);
+    warm_up(client, launch);
     const std::uint64_t warmup_bytes = client.source_bytes(), warmup_pulls = client.source_pulls();
-    std::printf("deployment: %zu nodes of %s up (%s); streaming %zu requests of 1 example\n", procs.size(),
-                net->name().c_str(), d.model.c_str(), requests);
+    std::printf("deployment: %zu nodes of %s up (%s); streaming %zu requests of 1 example\n", cluster.processes().size(),
+                net.name().c_str(), launch.deployment.model.c_str(), launch.requests);
     std::vector<std::string> problems;
-    std::map<std::string, long long> rejected;
-    if (malformed_count > 0) {
-      resilinet::Rng junk(a.seed);
-      for (const auto& n : net->nodes())
-        for (std::size_t k = 0; k < malformed_count; ++k) client.send_raw(n->name, malformed(k, junk));
-      for (const auto& n : net->nodes()) {
-        const auto s = client.stats(n->name, 5000);
-        rejected[n->name] = s ? stat_value(*s, "rejected") : -1;
-        if (rejected[n->name] != (long long)malformed_count)
-          problems.push_back("node " + n->name + " refused " + std::to_string(rejected[n->name]) + " of " +
-                             std::to_string(malformed_count) + " malformed messages");
-      }
-      std::printf("malformed messages: %zu sent to each node; refused and counted:", malformed_count);
-      for (const auto& [name, count] : rejected) std::printf(" %s %lld", name.c_str(), count);
-      std::printf("\n");
-    }
-
-    // The stream.
-    std::vector<Outcome> outcomes(requests);
-    std::size_t next_event = 0;
-    const std::int64_t stream_start = resilinet::runtime::now_us();
-    for (std::size_t i = 0; i < requests; ++i) {
-      const std::int64_t due = stream_start + std::int64_t(double(i) * interval_ms * 1000);
-      if (const std::int64_t wait = due - resilinet::runtime::now_us(); wait > 0) ::usleep(useconds_t(wait));
-      for (; next_event < events.size() && events[next_event].at == i && !events[next_event].kill; ++next_event) {
-        Process& p = procs[events[next_event].node];
-        p.pid = spawn_node(node_binary, deployment_path, p.name, log_of(p.name));
-        ++p.starts;
-        std::printf("[request %zu] restarted %s\n", i, p.name.c_str());
-      }
-      std::vector<std::string> to_kill;
-      for (; next_event < events.size() && events[next_event].at == i; ++next_event) to_kill.push_back(events[next_event].node);
-      const std::size_t row = i % test.size();
-      const resilinet::TensorView<const float> x(test.x.data() + row * d.input.numel(), d.input.prepend(1));
-      Outcome& o = outcomes[i];
-      o.label = test.y[row];
-      const std::int64_t t0 = resilinet::runtime::now_us();
-      const auto r = client.ask(i, x, d.deadline_ms * 2, [&] {
-        for (const std::string& name : to_kill) {
-          ::kill(procs[name].pid, SIGKILL);
-          ::waitpid(procs[name].pid, nullptr, 0);
-          procs[name].pid = 0;
-        }
-      });
-      o.latency_ms = double(resilinet::runtime::now_us() - t0) / 1000.0;
-      for (const std::string& name : to_kill) std::printf("[request %zu] killed %s (SIGKILL, request in flight)\n", i, name.c_str());
-      if (!r) continue;
-      o.answered = true;
-      o.error = r->type != resilinet::runtime::MessageType::output;
-      o.answer = *r;
-      if (o.error) continue;
-      o.prediction = int(std::max_element(r->values.begin(), r->values.end()) - r->values.begin());
-      if ((i + 1) % 100 == 0 || i + 1 == requests) {
-        const std::size_t from = window_start(i, window);
-        std::string dead;
-        for (std::size_t n = 0; n < net->nodes().size(); ++n)
-          if (r->dead >> n & 1) dead += " " + net->nodes()[n]->name;
-        std::printf("[request %zu/%zu] accuracy (last %zu) %.3f, latency %.2f ms, failed:%s\n", i + 1, requests,
-                    i + 1 - from, double(tally(outcomes, from, i + 1).correct) / double(i + 1 - from), o.latency_ms, dead.empty() ? " none" : dead.c_str());
-        std::fflush(stdout);
-      }
-    }
-    std::map<std::string, std::string> final_stats;
-    for (const auto& n : net->nodes())
-      if (procs[n->name].pid) final_stats[n->name] = client.stats(n->name, 2000).value_or("(no answer)");
-    for (auto& [name, p] : procs)
-      if (p.pid) ::kill(p.pid, SIGTERM);
-    for (auto& [name, p] : procs)
-      if (p.pid) {
-        ::waitpid(p.pid, nullptr, 0);
-        p.pid = 0;
-      }
-
-    // Simulation of every answer under the failure pattern it reports.
+    const std::map<std::string, long long> rejected =
+        malformed_count > 0 ? send_malformed(client, launch, malformed_count, a.seed, problems)
+                            : std::map<std::string, long long>{};
+    std::vector<Outcome> outcomes = stream(client, cluster, launch);
+    const std::map<std::string, std::string> final_stats = cluster.stop(client);
     resilinet::Inference<float> inf;
-    std::size_t answered = 0, errors = 0, equal = 0, inconsistent = 0, correct = 0, guesses = 0, flow_mismatch = 0;
-    const std::uint64_t failable_bits = [&] {
-      std::uint64_t b = 0;
-      for (std::size_t n : net->failure_order()) b |= std::uint64_t(1) << n;
-      return b;
-    }();
-    for (std::size_t i = 0; i < requests; ++i) {
-      Outcome& o = outcomes[i];
-      if (!o.answered) continue;
-      ++answered;
-      if (o.error) {
-        ++errors;
-        continue;
-      }
-      correct += o.correct();
-      guesses += !o.answer.reached;
-      o.consistent = (o.answer.dead & o.answer.alive) == 0 && (o.answer.dead & ~failable_bits) == 0;
-      if (!o.consistent) {
-        ++inconsistent;
-        continue;
-      }
-      const resilinet::FailureMask mask = net->partition().mask_of([&](std::size_t n) { return !(o.answer.dead >> n & 1); });
-      const std::size_t row = i % test.size();
-      const auto y = inf.run(*net, resilinet::TensorView<const float>(test.x.data() + row * d.input.numel(),
-                                                                        d.input.prepend(1)), mask);
-      o.simulated_equal = y.shape() == o.answer.shape &&
-                          std::memcmp(y.data(), o.answer.values.data(), 4 * y.size()) == 0;
-      equal += o.simulated_equal;
-      o.flow = net->has_information_flow(mask);
-      flow_mismatch += o.flow != o.answer.reached;
-    }
-    const std::size_t checked = answered - errors - inconsistent;
-    if (answered != requests) problems.push_back(std::to_string(requests - answered) + " requests unanswered");
-    if (errors) problems.push_back(std::to_string(errors) + " requests answered with an error");
-    if (client.stale()) problems.push_back(std::to_string(client.stale()) + " duplicate or stale answers");
-    if (equal != checked) problems.push_back(std::to_string(checked - equal) + " answers differ from the simulation");
-    if (flow_mismatch) problems.push_back(std::to_string(flow_mismatch) + " guess flags differ from the simulation's information flow");
+    const Verification v = verify(outcomes, launch, inf);
+    add_problems(v, client, launch.requests, problems);
 
-    // Bytes per link: a pull is a header; an answer is a header, the shape and the values.
-    const auto& shapes = net->node_output_shapes(d.input.prepend(1), inf);
-    const double pull_bytes = double(resilinet::runtime::message_header_bytes);
-    const auto answer_bytes = [&](std::size_t node) { return double(resilinet::runtime::encoded_output_size(shapes[node])); };
     std::ostringstream report;
     report.setf(std::ios::fixed);
     report.precision(4);
     std::vector<double> latencies;
     for (const Outcome& o : outcomes)
       if (o.answered) latencies.push_back(o.latency_ms);
-    report << "deployment " << deployment_path << ": " << net->name() << ", model " << d.model << ", deadline "
-           << d.deadline_ms << " ms\n";
-    report << "requests " << requests << ", answered " << answered << " (errors " << errors << "), duplicates or stale "
-           << client.stale() << "\n";
-    report << "accuracy " << double(correct) / double(std::max<std::size_t>(answered - errors, 1)) << " ("
-           << correct << "/" << answered - errors << "), answers without information flow (guesses) " << guesses << "\n";
+    report << "deployment " << launch.deployment_path << ": " << net.name() << ", model " << launch.deployment.model
+           << ", deadline " << launch.deployment.deadline_ms << " ms\n";
+    report << "requests " << launch.requests << ", answered " << v.answered << " (errors " << v.errors
+           << "), duplicates or stale " << client.stale() << "\n";
+    report << "accuracy " << double(v.correct) / double(std::max<std::size_t>(v.answered - v.errors, 1)) << " ("
+           << v.correct << "/" << v.answered - v.errors << "), answers without information flow (guesses) " << v.guesses << "\n";
     report << "latency ms: p50 " << percentile(latencies, 0.5) << ", p99 " << percentile(latencies, 0.99)
            << ", max " << percentile(latencies, 1.0) << "\n";
-    std::vector<std::size_t> cuts{0};
-    for (const Event& e : events) cuts.push_back(e.at);
-    cuts.push_back(requests);
-    for (std::size_t c = 0; c + 1 < cuts.size(); ++c) {
-      if (cuts[c] == cuts[c + 1]) continue;
-      std::vector<double> lat;
-      for (std::size_t i = cuts[c]; i < cuts[c + 1]; ++i)
-        if (outcomes[i].answered) lat.push_back(outcomes[i].latency_ms);
-      const Tally t = tally(outcomes, cuts[c], cuts[c + 1]);
-      report << "  requests " << cuts[c] << ".." << cuts[c + 1] - 1 << ": accuracy "
-             << double(t.correct) / double(std::max<std::size_t>(t.answered, 1)) << ", latency p50 " << percentile(lat, 0.5)
-             << " p99 " << percentile(lat, 0.99) << " ms\n";
-    }
-    report << "simulation: " << equal << " of " << checked << " answers bit-identical to infer(x, mask) under "
-           << "their reported failure pattern; " << inconsistent << " answers saw a node both failed and alive "
+    report_stretches(report, outcomes, launch);
+    report << "simulation: " << v.equal << " of " << v.checked() << " answers bit-identical to infer(x, mask) under "
+           << "their reported failure pattern; " << v.inconsistent << " answers saw a node both failed and alive "
            << "(not comparable)\n";
-    report << "bytes per link (pulls + answers):\n";
-    const std::uint64_t source_bytes = client.source_bytes() - warmup_bytes;
-    report << "  source->" << net->nodes().front()->name << " (examples)  " << source_bytes << " bytes in "
-           << client.source_pulls() - warmup_pulls << " answers\n";
-    double total = double(source_bytes), skip_bytes = 0, skip_bytes_always = 0;
-    for (std::size_t l = 0; l < net->links().size(); ++l) {
-      const auto& link = net->links()[l];
-      std::size_t pulls = 0, delivered = 0;
-      for (const Outcome& o : outcomes) {
-        pulls += o.answered && (o.answer.pulled >> l & 1);
-        delivered += o.answered && (o.answer.delivered >> l & 1);
-      }
-      const double bytes = double(pulls) * pull_bytes + double(delivered) * answer_bytes(link.from);
-      total += bytes;
-      const bool skip = link.kind == resilinet::LinkKind::skip;
-      if (skip) {
-        skip_bytes += bytes;
-        skip_bytes_always += double(answered - errors) * (pull_bytes + answer_bytes(link.from));
-      }
-      report << "  " << link.key << " " << net->nodes()[link.from]->name << "->" << net->nodes()[link.to]->name
-             << (skip ? " (skip)" : " (main)") << "  " << std::size_t(bytes) << " bytes, " << pulls << " pulls, "
-             << delivered << " answers\n";
-    }
-    report << "total " << std::size_t(total) << " bytes; skip hyperconnections " << std::size_t(skip_bytes)
-           << " bytes where sending every skip on every request (deepFogGuard's sum) takes "
-           << std::size_t(skip_bytes_always) << " (" << 100.0 * (1.0 - skip_bytes / std::max(skip_bytes_always, 1.0))
-           << "% saved)\n";
+    report_bytes(report, outcomes, launch, v, client.source_bytes() - warmup_bytes,
+                 client.source_pulls() - warmup_pulls, inf);
     for (const auto& [name, count] : rejected) report << "malformed messages refused by " << name << ": " << count << "\n";
     for (const auto& [name, text] : final_stats) report << "stats " << text << "\n";
-    for (const auto& [name, p] : procs) report << "node " << name << " started " << p.starts << " time(s)\n";
+    for (const auto& [name, p] : cluster.processes()) report << "node " << name << " started " << p.starts << " time(s)\n";
     report << (problems.empty() ? "guarantees: all held\n" : "guarantees VIOLATED:\n");
     for (const std::string& p : problems) report << "  " << p << "\n";
 
-    std::ostringstream csv;
-    csv << "request,label,prediction,answered,latency_ms,failed_nodes,guess,simulation\n";
-    for (std::size_t i = 0; i < requests; ++i) {
-      const Outcome& o = outcomes[i];
-      std::string dead;
-      for (std::size_t n = 0; n < net->nodes().size(); ++n)
-        if (o.answer.dead >> n & 1) dead += (dead.empty() ? "" : " ") + net->nodes()[n]->name;
-      csv << i << "," << o.label << "," << o.prediction << "," << int(o.answered && !o.error) << ","
-          << o.latency_ms << "," << dead << "," << int(o.answered && !o.answer.reached) << ","
-          << (!o.answered || o.error ? "-" : !o.consistent ? "not-comparable" : o.simulated_equal ? "equal" : "differs")
-          << "\n";
-    }
-    resilinet::write_text_file(out + "/requests.csv", csv.str());
-    resilinet::write_text_file(out + "/timeline.svg", svg_timeline(outcomes, events, window));
+    resilinet::write_text_file(out + "/requests.csv", requests_csv(outcomes, launch));
+    resilinet::write_text_file(out + "/timeline.svg", svg_timeline(outcomes, launch.events, launch.window));
     resilinet::write_text_file(out + "/report.txt", report.str());
     std::printf("%swrote %s/report.txt, requests.csv, timeline.svg\n", report.str().c_str(), out.c_str());
-    status = problems.empty() ? 0 : 3;
+    return problems.empty() ? 0 : 3;
   } catch (const std::exception& e) {
     std::cerr << "resilinet-launch: " << e.what() << "\n";
-    status = 1;
+    return 1;
   }
-  for (auto& [name, p] : procs)
-    if (p.pid) {
-      ::kill(p.pid, SIGKILL);
-      ::waitpid(p.pid, nullptr, 0);
-    }
-  return status;
 }

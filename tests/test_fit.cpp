@@ -91,6 +91,34 @@ TEST_CASE("fit keeps the strictly best validation epoch, reports every step and 
   CHECK_THROWS_AS(fit(net, opt, broken, nullptr, o), ShapeError);
 }
 
+TEST_CASE("fit writes progress lines within an epoch when asked, and none when off") {
+  Rng rng(6);
+  Dataset<double> d;
+  d.x = testing::random_tensor<double>(Shape{40, 3}, rng);
+  for (std::size_t i = 0; i < 40; ++i) d.y.push_back(d.x(i, 1) > 0 ? 1 : 0);
+  Sequential<double> net;
+  net.add<Dense<double>>(3, 2, Activation::linear, rng, "o");
+  Sgd<double> opt(net.parameters(), SgdOptions().with_lr(0.1));
+  FitOptions o;
+  o.epochs = 2;
+  o.batch_size = 16;  // 3 batches: 16, 16, 8
+  o.label = "m";
+  o.progress_seconds = 1e-12;  // a line after every batch
+  std::ostringstream every;
+  o.log = &every;
+  fit(net, opt, d, nullptr, o);
+  for (const char* line : {"m  epoch 1/2  batch 1/3  loss ", "m  epoch 1/2  batch 3/3  loss ",
+                           "m  epoch 2/2  batch 2/3  loss ", "m  epoch 2/2  loss "})
+    CHECK_MESSAGE(every.str().find(line) != std::string::npos, line);
+  CHECK(every.str().find(" ex/s\n") != std::string::npos);
+  o.progress_seconds = 0;
+  std::ostringstream off;
+  o.log = &off;
+  fit(net, opt, d, nullptr, o);
+  CHECK(off.str().find("batch") == std::string::npos);
+  CHECK(off.str().find("m  epoch 2/2  loss ") != std::string::npos);
+}
+
 namespace {
 
 // Serves a dataset, but poisons one feature with +inf from epoch `bad_epoch` (1-based) on.

@@ -49,6 +49,9 @@ TEST_CASE("every row of docs/input-checks.md's library table is checked") {
   const std::map<std::string, std::function<void()>> calls{
       {"`Dense(0, 4, ...)`", [&] { Dense<float>(0, 4, Activation::relu, rng); }},
       {"`Conv2D` with kernel 0", [&] { Conv2D<float>(3, 4, Conv2DOptions().with_kernel(0), rng); }},
+      {"`Conv2D` with stride 0", [&] { Conv2D<float>(3, 4, Conv2DOptions().with_stride(0), rng); }},
+      {"`Dense` from a (3, 4) kernel and a (5) bias",
+       [] { Dense<float>(Tensor<float>(Shape{3, 4}), Tensor<float>(Shape{5}), Activation::linear); }},
       {"`Conv2D` with l2 −1", [&] { Conv2D<float>(3, 4, Conv2DOptions().with_l2(-1), rng); }},
       {"`DepthwiseConv2D(0, 3, 1, ...)`", [&] { DepthwiseConv2D<float>(0, 3, 1, Padding::same, rng); }},
       {"`MaxPool2D(0, 2, ...)`", [] { MaxPool2D<float>(0, 2, Padding::valid); }},

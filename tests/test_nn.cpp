@@ -34,7 +34,7 @@ TEST_CASE_TEMPLATE("Dense follows Keras: Glorot-uniform kernel, zero bias, last 
   }
   // Variance of U(-l, l) is l²/3.
   CHECK(sum2 / d.kernel().value().size() == doctest::Approx(limit * limit / 3).epsilon(0.02));
-  for (T v : d.bias()->value()) CHECK(v == T(0));
+  for (T v : d.bias().value()) CHECK(v == T(0));
   CHECK(d.kernel().name() == "d/kernel");
   Tape<T> tape;
   Context<T> ctx;

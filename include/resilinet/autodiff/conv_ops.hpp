@@ -6,7 +6,7 @@
 /// Shape letters: N batch, H/W input height/width, C input channels, F output channels
 /// (filters), KH/KW kernel, OH/OW output. Kernels are Keras-shaped: conv (KH, KW, C, F),
 /// depthwise (KH, KW, C, 1). Work is split over the batch with parallel_for; each thread
-/// gets its scratch from the Context's Workspace and its own partial kernel gradient, which
+/// gets its scratch from the Context's Workspace (ops keep a share of it for backward) and its own partial kernel gradient, which
 /// are summed in thread order, so results are reproducible for a given thread count.
 
 #include <algorithm>
@@ -223,7 +223,7 @@ struct Conv2dOp : Node<T> {
   WindowGeometry g;
   std::size_t filters = 0;
   T l2 = T(0);
-  Workspace<T>* ws = nullptr;
+  std::shared_ptr<Workspace<T>> ws;  // shared: backward may run after the Context is gone
 
   void backward() override {
     const std::size_t rows = g.oh * g.ow, k = g.kh * g.kw * g.c, f = filters;
@@ -329,7 +329,7 @@ struct DepthwiseConv2dOp : Node<T> {
   Node<T>* x = nullptr;
   Node<T>* w = nullptr;
   WindowGeometry g;
-  Workspace<T>* ws = nullptr;
+  std::shared_ptr<Workspace<T>> ws;  // shared: backward may run after the Context is gone
 
   void backward() override {
     const std::size_t c = g.c, taps = g.kh * g.kw;
@@ -482,7 +482,7 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, std::size_t sh, std::size_t sw, Padd
   op.g = g;
   op.filters = f;
   op.l2 = l2;
-  op.ws = &ctx.workspace();
+  op.ws = ctx.shared_workspace();
   op.requires_grad = x.requires_grad() || w.requires_grad() || (b && b.requires_grad());
   op.value.resize(Shape{g.n, g.oh, g.ow, f});
   detail::conv2d_forward(g, f, x.value().data(), w.value().data(), b ? b.value().data() : nullptr,
@@ -501,7 +501,7 @@ Var<T> depthwise_conv2d(Var<T> x, Var<T> w, std::size_t sh, std::size_t sw, Padd
   op.x = x.node();
   op.w = w.node();
   op.g = g;
-  op.ws = &ctx.workspace();
+  op.ws = ctx.shared_workspace();
   op.requires_grad = x.requires_grad() || w.requires_grad();
   op.value.resize(Shape{g.n, g.oh, g.ow, g.c});
   detail::depthwise_conv2d_forward(g, x.value().data(), w.value().data(), op.value.data());

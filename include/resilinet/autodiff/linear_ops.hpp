@@ -39,6 +39,14 @@ void seed_rows_with_bias(T* y, const T* bias, std::size_t r, std::size_t n) {
   for (std::size_t i = 0; i < r; ++i) std::copy(bias, bias + n, y + i * n);
 }
 
+/// y (R, N) += the bias on every row: the forward pass of bias_add(), shared by the tape and
+/// tape-free inference.
+template <class T>
+void add_bias_rows(T* y, const T* bias, std::size_t r, std::size_t n) {
+  for (std::size_t i = 0; i < r; ++i)
+    for (std::size_t j = 0; j < n; ++j) y[i * n + j] += bias[j];
+}
+
 /// y (R, N) = act(x (R, K) · w (K, N) + b), with `b` null for no bias: the forward pass of
 /// dense(), shared by the tape and tape-free inference.
 template <class T>
@@ -132,10 +140,7 @@ Var<T> bias_add(Var<T> x, Var<T> b) {
   op.requires_grad = x.requires_grad() || b.requires_grad();
   op.value.assign(x.value());
   const std::size_t n = b.shape()[0];
-  T* y = op.value.data();
-  const T* bias = b.value().data();
-  for (std::size_t i = 0, r = op.value.size() / (n ? n : 1); i < r; ++i)
-    for (std::size_t j = 0; j < n; ++j) y[i * n + j] += bias[j];
+  detail::add_bias_rows(op.value.data(), b.value().data(), op.value.size() / (n ? n : 1), n);
   return Var<T>(&op, &tape);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Ops that move elements without arithmetic: reshape (a view), concat and take.
+/// Ops that move elements without arithmetic: reshape (a view), concat, take and repeat_last.
 
 #include <algorithm>
 #include <vector>
@@ -74,6 +74,38 @@ std::size_t take_forward(const Shape& s, std::size_t axis, std::size_t index, co
   return inner;
 }
 
+/// y[..., j·count + k] = x[..., j]: every element repeated `count` times in place.
+template <class T>
+struct RepeatLastOp : Node<T> {
+  Node<T>* x = nullptr;
+  std::size_t count = 1;
+  void backward() override {
+    if (!x->requires_grad) return;
+    const T* g = this->grad.data();
+    add_grad_with(*x, x->value.size(), [&](std::size_t j) {
+      T sum = T(0);
+      for (std::size_t k = 0; k < count; ++k) sum += g[j * count + k];
+      return sum;
+    });
+  }
+};
+
+/// The shape of repeat_last(x, count): the last axis `count` times longer.
+inline Shape repeat_last_shape(const Shape& s, std::size_t count) {
+  require<ShapeError>(s.rank() >= 1 && count > 0, "repeat_last: needs rank >= 1 and count > 0, got ",
+                      s, " and ", count);
+  Shape out = s;
+  out[s.rank() - 1] *= count;
+  return out;
+}
+
+/// y = each of the n values of x repeated `count` times: the forward pass of repeat_last(),
+/// shared by the tape and tape-free inference.
+template <class T>
+void repeat_last_forward(std::size_t n, std::size_t count, const T* x, T* y) {
+  for (std::size_t j = 0; j < n; ++j) std::fill_n(y + j * count, count, x[j]);
+}
+
 }  // namespace detail
 
 /// x under a new shape holding the same number of elements (row-major order is kept).
@@ -138,6 +170,21 @@ Var<T> take(Var<T> x, std::size_t axis, std::size_t index) {
   op.requires_grad = x.requires_grad();
   op.value.resize(out);
   op.inner = detail::take_forward(s, axis, index, x.value().data(), op.value.data());
+  return Var<T>(&op, &tape);
+}
+
+/// x with every element of its last axis repeated `count` times in place: (..., C) →
+/// (..., C·count), y[..., c·count + k] = x[..., c] (a depthwise multiplier's channel order).
+template <class T>
+Var<T> repeat_last(Var<T> x, std::size_t count) {
+  const Shape out = detail::repeat_last_shape(x.shape(), count);
+  Tape<T>& tape = detail::tape_of({x});
+  auto& op = tape.template record<detail::RepeatLastOp<T>>();
+  op.x = x.node();
+  op.count = count;
+  op.requires_grad = x.requires_grad();
+  op.value.resize(out);
+  detail::repeat_last_forward(x.value().size(), count, x.value().data(), op.value.data());
   return Var<T>(&op, &tape);
 }
 

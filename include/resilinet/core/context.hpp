@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "resilinet/core/error.hpp"
@@ -20,8 +21,8 @@ enum class Mode { infer, train };
 /// kernels that need temporary space (im2col columns, per-thread partial gradients) allocate
 /// only until they have seen their largest shape.
 ///
-/// Kernels use it in forward and backward, so a Context must outlive the backward pass of the
-/// ops recorded with it (fit() and evaluate() own theirs for the whole run).
+/// Kernels use it in forward and backward; ops that need it in backward share its ownership
+/// (Context::shared_workspace), so the Context that recorded them may go first.
 template <class T>
 class Workspace {
  public:
@@ -79,8 +80,22 @@ template <class T>
 class Context {
  public:
   /// Creates a context in `mode` whose generator is seeded with `seed`.
-  explicit Context(Mode mode = Mode::infer, std::uint64_t seed = 0) : mode_(mode), rng_(seed) {
-    workspace_.reserve_threads(std::size_t(max_threads()));
+  explicit Context(Mode mode = Mode::infer, std::uint64_t seed = 0)
+      : mode_(mode), rng_(seed), workspace_(std::make_shared<Workspace<T>>()) {
+    workspace_->reserve_threads(std::size_t(max_threads()));
+  }
+
+  /// A copy with the same mode, generator state and shard, and scratch memory of its own.
+  Context(const Context& other)
+      : mode_(other.mode_), rng_(other.rng_), shard_(other.shard_),
+        workspace_(std::make_shared<Workspace<T>>()) {}
+
+  /// Takes `other`'s mode, generator state and shard; keeps its own scratch memory.
+  Context& operator=(const Context& other) {
+    mode_ = other.mode_;
+    rng_ = other.rng_;
+    shard_ = other.shard_;
+    return *this;
   }
 
   /// Whether layers behave as in training.
@@ -100,8 +115,10 @@ class Context {
   /// Sets the rows of the global batch this process computes; fit() sets it every step.
   void set_shard(const Shard& shard) { shard_ = shard; }
   /// Scratch memory for kernels.
-  Workspace<T>& workspace() {
-    workspace_.reserve_threads(std::size_t(max_threads()));
+  Workspace<T>& workspace() { return *shared_workspace(); }
+  /// The scratch memory as a shared handle, for ops that use it again in backward.
+  const std::shared_ptr<Workspace<T>>& shared_workspace() {
+    workspace_->reserve_threads(std::size_t(max_threads()));
     return workspace_;
   }
 
@@ -109,7 +126,7 @@ class Context {
   Mode mode_;
   Rng rng_;
   Shard shard_;
-  Workspace<T> workspace_;
+  std::shared_ptr<Workspace<T>> workspace_;
 };
 
 }  // namespace resilinet

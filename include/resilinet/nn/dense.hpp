@@ -2,6 +2,7 @@
 /// \file
 /// Dense<T>: a fully connected layer on the last axis (Keras `Dense`).
 
+#include <optional>
 #include <string>
 
 #include "resilinet/autodiff/linear_ops.hpp"
@@ -18,16 +19,23 @@ namespace resilinet {
 template <class T>
 class Dense : public Module<T> {
  public:
-  /// Creates a layer mapping `in_features` to `units` with the given activation.
+  /// Creates a layer mapping `in_features` to `units` with the given activation, its kernel
+  /// drawn from `rng`.
   Dense(std::size_t in_features, std::size_t units, Activation act, Rng& rng,
         std::string name = "dense", bool use_bias = true,
         Initializer init = Initializer::glorot_uniform)
+      : Dense(initial_kernel<T>(init, kernel_shape(in_features, units, name), rng),
+              use_bias ? std::optional<Tensor<T>>(Tensor<T>(Shape{units})) : std::nullopt, act,
+              name) {}
+
+  /// Creates a layer with the given (in_features, units) kernel and (units) bias (none: no
+  /// bias).
+  Dense(Tensor<T> kernel, std::optional<Tensor<T>> bias, Activation act,
+        std::string name = "dense")
       : Module<T>(std::move(name)),
         act_(act),
-        kernel_(this->register_parameter(
-            "kernel", initial_kernel<T>(init, checked_shape(in_features, units), rng))),
-        bias_(use_bias ? &this->register_parameter("bias", Tensor<T>(Shape{units}))
-                       : nullptr) {}
+        kernel_(this->register_parameter("kernel", checked(std::move(kernel), bias))),
+        bias_(bias ? &this->register_parameter("bias", std::move(*bias)) : nullptr) {}
 
   /// Records act(x·kernel + bias) for x of shape (..., in_features).
   Var<T> forward(Var<T> x, Context<T>&) override {
@@ -46,8 +54,14 @@ class Dense : public Module<T> {
   /// The (in_features, units) kernel.
   Parameter<T>& kernel() { return kernel_; }
 
-  /// The bias, or null when the layer has none.
-  Parameter<T>* bias() { return bias_; }
+  /// Whether the layer adds a bias.
+  bool has_bias() const { return bias_ != nullptr; }
+
+  /// The (units) bias; ValueError when the layer has none (see has_bias()).
+  Parameter<T>& bias() {
+    require(bias_ != nullptr, "Dense '", this->name(), "' has no bias");
+    return *bias_;
+  }
 
   /// Number of input features.
   std::size_t in_features() const { return kernel_.value().shape()[0]; }
@@ -56,10 +70,20 @@ class Dense : public Module<T> {
   std::size_t units() const { return kernel_.value().shape()[1]; }
 
  private:
-  Shape checked_shape(std::size_t in, std::size_t units) const {
-    require(in > 0 && units > 0, "Dense '", this->name(), "': sizes must be positive, got ", in,
-            " -> ", units);
+  static Shape kernel_shape(std::size_t in, std::size_t units, const std::string& name) {
+    require(in > 0 && units > 0, "Dense '", name, "': sizes must be positive, got ", in, " -> ",
+            units);
     return Shape{in, units};
+  }
+
+  Tensor<T> checked(Tensor<T> kernel, const std::optional<Tensor<T>>& bias) const {
+    const Shape& k = kernel.shape();
+    require<ShapeError>(k.rank() == 2 && k.numel() > 0, "Dense '", this->name(),
+                        "': the kernel must be (in_features, units), both positive, got ", k);
+    require<ShapeError>(!bias || bias->shape() == Shape{k[1]}, "Dense '", this->name(),
+                        "': bias ", bias ? bias->shape() : Shape{}, " does not match ", k[1],
+                        " units");
+    return kernel;
   }
 
   Activation act_;

@@ -32,6 +32,13 @@ class Module {
   /// Same as forward().
   Var<T> operator()(Var<T> x, Context<T>& ctx) { return forward(x, ctx); }
 
+  /// forward() in inference mode with a fresh Context, for code that drives a layer by hand
+  /// and has no randomness or scratch memory to share (backward works after it returns).
+  Var<T> operator()(Var<T> x) {
+    Context<T> ctx(Mode::infer);
+    return forward(x, ctx);
+  }
+
   /// Computes the inference output for `x` without a tape, into `inf`'s buffers; equals
   /// forward() in inference mode. Call through Inference::run(). Every built-in layer has its
   /// own tape-free path; this default records forward() on inf's fallback tape, so a module

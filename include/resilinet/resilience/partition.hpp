@@ -261,8 +261,7 @@ class Partition {
 
   /// True when a path of alive nodes and enabled links leads from an input node to the output.
   bool has_information_flow(const FailureMask& mask) const {
-    require<ShapeError>(mask.size() == failure_order_.size(), "has_information_flow: mask of ",
-                        mask.size(), " bits for ", failure_order_.size(), " failable nodes");
+    check_mask(mask, "has_information_flow");
     std::vector<std::uint8_t> reached(nodes_.size(), 0);
     for (std::size_t n = 0; n < nodes_.size(); ++n) {
       if (!node_alive(mask, n)) continue;

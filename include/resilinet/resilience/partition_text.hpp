@@ -81,15 +81,20 @@ struct LinkRecord {
         << (l.transform ? l.transform->name() : "-") << " " << l.weight << " " << int(l.enabled) << "\n";
   }
 
-  /// Sets `l`'s weight and enabled flag from a link line (`words` of line number `line`).
-  template <class T>
-  static void read(const std::vector<std::string>& words, std::size_t line, Link<T>* l) {
+  /// A link line's weight and enabled flag.
+  struct Settings {
+    /// The link's fixed weight.
+    double weight;
+    /// Whether the link carries data.
+    bool enabled;
+  };
+
+  /// The settings a link line (`words` of line number `line`) carries; FormatError when malformed.
+  static Settings read(const std::vector<std::string>& words, std::size_t line) {
     const double weight = detail::text_number(words[7], line);
     require<FormatError>(words[8] == "0" || words[8] == "1", "line ", line, ": enabled flag '",
                          quoted(words[8]), "' is not 0 or 1");
-    if (!l) return;
-    l->weight = weight;
-    l->enabled = words[8] == "1";
+    return Settings{weight, words[8] == "1"};
   }
 };
 
@@ -138,7 +143,11 @@ void configure_partition(Partition<T>& p, const std::string& description, bool a
       const Failout failout = NodeRecord::read(a, theirs_line, line);
       if (apply) p.nodes()[node++]->failout = failout;
     } else if (is_link) {
-      LinkRecord::read(a, line, apply ? &p.link(link++) : static_cast<Link<T>*>(nullptr));
+      const LinkRecord::Settings settings = LinkRecord::read(a, line);
+      if (!apply) continue;
+      Link<T>& l = p.link(link++);
+      l.weight = settings.weight;
+      l.enabled = settings.enabled;
     }
   }
 }

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ struct FitOptions {
   std::ostream* log = &std::cout;
   /// Prefix of every progress line (e.g. the model's name).
   std::string label;
+  /// Seconds between progress lines within an epoch (batch, running loss, examples/s); 0: only
+  /// the line at the end of each epoch.
+  double progress_seconds = 10;
   /// Epochs that later fits of the same run will train, counted in the progress line's
   /// estimate of the time left for the run.
   std::size_t epochs_after = 0;
@@ -135,6 +139,255 @@ void restore_checkpoint(const FitCheckpoint<T>& c, const FitOptions& options,
   optimizer.set_step_count(c.optimizer_steps);
 }
 
+/// One epoch's training sums over every process: loss × rows, correctly classified rows, rows.
+struct EpochSums {
+  double loss = 0, correct = 0, rows = 0;
+};
+
+/// The data-parallel side of fit() over one group of processes: each keeps its share of a
+/// batch, gradients are summed weighted by the shares, and state follows rank 0.
+template <class T>
+class DataParallel {
+ public:
+  /// Works on `params` over `group` (both must outlive it).
+  DataParallel(Collective& group, const std::vector<Parameter<T>*>& params)
+      : group_(group), params_(params) {}
+
+  /// Whether batches are split (more than one process).
+  bool splits() const { return group_.size() > 1; }
+
+  /// Keeps this process's rows of the batch (shard_batch); returns their share.
+  double keep_share(Tensor<T>& x, std::vector<int>& y, Context<T>& ctx) const {
+    return shard_batch(group_, x, y, ctx);
+  }
+
+  /// Replaces every trainable gradient by Σ over processes of (gradient × share), in one sum.
+  void sum_gradients(double share) {
+    packed_.clear();
+    for (Parameter<T>* p : params_)
+      if (p->trainable())
+        for (T g : p->grad()) packed_.push_back(T(g * share));
+    group_.sum(packed_.data(), packed_.size());
+    std::size_t at = 0;
+    for (Parameter<T>* p : params_)
+      if (p->trainable())
+        for (T& g : p->mutable_grad()) g = packed_[at++];
+  }
+
+  /// Copies rank 0's parameters to every process: all of them, or only the non-trainable
+  /// state (batch norm's moving statistics, as DDP's buffers do).
+  void follow_lead(bool all) {
+    for (Parameter<T>* p : params_)
+      if (all || !p->trainable()) group_.broadcast(p->mutable_value().data(), p->value().size());
+  }
+
+  /// Sums an epoch's sums over the processes.
+  void sum(EpochSums& sums) {
+    double totals[3] = {sums.loss, sums.correct, sums.rows};
+    group_.sum(totals, 3);
+    sums = EpochSums{totals[0], totals[1], totals[2]};
+  }
+
+ private:
+  Collective& group_;
+  const std::vector<Parameter<T>*>& params_;
+  std::vector<T> packed_;  // every trainable gradient in one buffer
+};
+
+/// The state of one fit() run and its steps: resume, an epoch of training, the record of the
+/// best epoch, the checkpoint, the progress line and the final weights.
+template <class T>
+class FitRun {
+ public:
+  /// Prepares to train `model` with `optimizer` as `options` say.
+  FitRun(Module<T>& model, Optimizer<T>& optimizer, const FitOptions& options)
+      : model_(model), optimizer_(optimizer), options_(options),
+        class_weights_(options.class_weights.begin(), options.class_weights.end()),
+        seeds_(options.seed), data_rng_(seeds_.fork()), ctx_(Mode::train, seeds_.next_u64()),
+        params_(model.parameters()),
+        lead_(!options.collective || options.collective->rank() == 0),
+        log_(lead_ ? options.log : nullptr) {
+    history_.best_val_accuracy = std::numeric_limits<double>::quiet_NaN();
+    if (options.collective) parallel_.emplace(*options.collective, params_);
+  }
+
+  /// Continues from the checkpoint when asked to and it exists; every process then starts
+  /// from rank 0's parameters. Returns the first epoch to train.
+  std::size_t resume() {
+    if (options_.resume && !options_.checkpoint.empty() && file_exists(options_.checkpoint)) {
+      FitCheckpoint<T> c = load_checkpoint<T>(options_.checkpoint);
+      restore_checkpoint(c, options_, params_, optimizer_);
+      data_rng_.set_state(c.data_rng);
+      ctx_.rng().set_state(c.context_rng);
+      history_ = std::move(c.history);
+      best_ = std::move(c.best);
+      first_epoch_ = c.epochs_done;
+      if (log_)
+        *log_ << options_.label << (options_.label.empty() ? "" : "  ") << "resumed from '"
+              << options_.checkpoint << "' after epoch " << first_epoch_ << "\n";
+    }
+    if (parallel_) parallel_->follow_lead(true);
+    return first_epoch_;
+  }
+
+  /// One pass over `train`: a step per batch; returns the sums over every process.
+  EpochSums train_epoch(BatchSource<T>& train, std::size_t epoch) {
+    train.start_epoch(data_rng_);
+    const bool split = parallel_ && parallel_->splits();
+    const auto start = std::chrono::steady_clock::now();
+    auto last_line = start;
+    double examples = 0;  // rows of the global batches so far
+    EpochSums sums;
+    for (std::size_t batch = 0; train.next(options_.batch_size, batch_x_, batch_y_); ++batch) {
+      examples += double(batch_y_.size());
+      const double share = split ? parallel_->keep_share(batch_x_, batch_y_, ctx_) : 1.0;
+      tape_.clear();
+      Var<T> logits = model_.forward(tape_.input(batch_x_), ctx_);
+      Var<T> loss = softmax_cross_entropy(logits, batch_y_, class_weights_);
+      optimizer_.zero_grad();
+      tape_.backward(loss);
+      if (split) parallel_->sum_gradients(share);
+      const double loss_value = double(loss.value()[0]);
+      check_finite(epoch, batch, loss_value);
+      optimizer_.step();
+      if (options_.on_step) options_.on_step(optimizer_.step_count() - 1, loss_value);
+      if (share > 0.0) {
+        sums.loss += loss_value * double(batch_y_.size());
+        sums.correct += double(count_correct(logits.value(), batch_y_));
+        sums.rows += double(batch_y_.size());
+      }
+      if (log_ && options_.progress_seconds > 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (std::chrono::duration<double>(now - last_line).count() >= options_.progress_seconds) {
+          last_line = now;
+          log_progress(epoch, batch, train.size(), sums.loss / sums.rows, examples,
+                       std::chrono::duration<double>(now - start).count());
+        }
+      }
+    }
+    if (split) {
+      parallel_->follow_lead(false);
+      parallel_->sum(sums);
+    }
+    return sums;
+  }
+
+  /// Adds an epoch to the history; returns whether its validation accuracy is the best yet
+  /// (its weights are then kept when options say to restore the best).
+  bool record(const EpochStats& stats, bool validated, std::size_t epoch) {
+    history_.epochs.push_back(stats);
+    const bool improved = validated && (std::isnan(history_.best_val_accuracy) ||
+                                        stats.val_accuracy > history_.best_val_accuracy);
+    if (improved) {
+      history_.best_epoch = epoch;
+      history_.best_val_accuracy = stats.val_accuracy;
+      if (options_.restore_best) {
+        best_.clear();
+        for (Parameter<T>* p : params_) best_.push_back(p->value());
+      }
+    }
+    return improved;
+  }
+
+  /// Saves the state after `epoch` to the checkpoint file (rank 0, when there is one).
+  void save(std::size_t epoch) {
+    if (options_.checkpoint.empty() || !lead_) return;
+    FitCheckpoint<T> c;
+    c.seed = options_.seed;
+    c.epochs_done = epoch + 1;
+    c.optimizer_steps = optimizer_.step_count();
+    c.data_rng = data_rng_.state();
+    c.context_rng = ctx_.rng().state();
+    c.history = history_;
+    for (const Parameter<T>* p : params_) c.parameters.push_back(p->value());
+    c.best = best_;
+    for (const Tensor<T>* t : optimizer_.state()) c.optimizer_state.push_back(*t);
+    save_checkpoint(c, options_.checkpoint);
+  }
+
+  /// Writes the progress line of `epoch` (rank 0, when there is a log).
+  void log_epoch(const EpochStats& stats, double rows, bool improved, bool validated,
+                 std::size_t epoch) {
+    seconds_so_far_ += stats.seconds;
+    if (!log_) return;
+    const double per_epoch = seconds_so_far_ / double(epoch + 1 - first_epoch_);
+    const double left = per_epoch * double(options_.epochs - epoch - 1 + options_.epochs_after);
+    char val[40] = "";  // no validation set: no column rather than "val_acc nan"
+    if (validated)
+      std::snprintf(val, sizeof val, "  val_acc %.4f%s", stats.val_accuracy, improved ? " *" : "");
+    char line[320];
+    std::snprintf(line, sizeof line, "%sepoch %zu/%zu  loss %.4f  acc %.4f%s  %.1fs  %.0f ex/s  run left %s\n",
+                  options_.label.empty() ? "" : (options_.label + "  ").c_str(), epoch + 1,
+                  options_.epochs, stats.loss, stats.accuracy, val, stats.seconds, rows / stats.seconds,
+                  duration_text(left).c_str());
+    *log_ << line << std::flush;
+  }
+
+  /// Writes a line within `epoch`: batch, running loss and examples per second so far.
+  void log_progress(std::size_t epoch, std::size_t batch, std::size_t train_size, double loss,
+                    double examples, double seconds) {
+    const std::size_t batches = (train_size + options_.batch_size - 1) / options_.batch_size;
+    char line[320];
+    std::snprintf(line, sizeof line, "%sepoch %zu/%zu  batch %zu/%zu  loss %.4f  %.0f ex/s\n",
+                  options_.label.empty() ? "" : (options_.label + "  ").c_str(), epoch + 1,
+                  options_.epochs, batch + 1, batches, loss, examples / seconds);
+    *log_ << line << std::flush;
+  }
+
+  /// Removes the checkpoint, puts back the best epoch's weights (when kept) and returns the
+  /// history.
+  History finish(bool validated) {
+    if (!options_.checkpoint.empty() && lead_) std::remove(options_.checkpoint.c_str());
+    if (!validated || !options_.restore_best) {
+      history_.best_epoch = options_.epochs - 1;
+      history_.best_val_accuracy = history_.epochs.back().val_accuracy;
+    } else {
+      for (std::size_t i = 0; i < params_.size(); ++i) params_[i]->set_value(best_[i]);
+    }
+    return std::move(history_);
+  }
+
+ private:
+  // A non-finite loss or gradient stops training before the update: the model goes back to
+  // the best weights so far (if any) and the error names the epoch, batch and parameter.
+  void check_finite(std::size_t epoch, std::size_t batch, double loss) {
+    const Parameter<T>* bad = nullptr;
+    for (std::size_t k = 0; k < params_.size() && !bad; ++k)
+      for (T g : params_[k]->grad())
+        if (!std::isfinite(double(g))) {
+          bad = params_[k];
+          break;
+        }
+    if (std::isfinite(loss) && !bad) return;
+    if (!best_.empty())
+      for (std::size_t i = 0; i < params_.size(); ++i) params_[i]->set_value(best_[i]);
+    throw NumericalError(cat(
+        "fit: ", std::isfinite(loss) ? "non-finite gradient" : "non-finite loss ",
+        std::isfinite(loss) ? "" : std::to_string(loss), " at epoch ", epoch + 1, ", batch ",
+        batch + 1, bad ? "; first non-finite gradient in '" + bad->name() + "'" : std::string(),
+        best_.empty() ? "; no earlier weights to restore" : "; restored the best weights so far"));
+  }
+
+  Module<T>& model_;
+  Optimizer<T>& optimizer_;
+  const FitOptions& options_;
+  const std::vector<T> class_weights_;
+  Rng seeds_;
+  Rng data_rng_;
+  Context<T> ctx_;
+  const std::vector<Parameter<T>*> params_;
+  const bool lead_;
+  std::ostream* const log_;
+  std::optional<DataParallel<T>> parallel_;
+  std::vector<Tensor<T>> best_;
+  History history_;
+  Tape<T> tape_;
+  Tensor<T> batch_x_;
+  std::vector<int> batch_y_;
+  std::size_t first_epoch_ = 0;
+  double seconds_so_far_ = 0;
+};
+
 }  // namespace detail
 
 /// Trains `model` with `optimizer` on softmax cross-entropy of its outputs (logits).
@@ -160,161 +413,24 @@ History fit(Module<T>& model, Optimizer<T>& optimizer, BatchSource<T>& train,
   require(options.epochs > 0, "fit: epochs must be positive, got ", options.epochs);
   require(options.batch_size > 0, "fit: batch_size must be positive, got ", options.batch_size);
   require(train.size() > 0, "fit: the training set is empty");
-  const std::vector<T> class_weights(options.class_weights.begin(), options.class_weights.end());
-
-  Rng seeds(options.seed);
-  Rng data_rng = seeds.fork();
-  Context<T> ctx(Mode::train, seeds.next_u64());
-  const std::vector<Parameter<T>*> params = model.parameters();
-  std::vector<Tensor<T>> best;
-  History history;
-  history.best_val_accuracy = std::numeric_limits<double>::quiet_NaN();
-  Tape<T> tape;
-  Tensor<T> batch_x;
-  std::vector<int> batch_y;
-  // A non-finite loss or gradient stops training before the update: the model goes back to
-  // the best weights so far (if any) and the error names the epoch, batch and parameter.
-  auto check_finite = [&](std::size_t epoch, std::size_t batch, double loss) {
-    const Parameter<T>* bad = nullptr;
-    for (std::size_t k = 0; k < params.size() && !bad; ++k)
-      for (T g : params[k]->grad())
-        if (!std::isfinite(double(g))) {
-          bad = params[k];
-          break;
-        }
-    if (std::isfinite(loss) && !bad) return;
-    if (!best.empty())
-      for (std::size_t i = 0; i < params.size(); ++i) params[i]->set_value(best[i]);
-    throw NumericalError(detail::cat(
-        "fit: ", std::isfinite(loss) ? "non-finite gradient" : "non-finite loss ",
-        std::isfinite(loss) ? "" : std::to_string(loss), " at epoch ", epoch + 1, ", batch ",
-        batch + 1, bad ? "; first non-finite gradient in '" + bad->name() + "'" : std::string(),
-        best.empty() ? "; no earlier weights to restore" : "; restored the best weights so far"));
-  };
-
-  Collective* group = options.collective;
-  const bool lead = !group || group->rank() == 0;
-  std::ostream* log = lead ? options.log : nullptr;
-  std::vector<T> packed;  // every trainable gradient in one buffer, for one sum per step
-  auto sum_gradients = [&](double share) {
-    packed.clear();
-    for (Parameter<T>* p : params)
-      if (p->trainable())
-        for (T g : p->grad()) packed.push_back(T(g * share));
-    group->sum(packed.data(), packed.size());
-    std::size_t at = 0;
-    for (Parameter<T>* p : params)
-      if (p->trainable())
-        for (T& g : p->mutable_grad()) g = packed[at++];
-  };
-  // Non-trainable state (batch norm's moving statistics) follows rank 0, as DDP's buffers do.
-  auto follow_lead = [&](bool all) {
-    for (Parameter<T>* p : params)
-      if (all || !p->trainable()) group->broadcast(p->mutable_value().data(), p->value().size());
-  };
-
-  std::size_t first_epoch = 0;
-  if (options.resume && !options.checkpoint.empty() && detail::file_exists(options.checkpoint)) {
-    FitCheckpoint<T> c = load_checkpoint<T>(options.checkpoint);
-    detail::restore_checkpoint(c, options, params, optimizer);
-    data_rng.set_state(c.data_rng);
-    ctx.rng().set_state(c.context_rng);
-    history = std::move(c.history);
-    best = std::move(c.best);
-    first_epoch = c.epochs_done;
-    if (log)
-      *log << options.label << (options.label.empty() ? "" : "  ") << "resumed from '"
-           << options.checkpoint << "' after epoch " << first_epoch << "\n";
-  }
-  if (group) follow_lead(true);
-  double seconds_so_far = 0;
+  detail::FitRun<T> run(model, optimizer, options);
   Inference<T> val_inf;  // one for every epoch's validation: its buffers are reused, not refaulted
-  for (std::size_t epoch = first_epoch; epoch < options.epochs; ++epoch) {
+  for (std::size_t epoch = run.resume(); epoch < options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
-    train.start_epoch(data_rng);
-    double loss_sum = 0, hits = 0, seen = 0;
-    for (std::size_t batch = 0; train.next(options.batch_size, batch_x, batch_y); ++batch) {
-      const bool parallel = group && group->size() > 1;
-      const double share = parallel ? detail::shard_batch(*group, batch_x, batch_y, ctx) : 1.0;
-      tape.clear();
-      Var<T> logits = model.forward(tape.input(batch_x), ctx);
-      Var<T> loss = softmax_cross_entropy(logits, batch_y, class_weights);
-      optimizer.zero_grad();
-      tape.backward(loss);
-      if (parallel) sum_gradients(share);
-      check_finite(epoch, batch, double(loss.value()[0]));
-      optimizer.step();
-      if (options.on_step) options.on_step(optimizer.step_count() - 1, double(loss.value()[0]));
-      if (share > 0.0) {
-        loss_sum += double(loss.value()[0]) * double(batch_y.size());
-        hits += double(count_correct(logits.value(), batch_y));
-        seen += double(batch_y.size());
-      }
-    }
-    if (group && group->size() > 1) {
-      follow_lead(false);
-      double totals[3] = {loss_sum, hits, seen};
-      group->sum(totals, 3);
-      loss_sum = totals[0];
-      hits = totals[1];
-      seen = totals[2];
-    }
+    const detail::EpochSums sums = run.train_epoch(train, epoch);
     EpochStats stats;
-    stats.loss = loss_sum / seen;
-    stats.accuracy = hits / seen;
+    stats.loss = sums.loss / sums.rows;
+    stats.accuracy = sums.correct / sums.rows;
     stats.val_accuracy =
         validation ? evaluate_with([&](TensorView<const T> v) { return val_inf.run(model, v); },
                                    *validation, options.eval_batch_size)
                    : std::numeric_limits<double>::quiet_NaN();
-    stats.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    history.epochs.push_back(stats);
-    const bool improved = validation && (std::isnan(history.best_val_accuracy) ||
-                                         stats.val_accuracy > history.best_val_accuracy);
-    if (improved) {
-      history.best_epoch = epoch;
-      history.best_val_accuracy = stats.val_accuracy;
-      if (options.restore_best) {
-        best.clear();
-        for (Parameter<T>* p : params) best.push_back(p->value());
-      }
-    }
-    if (!options.checkpoint.empty() && lead) {
-      FitCheckpoint<T> c;
-      c.seed = options.seed;
-      c.epochs_done = epoch + 1;
-      c.optimizer_steps = optimizer.step_count();
-      c.data_rng = data_rng.state();
-      c.context_rng = ctx.rng().state();
-      c.history = history;
-      for (const Parameter<T>* p : params) c.parameters.push_back(p->value());
-      c.best = best;
-      for (const Tensor<T>* t : optimizer.state()) c.optimizer_state.push_back(*t);
-      save_checkpoint(c, options.checkpoint);
-    }
-    seconds_so_far += stats.seconds;
-    if (log) {
-      const double per_epoch = seconds_so_far / double(epoch + 1 - first_epoch);
-      const double left = per_epoch * double(options.epochs - epoch - 1 + options.epochs_after);
-      char val[40] = "";  // no validation set: no column rather than "val_acc nan"
-      if (validation)
-        std::snprintf(val, sizeof val, "  val_acc %.4f%s", stats.val_accuracy, improved ? " *" : "");
-      char line[320];
-      std::snprintf(line, sizeof line, "%sepoch %zu/%zu  loss %.4f  acc %.4f%s  %.1fs  %.0f ex/s  run left %s\n",
-                    options.label.empty() ? "" : (options.label + "  ").c_str(), epoch + 1,
-                    options.epochs, stats.loss, stats.accuracy, val, stats.seconds, seen / stats.seconds,
-                    detail::duration_text(left).c_str());
-      *log << line << std::flush;
-    }
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const bool improved = run.record(stats, validation != nullptr, epoch);
+    run.save(epoch);
+    run.log_epoch(stats, sums.rows, improved, validation != nullptr, epoch);
   }
-  if (!options.checkpoint.empty() && lead) std::remove(options.checkpoint.c_str());
-  if (!validation || !options.restore_best) {
-    history.best_epoch = options.epochs - 1;
-    history.best_val_accuracy = history.epochs.back().val_accuracy;
-  } else {
-    for (std::size_t i = 0; i < params.size(); ++i) params[i]->set_value(best[i]);
-  }
-  return history;
+  return run.finish(validation != nullptr);
 }
 
 /// fit() on datasets held in memory: `train` is reshuffled every epoch, `validation` (may be
