@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -223,6 +225,44 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind, const std::vector<doubl
       ->check(CLI::IsMember({"keras", "plain"}))->capture_default_str();
 }
 
+/// The shortest decimal text that reads back as `v`.
+inline std::string exact_text(double v) {
+  char buf[32];
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+/// The flags that give a run `a`'s settings (those Experiment::run_settings() records, the data
+/// folders aside) as "--flag value" words; the run file in the models folder keeps them for
+/// --load. Flags a program does not have are skipped when read back.
+inline std::string settings_flags(const Args& a) {
+  std::ostringstream f;
+  f << "--seed " << a.seed << " --threads " << a.threads << " --partition " << a.partition << " --iterations "
+    << a.iterations << " --epochs " << a.epochs << " --batch-size " << a.batch_size << " --mux " << a.mux
+    << " --failout-granularity " << a.granularity << " --split " << a.split << " --first-lines " << a.first_lines
+    << " --alpha " << exact_text(a.alpha) << " --bn-momentum " << exact_text(a.bn_momentum) << " --bn-average "
+    << a.bn_average << " --grouping " << a.grouping;
+  if (a.subset) f << " --subset " << a.subset;
+  if (a.image_size) f << " --image-size " << a.image_size;
+  for (std::size_t i = 0; i < a.failout_rates.size(); ++i)
+    f << (i ? "," : " --failout-rates ") << exact_text(a.failout_rates[i]);
+  for (const auto& [flag, on] : {std::pair<const char*, bool>{"--resilinet-plus", a.resilinet_plus},
+                                 {"--full-precision", a.full_precision}, {"--no-augment", a.no_augment},
+                                 {"--bgr", a.bgr}})
+    if (on) f << " " << flag;
+  return f.str();
+}
+
+/// The words of the "flags" line of run file `path` (none when it has no such line or is absent).
+inline std::vector<std::string> run_file_flags(const std::string& path) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("flags ", 0) == 0) {
+      std::istringstream words(line.substr(6));
+      return {std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+    }
+  return {};
+}
+
 /// Fails early (before the data loads) unless the folder `dir` given to `flag` is writable:
 /// it exists as a directory a file can be created in, or is absent below one.
 inline void require_writable_folder(const std::string& flag, const std::string& dir) {
@@ -306,6 +346,7 @@ class Experiment {
     if (!args_.show_plan) require_writable_folder("--out", args_.out);
     if (!args_.merge.empty()) return;  // the shards' files hold every result: no data, no models
     if (!args_.show_plan) require_writable_folder("--models", args_.models);
+    if (args_.load) check_load_settings();
     resilinet::require(!args_.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
     resilinet::set_num_threads(args_.threads);
     resilinet::Rng split_rng = iteration_split_rng(args_.seed, 1);
@@ -320,7 +361,7 @@ class Experiment {
     if (args_.show_plan) return;  // --plan writes nothing
     // Created only once the data has loaded: a wrong --data leaves nothing behind.
     for (const std::string& dir : {args_.out, args_.models}) make_directories(dir);
-    check_run_manifest();
+    if (!args_.load) record_run_settings();
   }
 
   /// The parsed (and profile-adjusted) arguments.
@@ -755,17 +796,49 @@ class Experiment {
   }
 
   // --resume refuses a models folder that was filled by a run with other settings, and a fresh
-  // run records its own.
-  void check_run_manifest() const {
-    const std::string manifest = run_settings() + " data " + args_.data + " " + args_.test_data + "\n";
+  // run records its own: its settings with the data folders, then the flags that give them
+  // (--load adopts those it is not given; program_main).
+  void record_run_settings() const {
+    const std::string settings = run_settings() + " data " + args_.data + " " + args_.test_data;
     const std::string path = args_.models + "/" + program_.name + ".run";
-    if (args_.load) return;
     std::ifstream in(path);
-    const std::string saved((std::istreambuf_iterator<char>(in)), {});
-    if (args_.resume && in.good() && saved != manifest)
+    std::string saved;
+    if (args_.resume && std::getline(in, saved) && saved != settings)
       throw resilinet::ValueError("--resume: '" + path + "' was written by a run with other settings: " +
-                                  resilinet::quoted(saved, 300) + "; this run: " + manifest);
-    if (!world_ || world_->rank() == 0) resilinet::write_text_file(path, manifest);
+                                  resilinet::quoted(saved, 300) + "; this run: " + settings);
+    if (!world_ || world_->rank() == 0)
+      resilinet::write_text_file(path, settings + "\nflags " + settings_flags(args_) + "\n");
+  }
+
+  // --load refuses models trained with other settings than this run's (before any data loads),
+  // the thread counts aside: they change only the last bits. The error names the first setting
+  // that differs.
+  void check_load_settings() const {
+    std::ifstream in(args_.models + "/" + program_.name + ".run");
+    std::string saved;
+    if (!std::getline(in, saved)) return;
+    const std::vector<std::string> theirs = without_thread_counts(saved), mine = without_thread_counts(run_settings());
+    std::size_t i = 0;
+    while (i < theirs.size() && i < mine.size() && theirs[i] == mine[i]) ++i;
+    if (i == theirs.size() && i == mine.size()) return;
+    const auto setting = [i](const std::vector<std::string>& words) {
+      return i >= words.size() ? std::string("(nothing)") : (i > 0 ? words[i - 1] + " " : "") + words[i];
+    };
+    throw resilinet::ValueError("--load: the models in '" + args_.models + "' were trained with '" + setting(theirs) +
+                                "' where this run asks for '" + setting(mine) +
+                                "' (give no settings flags with --load, or the training's)");
+  }
+
+  // The words of run settings without the thread counts, and without the data folders of a
+  // run file's line.
+  static std::vector<std::string> without_thread_counts(const std::string& settings) {
+    std::istringstream in(settings.substr(0, settings.find(" data ")));
+    std::vector<std::string> out;
+    for (std::string word, value; in >> word;) {
+      if ((word == "threads" || word == "ranks-per-model") && in >> value) continue;
+      out.push_back(word);
+    }
+    return out;
   }
 
   // True in the process that saves its group's models: the only one, or the group's rank 0.

@@ -22,6 +22,38 @@ struct MpiRanks {
 };
 #endif
 
+/// Parses the command line into `args` and applies the profile; with --load, the settings
+/// the command line does not give come from the models folder's run file (the flags the
+/// training recorded). Returns the exit code when the program should stop (--help, a bad
+/// flag), else -1.
+int parse_args(int argc, char** argv, const Program& program, Args& args, bool adopt_run_file = true) {
+  CLI::App app{program.name + ": " + program.description};
+  add_flags(app, args, program.kind, program.failout_rates);
+  if (const int code = examples::parse_command_line(app, argc, argv); code >= 0) return code;
+  const std::string run_file = args.models + "/" + program.name + ".run";
+  const std::vector<std::string> saved =
+      adopt_run_file && args.load ? run_file_flags(run_file) : std::vector<std::string>{};
+  if (saved.empty()) {
+    apply_profile(args, program.kind, app);
+    return -1;
+  }
+  std::vector<std::string> words{argv[0]};
+  for (std::size_t i = 0; i < saved.size(); ++i) {
+    const bool has_value = i + 1 < saved.size() && saved[i + 1].rfind("--", 0) != 0;
+    if (app.get_option_no_throw(saved[i]) != nullptr && app.count(saved[i]) == 0) {
+      words.push_back(saved[i]);
+      if (has_value) words.push_back(saved[i + 1]);
+    }
+    i += has_value ? 1 : 0;
+  }
+  words.insert(words.end(), argv + 1, argv + argc);
+  std::vector<char*> merged;
+  for (std::string& w : words) merged.push_back(w.data());
+  std::printf("--load: the settings not given here are those recorded in '%s'\n", run_file.c_str());
+  args = Args{};
+  return parse_args(int(merged.size()), merged.data(), program, args, false);
+}
+
 }  // namespace
 
 int program_main(int argc, char** argv, const Program& program,
@@ -32,11 +64,8 @@ int program_main(int argc, char** argv, const Program& program,
   // each group's first rank its models and checkpoints and prints its progress.
   resilinet::MpiSession mpi(argc, argv);
 #endif
-  CLI::App app{program.name + ": " + program.description};
   Args args;
-  add_flags(app, args, program.kind, program.failout_rates);
-  if (const int code = examples::parse_command_line(app, argc, argv); code >= 0) return code;
-  apply_profile(args, program.kind, app);
+  if (const int code = parse_args(argc, argv, program, args); code >= 0) return code;
   resilinet::Collective *world = nullptr, *group = nullptr;
 #ifdef RESILINET_WITH_MPI
   MpiRanks ranks;
