@@ -294,13 +294,25 @@ inline void make_directories(const std::string& dir) {
 }
 
 /// The mHealth data of `a`, unsplit.
+/// Runs `load`; an IoError (a folder or file that is missing or unreadable) gets `layout`,
+/// what the --data folder must hold, appended.
+template <class Load>
+auto with_layout_hint(const std::string& layout, Load&& load) -> decltype(load()) {
+  try {
+    return load();
+  } catch (const resilinet::IoError& e) {
+    throw resilinet::IoError(std::string(e.what()) + " (--data must be " + layout + ")");
+  }
+}
+
 inline resilinet::Dataset<float> load_health_data(const Args& a) {
   resilinet::MhealthOptions mo;
   mo.int_truncate = !a.full_precision;
   mo.skip = a.first_lines == "none"        ? resilinet::FirstLineSkip::none
             : a.first_lines == "each-file" ? resilinet::FirstLineSkip::each_file
                                            : resilinet::FirstLineSkip::reference;
-  return resilinet::load_mhealth<float>(a.data, mo);
+  return with_layout_hint("a folder holding mHealth_subject1.log ... mHealth_subject10.log",
+                          [&] { return resilinet::load_mhealth<float>(a.data, mo); });
 }
 
 /// `all` split into train, validation and test as the health programs split it: 80/10/10 from
@@ -684,7 +696,11 @@ class Experiment {
     mo.reference_grouping = args_.grouping == "reference";
     mo.bgr = args_.bgr;
     const char* dirs[3] = {"/train_dir", "/test_dir", "/holdout_dir"};
-    for (int k = 0; k < 3; ++k) in_memory_[k] = resilinet::load_multiview<float>(args_.data + dirs[k], mo);
+    for (int k = 0; k < 3; ++k)
+      in_memory_[k] = with_layout_hint(
+          "the multi-view folder holding train_dir, test_dir and holdout_dir, each with "
+          "person_images, car_images and bus_images",
+          [&] { return resilinet::load_multiview<float>(args_.data + dirs[k], mo); });
     classes_ = 3;
     std::vector<double> counts(3, 0.0);
     for (int y : in_memory_[0].y) counts[std::size_t(y)] += 1;
@@ -706,8 +722,12 @@ class Experiment {
       all = std::move(c.train);
       all.append(c.test);
     } else {
-      all = resilinet::load_image_folder(args_.data + "/train");
-      all.append(resilinet::load_image_folder(args_.data + "/test"));
+      with_layout_hint("CIFAR-10 as a JPEG tree (train/<class>/, test/<class>/) or as its binary batches "
+                       "(data_batch_1.bin ... data_batch_5.bin, test_batch.bin)",
+                       [&] {
+                         all = resilinet::load_image_folder(args_.data + "/train");
+                         all.append(resilinet::load_image_folder(args_.data + "/test"));
+                       });
     }
     resilinet::require<resilinet::ShapeError>(all.height == args_.image_size && all.width == args_.image_size,
                                               "CIFAR images are ", all.height, "x", all.width,
@@ -729,7 +749,9 @@ class Experiment {
   // validation set (the paper keeps the final weights).
   void load_imagenet(resilinet::Rng& split_rng) {
     const resilinet::ImageFolderOptions size{args_.image_size, args_.image_size};
-    resilinet::ImageFileList train = resilinet::list_image_folder(args_.data), test;
+    resilinet::ImageFileList train = with_layout_hint("an image tree <class>/<image>",
+                                                      [&] { return resilinet::list_image_folder(args_.data); });
+    resilinet::ImageFileList test;
     if (!args_.test_data.empty()) {
       test = resilinet::list_image_folder(args_.test_data);
       resilinet::require(test.class_names == train.class_names, "'", args_.test_data,
