@@ -52,9 +52,8 @@ Event parse_event(const std::string& text, bool kill) {
   return {kill, text.substr(0, at), std::size_t(k)};
 }
 
-/// One node process.
+/// One node process (Cluster keys them by node name).
 struct Process {
-  std::string name;
   pid_t pid = 0;
   int starts = 0;
 };
@@ -302,7 +301,6 @@ class Cluster {
   void start(const std::string& name) {
     Process& p = processes_[name];
     if (p.starts == 0) std::remove(log_of(name).c_str());
-    p.name = name;
     p.pid = spawn_node(binary_, deployment_, name, log_of(name));
     ++p.starts;
   }
