@@ -128,19 +128,25 @@ inline std::vector<std::vector<double>> read_partials(const std::vector<std::str
         throw ValueError("--merge: '" + path + "' comes from a run with other settings: " +
                          resilinet::quoted(run_line, 300) + "; this run: run " + run);
       for (std::size_t at = 3; std::getline(in, line); ++at) {
-        std::istringstream words(line);
-        std::size_t j = 0;
-        std::string file;
-        words >> j >> file;
+        // "<index> <file> <accuracies>": the file (a model's name) may hold spaces, so it is
+        // matched against the plan's rather than read as one word.
+        const char* const text = line.c_str();
+        char* end = nullptr;
+        const std::size_t j = std::strtoul(text, &end, 10);
         const std::string where = "'" + path + "' line " + std::to_string(at);
-        if (!words || j >= plan.size() || file != plan[j].file)
-          throw ValueError("--merge: " + where + " names no training of this plan: " + resilinet::quoted(line, 120));
+        const std::size_t rest = std::size_t(end - text) + 1;  // where the file begins
+        const bool named = end != text && *end == ' ' && j < plan.size() &&
+                           line.compare(rest, plan[j].file.size(), plan[j].file) == 0 &&
+                           (line.size() == rest + plan[j].file.size() || line[rest + plan[j].file.size()] == ' ');
+        if (!named) throw ValueError("--merge: " + where + " names no training of this plan: " + resilinet::quoted(line, 120));
+        const std::string& file = plan[j].file;
         if (!from[j].empty()) throw ValueError("--merge: training " + std::to_string(j) + " (" + file + ") is in both " + from[j] + " and " + where);
+        std::istringstream words(line.substr(rest + file.size()));
         std::vector<double> acc;
         for (std::string w; words >> w;) {
-          char* end = nullptr;
-          acc.push_back(std::strtod(w.c_str(), &end));
-          if (*end != '\0') throw ValueError("--merge: " + where + ": '" + w + "' is not a number");
+          char* stop = nullptr;
+          acc.push_back(std::strtod(w.c_str(), &stop));
+          if (*stop != '\0') throw ValueError("--merge: " + where + ": '" + w + "' is not a number");
         }
         if (acc.size() != combinations)
           throw ValueError("--merge: " + where + " has " + std::to_string(acc.size()) + " accuracies, expected " +
