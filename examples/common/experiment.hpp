@@ -471,14 +471,13 @@ class Experiment {
   double evaluate(const std::string& model, const std::string& variant, const Setting& s,
                   int iteration, const std::vector<double>& acc, bool first_time) {
     report_.line("Calculating accuracy for reliability setting " + s.text);
-    if (first_time) {
-      std::string combos;
-      for (const auto& m : resilinet::failure_combinations(s.reliability.size()))
-        combos += resilinet::to_string(m);
-      report_.line(combos);
-    }
+    // The first evaluation of a model lists the combinations it computed, with no line break
+    // before "Acc List" (the reference appends them to its output without newlines).
+    std::string combos;
+    if (first_time)
+      for (const auto& m : resilinet::failure_combinations(s.reliability.size())) combos += resilinet::to_string(m);
     const double e = resilinet::expected_accuracy(acc, s.reliability);
-    report_.line("Acc List: " + py(acc));
+    report_.line(combos + "Acc List: " + py(acc));
     report_.line("Average accuracy: " + py(e));
     report_.row(model, variant, s, iteration, e, acc);
     return e;

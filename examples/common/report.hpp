@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 #include <string>
@@ -17,14 +18,30 @@
 
 namespace examples {
 
-/// A double as Python's str() prints it (shortest round-trip; "1.0", "nan").
+/// A double as Python's str() prints it: the shortest round-trip digits, fixed notation for
+/// exponents -4..15 ("0.0001", "1.0"), else scientific ("1e-05", "1e+16"); "nan", "inf".
 inline std::string py(double v) {
   if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
   char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, r.ptr);
-  if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const std::string sci(buf, r.ptr);  // "-d.ddde±XX"
+  const auto e_at = sci.find('e');
+  const int exp = std::atoi(sci.c_str() + e_at + 1);
+  if (exp < -4 || exp >= 16) return sci;
+  const bool negative = sci[0] == '-';
+  std::string digits;
+  for (std::size_t i = negative; i < e_at; ++i)
+    if (sci[i] != '.') digits += sci[i];
+  std::string s;
+  if (exp < 0) {
+    s = "0." + std::string(std::size_t(-exp - 1), '0') + digits;
+  } else if (digits.size() <= std::size_t(exp) + 1) {
+    s = digits + std::string(std::size_t(exp) + 1 - digits.size(), '0') + ".0";
+  } else {
+    s = digits.substr(0, std::size_t(exp) + 1) + "." + digits.substr(std::size_t(exp) + 1);
+  }
+  return negative ? "-" + s : s;
 }
 
 /// A list as Python prints it, e.g. "[0.99, 0.96, 0.92]".

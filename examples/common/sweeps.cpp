@@ -21,66 +21,70 @@ std::string bits_text(const std::vector<bool>& bits) {
   return s + "]";
 }
 
-/// Mean and std of every (series, setting) cell as the reference's summary lines; `line`
-/// formats one line from the setting, the series and the value (`std` says which).
-void summarize(Experiment& ex, const std::vector<std::string>& series,
-                      std::map<std::string, std::map<std::string, std::vector<double>>>& cells,
-                      const std::function<std::string(const Setting&, const std::string&, bool, double)>& line) {
-  for (const auto& s : ex.settings())
-    for (const auto& name : series) {
-      const auto ms = resilinet::mean_std(cells[name][s.name]);
-      ex.report().line(line(s, name, false, ms.mean));
-      ex.report().line(line(s, name, true, ms.std));
-    }
-}
+/// Results per series (model, rate, scheme or pattern), per setting name, per iteration.
+using Cells = std::map<std::string, std::map<std::string, std::vector<double>>>;
 
 }  // namespace
 
-/// §5.1: Vanilla, DFG and ResiliNet (health and ImageNet train ResiliNet first, CIFAR
-/// Vanilla first), evaluated at the four settings.
+/// §5.1: Vanilla, DFG and ResiliNet (health, camera and ImageNet train ResiliNet first, CIFAR
+/// Vanilla first), evaluated setting by setting, each setting for the three models in turn.
 void average_accuracy(Experiment& ex) {
   using resilinet::Variant;
   const bool resilinet_first = ex.mlp_style() || ex.program().kind == Kind::imagenet;
   const std::vector<Variant> order = resilinet_first
       ? std::vector<Variant>{Variant::resilinet, Variant::dfg, Variant::vanilla}
       : std::vector<Variant>{Variant::vanilla, Variant::dfg, Variant::resilinet};
-  // The reference's CIFAR scripts print the setting before each evaluation, the others the
-  // model name and an ITERATION header.
+  // The reference's CIFAR scripts print the setting before each setting's evaluations and
+  // summaries, the others an ITERATION header and the model's name before each evaluation.
   const bool cifar = !resilinet_first;
-  std::map<std::string, std::map<std::string, std::vector<double>>> results;
-  std::vector<std::string> names;
+  // The reference's names in text and model files ("ResiliNet" with ResiliNet+ too, whose
+  // files get the "mux_adds" suffix) and the CSV's (resilinet::to_string: "ResiliNet+").
+  const std::vector<std::string> names = resilinet_first ? std::vector<std::string>{"ResiliNet", "DFG", "Vanilla"}
+                                                         : std::vector<std::string>{"Vanilla", "DFG", "ResiliNet"};
+  Cells results;
   for (int it = 1; it <= ex.args().iterations; ++it) {
     ex.start_iteration(it);
     if (!cifar) ex.report().line("ITERATION " + std::to_string(it));
+    std::vector<std::vector<double>> acc;
+    std::vector<std::string> csv_names;
     for (Variant v : order) {
       const auto o = ex.options(v);
-      const std::string name = resilinet::to_string(o.variant);
-      if (it == 1) names.push_back(name);
       const bool plus = o.variant == Variant::resilinet_plus;
-      const auto acc = ex.result(o, ex.model_prefix() + std::to_string(it) + (plus ? ex.suffix() : "") +
-                                        "average_accuracy_" + name);
-      bool first = true;
-      for (const auto& s : ex.settings()) {
-        ex.report().line(cifar ? s.text : name);
-        results[name][s.name].push_back(ex.evaluate(name, "", s, it, acc, first));
-        first = false;
+      const std::string file_name = v == Variant::vanilla ? "vanilla" : resilinet::to_string(v);
+      acc.push_back(ex.result(o, ex.model_prefix() + std::to_string(it) + (plus ? ex.suffix() : "") +
+                                     "average_accuracy_" + file_name));
+      csv_names.push_back(resilinet::to_string(o.variant));
+    }
+    bool first = true;
+    for (const auto& s : ex.settings()) {
+      if (cifar) ex.report().line(s.text);
+      for (std::size_t m = 0; m < order.size(); ++m) {
+        if (!cifar) ex.report().line(names[m]);
+        results[names[m]][s.name].push_back(ex.evaluate(csv_names[m], "", s, it, acc[m], first));
       }
+      first = false;
     }
   }
-  summarize(ex, names, results, [](const Setting& s, const std::string& name, bool std, double v) {
-    return s.text + " " + name + (std ? " std: " : " accuracy: ") + py(v);
-  });
+  for (const auto& s : ex.settings()) {
+    if (cifar) ex.report().line(s.text);
+    for (const auto& name : names)
+      ex.report().line(s.text + " " + name + " accuracy: " + py(resilinet::mean_std(results[name][s.name]).mean));
+    for (const auto& name : names)
+      ex.report().line(s.text + " " + name + " std: " + py(resilinet::mean_std(results[name][s.name]).std));
+  }
 }
 
 /// §5.2: ResiliNet with failout survival equal to each reliability setting ("variable",
 /// evaluated at that setting only; no_failure recorded as 0) and with the fixed rates of
-/// --failout-rates (the reference's by default).
+/// --failout-rates (the reference's by default), each evaluated at every setting.
 void failout_rate(Experiment& ex) {
   using resilinet::Variant;
   const std::vector<double>& fixed_rates = ex.args().failout_rates;
   const std::string name = ex.file_stem();
-  std::map<std::string, std::vector<double>> variable;                  // setting → E per iteration
-  std::map<double, std::map<std::string, std::vector<double>>> fixed;  // rate → setting → E
+  std::map<std::string, std::vector<double>> variable;  // setting → E per iteration
+  Cells fixed;                                          // survival list → setting → E
+  std::vector<std::string> survivals;                   // "[0.9, 0.9]", as the reference prints them
+  for (double rate : fixed_rates) survivals.push_back(py(std::vector<double>(ex.failable(), rate)));
   for (int it = 1; it <= ex.args().iterations; ++it) {
     ex.start_iteration(it);
     ex.report().line("ITERATION " + std::to_string(it));
@@ -95,15 +99,15 @@ void failout_rate(Experiment& ex) {
       const auto acc = ex.result(o, std::to_string(it) + " " + ex.suffix() + s.text + name + "_failout_rate");
       variable[s.name].push_back(ex.evaluate("ResiliNet", "variable failout", s, it, acc, true));
     }
-    for (double rate : fixed_rates) {
+    for (std::size_t r = 0; r < fixed_rates.size(); ++r) {
       auto o = ex.options(Variant::resilinet);
-      o.survival.assign(ex.failable(), rate);
-      const std::string rate_text = py(o.survival);
-      const auto acc = ex.result(o, std::to_string(it) + " " + ex.suffix() + rate_text + name + "_failout_rate");
+      o.survival.assign(ex.failable(), fixed_rates[r]);
+      const auto acc = ex.result(o, std::to_string(it) + " " + ex.suffix() + survivals[r] + name + "_failout_rate");
       bool first = true;
       for (const auto& s : ex.settings()) {
         ex.report().line(s.text);
-        fixed[rate][s.name].push_back(ex.evaluate("ResiliNet", "failout " + py(rate), s, it, acc, first));
+        fixed[survivals[r]][s.name].push_back(
+            ex.evaluate("ResiliNet", "failout " + py(fixed_rates[r]), s, it, acc, first));
         first = false;
       }
     }
@@ -112,12 +116,13 @@ void failout_rate(Experiment& ex) {
     const auto v = resilinet::mean_std(variable[s.name]);
     ex.report().line(s.text + " Variable Failout 1x: " + py(v.mean));
     ex.report().line(s.text + " Variable Failout 1x std: " + py(v.std));
-    for (double rate : fixed_rates) {
-      const auto f = resilinet::mean_std(fixed[rate][s.name]);
-      ex.report().line(py(rate) + s.text + " Fixed Failout: " + py(f.mean));
+  }
+  for (const auto& survival : survivals)
+    for (const auto& s : ex.settings()) {
+      const auto f = resilinet::mean_std(fixed[survival][s.name]);
+      ex.report().line(survival + s.text + " Fixed Failout: " + py(f.mean));
       ex.report().line(s.text + " Fixed Failout std: " + py(f.std));
     }
-  }
 }
 
 /// §5.3: ResiliNet with weight schemes 1–4; schemes 2 and 3 train one model per setting
@@ -127,7 +132,12 @@ void hyperconnection_weight(Experiment& ex) {
   using resilinet::Variant;
   const auto settings = ex.settings();
   const std::string name = ex.file_stem();
-  const std::string ones = py(std::vector<double>(ex.failable(), 1.0));
+  // Schemes 1 and 4 name their model after the reference's default setting, a list of int 1s.
+  std::string ones = "[";
+  for (std::size_t i = 0; i < ex.failable(); ++i) ones += i ? ", 1" : "1";
+  ones += "]";
+  // The CIFAR scripts print "<set><scheme>" before each evaluation and summary; health and camera none.
+  const bool headers = !ex.mlp_style();
   std::map<int, std::map<std::string, std::vector<double>>> results;  // scheme → setting → E
   for (int it = 1; it <= ex.args().iterations; ++it) {
     ex.start_iteration(it);
@@ -145,7 +155,7 @@ void hyperconnection_weight(Experiment& ex) {
                                  std::to_string(scheme) + name + "_hyperconnection_ResiliNet");
           first = true;
         }
-        ex.report().line(s.text + std::to_string(scheme));
+        if (headers) ex.report().line(s.text + std::to_string(scheme));
         results[scheme][s.name].push_back(
             ex.evaluate("ResiliNet", "scheme " + std::to_string(scheme), s, it, acc, first));
         first = false;
@@ -156,12 +166,13 @@ void hyperconnection_weight(Experiment& ex) {
     for (int scheme : {1, 2, 3, 4, 5}) {
       const auto ms = scheme == 5 ? resilinet::MeanStd{0, 0} : resilinet::mean_std(results[scheme][s.name]);
       const std::string head = s.text + std::to_string(scheme);
-      if (ex.mlp_style()) {
-        ex.report().line(head + " ResiliNet Hyperconnection Weight: " + py(ms.mean));
-        ex.report().line(head + " ResiliNet Hyperconnection Weight std: " + py(ms.std));
-      } else {
+      if (headers) {
+        ex.report().line(head);
         ex.report().line(head + py(ms.mean));
         ex.report().line(head + py(ms.std));
+      } else {
+        ex.report().line(head + " ResiliNet Hyperconnection Weight: " + py(ms.mean));
+        ex.report().line(head + " ResiliNet Hyperconnection Weight std: " + py(ms.std));
       }
     }
 }
@@ -183,7 +194,8 @@ void skiphyperconnection_sensitivity(Experiment& ex) {
     configs = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
   }
   const std::string name = ex.file_stem();
-  std::map<std::string, std::map<std::string, std::vector<double>>> results;  // cfg → setting → E
+  const std::string model_name = "ResiliNet Hyperconnection Weight Sensitivity";  // the reference's
+  Cells results;  // pattern → setting → E
   std::vector<std::string> texts;
   for (const auto& cfg : configs) texts.push_back(bits_text(cfg));
   for (int it = 1; it <= ex.args().iterations; ++it) {
@@ -196,19 +208,29 @@ void skiphyperconnection_sensitivity(Experiment& ex) {
                                         "_skiphyperconnection_sensitivity_ResiliNet");
       bool first = true;
       for (const auto& s : ex.settings()) {
-        if (ex.program().kind == Kind::camera) ex.report().line("ResiliNet" + texts[c]);
-        if (ex.program().kind == Kind::health) ex.report().line("ResiliNet");
         ex.report().line(s.text);
+        if (ex.program().kind == Kind::camera) ex.report().line(model_name + texts[c]);
+        if (ex.program().kind == Kind::health) ex.report().line(model_name);
         results[texts[c]][s.name].push_back(ex.evaluate("ResiliNet", "skips " + texts[c], s, it, acc, first));
         first = false;
       }
     }
   }
-  const bool mlp = ex.mlp_style();
-  summarize(ex, texts, results, [mlp](const Setting& s, const std::string& cfg, bool std, double v) {
-    if (mlp) return s.text + " " + cfg + (std ? " std: " : " accuracy: ") + py(v);
-    return s.text + cfg + py(v);
-  });
+  for (const auto& s : ex.settings()) {
+    if (ex.mlp_style()) ex.report().line(s.text);
+    for (const auto& cfg : texts) {
+      const auto ms = resilinet::mean_std(results[cfg][s.name]);
+      if (ex.mlp_style()) {
+        ex.report().line(cfg);
+        ex.report().line(s.text + " " + cfg + " accuracy: " + py(ms.mean));
+        ex.report().line(s.text + " " + cfg + " std: " + py(ms.std));
+      } else {
+        ex.report().line(s.text);
+        ex.report().line(s.text + cfg + py(ms.mean));
+        ex.report().line(s.text + cfg + py(ms.std));
+      }
+    }
+  }
 }
 
 }  // namespace examples

@@ -42,7 +42,8 @@ def main():
         cells.setdefault((r["model"], r["variant"], r["reliability"]), []).append(e)
     text = open(base + ".txt").read()
     # Every "Average accuracy: x" line follows an "Acc List" line it must recompute from.
-    pairs = re.findall(r"Calculating accuracy for reliability setting (\[.*?\])\n(?:.*\n)?Acc List: \[(.*?)\]\nAverage accuracy: (\S+)", text)
+    # The first evaluation of a model has its combination lists just before "Acc List", on its line.
+    pairs = re.findall(r"Calculating accuracy for reliability setting (\[.*?\])\n(?:\[[0-9, \[\]]*\])?Acc List: \[(.*?)\]\nAverage accuracy: (\S+)", text)
     assert len(pairs) == len(rows), (len(pairs), len(rows))
     for rel, acc, e in pairs:
         r = [float(v) for v in rel.strip("[]").split(",")]
@@ -53,12 +54,16 @@ def main():
         means[(model, variant, rel)] = sum(values) / len(values)
     # Summary lines "<set> <Model> accuracy: <mean>" (average accuracy experiments).
     checked = 0
-    for rel, model, value in re.findall(r"^(\[[^\]]*\]) (Vanilla|DFG|ResiliNet\+?) accuracy: (\S+)$", text, re.M):
+    # The text says "ResiliNet" for ResiliNet+ too (as the reference does); the CSV tells them apart.
+    for rel, model, value in re.findall(r"^(\[[^\]]*\]) (Vanilla|DFG|ResiliNet) accuracy: (\S+)$", text, re.M):
+        if model == "ResiliNet" and ("ResiliNet+", "", rel) in means:
+            model = "ResiliNet+"
         assert abs(means[(model, "", rel)] - float(value)) < 1e-12, (rel, model, value)
         checked += 1
-    # Failout-rate summary lines "<rate><set> Fixed Failout: <mean>" and "<set> Variable Failout 1x:
-    # <mean>" (the variable model has no no_failure row: the reference records 0 there).
-    for rate, rel, value in re.findall(r"^([0-9.]+)(\[[^\]]*\]) Fixed Failout: (\S+)$", text, re.M):
+    # Failout-rate summary lines "<survival list><set> Fixed Failout: <mean>" and "<set> Variable
+    # Failout 1x: <mean>" (the variable model has no no_failure row: the reference records 0 there).
+    for survival, rel, value in re.findall(r"^\[([^\]]*)\](\[[^\]]*\]) Fixed Failout: (\S+)$", text, re.M):
+        rate = survival.split(",")[0]
         assert abs(means[("ResiliNet", "failout " + rate, rel)] - float(value)) < 1e-12, (rate, rel, value)
         checked += 1
     for rel, value in re.findall(r"^(\[[^\]]*\]) Variable Failout 1x: (\S+)$", text, re.M):

@@ -14,7 +14,7 @@ shift 2
 launch=("$@")
 rm -rf "$work" && mkdir -p "$work"
 args=(--iterations 1 --epochs 12 --threads 1 --seed 7)
-models=(Health1average_accuracy_ResiliNet Health1average_accuracy_DFG Health1average_accuracy_Vanilla)
+models=(Health1average_accuracy_ResiliNet Health1average_accuracy_DFG Health1average_accuracy_vanilla)
 "${launch[@]}" "$bin" "${args[@]}" --out "$work/a/results" --models "$work/a/models" >"$work/a.log"
 
 # kill_and_resume NAME MODEL_TO_INTERRUPT EXTRA_ARGS...: kills once MODEL_TO_INTERRUPT has a
