@@ -33,7 +33,7 @@ mkdir -p "$corpus"/{model_file,npy,cifar,runtime}
 "$build/tests/fuzz/make_seeds" "$corpus"
 for t in "${targets[@]}"; do
   [ -d "$root/tests/fuzz/corpus/$t" ] && cp -n "$root/tests/fuzz/corpus/$t"/* "$corpus/$t"/ 2>/dev/null || true
-  [ "$t" = image ] && cp -n "$root"/tests/fixtures/fuzz/*.jpg "$corpus/$t"/
+  [ "$t" = image ] && cp -n "$root"/tests/fixtures/fuzz/*.{jpg,bmp} "$corpus/$t"/
   echo "== fuzz_$t for $2 s"
   # Decoding takes time in proportion to the declared size (a corrupt 63264x32 JPEG: 1.1 s
   # under AddressSanitizer; up to max_image_pixels is allowed), slow but not a hang.

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake libeigen3-dev libxtensor-dev libxtensor-blas-dev libopenblas-dev libzmq3-dev cppzmq-dev
           libopenmpi-dev openmpi-bin
-          doctest-dev catch2 libstb-dev libcli11-dev zlib1g-dev dataset-fashion-mnist python3 pkg-config)
+          doctest-dev catch2 libstb-dev libturbojpeg0-dev libcli11-dev zlib1g-dev dataset-fashion-mnist python3 pkg-config doxygen)
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 echo "== installing dependencies with apt-get: ${packages[*]}"

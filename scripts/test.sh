@@ -13,7 +13,7 @@ if [ "${SANITIZE:-0}" = 1 ]; then
   flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS="$flags" \
     -DRESILINET_BUILD_EXAMPLES=OFF -DRESILINET_BUILD_BENCHMARKS=OFF >/dev/null
-  exclude="consumer_"  # the consumer builds test packaging, not memory safety
+  exclude="consumer_|docs_"  # the consumer builds and docs test packaging, not memory safety
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 elif [ "${GENERIC:-0}" = 1 ]; then
@@ -22,7 +22,7 @@ elif [ "${GENERIC:-0}" = 1 ]; then
   [ -x "$native/tests/training_trace" ] || { echo "GENERIC=1: no native build in '$native' (run scripts/test.sh first)"; exit 1; }
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRESILINET_NATIVE=OFF \
     -DRESILINET_COMPARE_BUILD="$native" -DRESILINET_BUILD_EXAMPLES=OFF -DRESILINET_BUILD_BENCHMARKS=OFF >/dev/null
-  exclude="consumer_|tsan_"  # packaging and the TSan build (in the native tree) do not depend on the instruction set
+  exclude="consumer_|docs_|tsan_|gemm_avx2_"  # packaging, docs, the TSan and AVX2 builds (in the native tree) do not depend on the instruction set
   targets=(--target resilinet_tests training_trace)
   grep -q '^RESILINET_WITH_MPI:BOOL=ON' "$build/CMakeCache.txt" && targets+=(mpi_fit_check)
 else

@@ -65,13 +65,14 @@ TEST_CASE_TEMPLATE("BLAS and Eigen GEMM agree with each other and a naive loop",
 
 TEST_CASE("one-row products (batch-1 layers) agree with a naive loop at every width") {
   // gemm() runs 1×k times k×n with its own row kernel where the build has AVX-512 (column
-  // blocks of up to 256, a masked last vector), and through BLAS elsewhere.
+  // blocks of up to 256) or AVX2 with FMA (blocks of up to 96), a masked last vector, and
+  // through BLAS elsewhere; the widths straddle both block sizes and their vectors.
   Rng rng(12);
   const std::size_t pad = 5;
   const int before = max_threads();
   for (int threads : {1, 2}) {
     set_num_threads(threads);
-    for (std::size_t n : {1, 13, 16, 17, 250, 256, 257, 700})
+    for (std::size_t n : {1, 7, 8, 9, 13, 16, 17, 95, 96, 97, 250, 256, 257, 700})
       for (std::size_t k : {0, 1, 23, 250})
         for (float beta : {0.0f, 1.0f, 0.5f}) {
           CAPTURE(threads);

@@ -4,7 +4,6 @@
 // evaluation and the reference-format report. The sweeps themselves are in sweeps.cpp,
 // program_main() in program.cpp.
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -266,18 +266,16 @@ inline std::vector<std::string> run_file_flags(const std::string& path) {
 /// Fails early (before the data loads) unless the folder `dir` given to `flag` is writable:
 /// it exists as a directory a file can be created in, or is absent below one.
 inline void require_writable_folder(const std::string& flag, const std::string& dir) {
-  struct stat st {};
-  const bool exists = ::stat(dir.c_str(), &st) == 0;
-  resilinet::require<resilinet::IoError>(!exists || S_ISDIR(st.st_mode), flag, " '", dir,
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  resilinet::require<resilinet::IoError>(!fs::exists(status) || fs::is_directory(status), flag, " '", dir,
                                          "' exists and is not a directory");
-  std::string probe_dir = dir;  // the folder the run's first file or folder goes into
-  while (::stat(probe_dir.c_str(), &st) != 0) {
-    const std::size_t slash = probe_dir.find_last_of('/', probe_dir.size() - 2);
-    probe_dir = slash == std::string::npos ? "." : slash == 0 ? "/" : probe_dir.substr(0, slash);
-  }
-  std::string probe = probe_dir + "/.resilinet-write-test-XXXXXX";
+  fs::path probe_dir = dir;  // the folder the run's first file or folder goes into
+  while (!fs::exists(probe_dir, ec)) probe_dir = probe_dir.has_parent_path() ? probe_dir.parent_path() : ".";
+  std::string probe = (probe_dir / ".resilinet-write-test-XXXXXX").string();
   const int fd = ::mkstemp(probe.data());
-  resilinet::require<resilinet::IoError>(fd >= 0, flag, " '", dir, "': cannot create files in '", probe_dir,
+  resilinet::require<resilinet::IoError>(fd >= 0, flag, " '", dir, "': cannot create files in '", probe_dir.string(),
                                          "': ", resilinet::detail::os_reason());
   ::close(fd);
   ::unlink(probe.c_str());
@@ -285,12 +283,9 @@ inline void require_writable_folder(const std::string& flag, const std::string& 
 
 /// mkdir -p: creates `dir` and any missing parents.
 inline void make_directories(const std::string& dir) {
-  for (std::size_t at = 1; at <= dir.size(); ++at) {
-    if (at < dir.size() && dir[at] != '/') continue;
-    const std::string part = dir.substr(0, at);
-    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
-      throw resilinet::IoError("cannot create directory '" + part + "': " + std::strerror(errno));
-  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw resilinet::IoError("cannot create directory '" + dir + "': " + ec.message());
 }
 
 /// The mHealth data of `a`, unsplit.
@@ -362,6 +357,9 @@ class Experiment {
     resilinet::require(!args_.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
     resilinet::set_num_threads(args_.threads);
     resilinet::Rng split_rng = iteration_split_rng(args_.seed, 1);
+    std::printf("%s: loading the data in '%s'\n", program_.name.c_str(), args_.data.c_str());
+    std::fflush(stdout);
+    load_start_ = std::chrono::steady_clock::now();
     if (health)
       load_health(split_rng);
     else if (program_.kind == Kind::camera)
@@ -371,9 +369,11 @@ class Experiment {
     else
       load_cifar(split_rng);
     if (args_.show_plan) return;  // --plan writes nothing
-    // Created only once the data has loaded: a wrong --data leaves nothing behind.
+    // Created only once the data has loaded: a wrong --data leaves nothing behind. --load
+    // writes no models, and --out only once every result is in.
+    if (args_.load) return;
     for (const std::string& dir : {args_.out, args_.models}) make_directories(dir);
-    if (!args_.load) record_run_settings();
+    record_run_settings();
   }
 
   /// The parsed (and profile-adjusted) arguments.
@@ -433,6 +433,7 @@ class Experiment {
   void run(const std::function<void(Experiment&)>& sweep) {
     sweep(*this);
     if (args_.show_plan) return print_plan();
+    if (args_.load && args_.merge.empty()) require_models_to_load();
     results_ = args_.merge.empty() ? run_trainings()
                                 : read_partials(args_.merge, results_name_, run_settings(), plan_, combinations());
     if (world_ && world_->rank() != 0) return;
@@ -512,6 +513,22 @@ class Experiment {
         for (double& a : results[j]) a = all[at++];
     }
     return results;
+  }
+
+  // --load: every model file of this process's share must be there before the first loads.
+  void require_models_to_load() const {
+    std::size_t missing = 0, share = 0;
+    std::string first;
+    for (std::size_t j = 0; j < plan_.size(); ++j) {
+      if (!share_.runs(j)) continue;
+      ++share;
+      const std::string path = args_.models + "/" + plan_[j].file + ".rsln";
+      if (std::ifstream(path).good()) continue;
+      if (missing++ == 0) first = path;
+    }
+    resilinet::require<resilinet::IoError>(missing == 0, "--load: ", missing, " of the ", share,
+                                           " model files to score are missing, the first '", first,
+                                           "': train them first (without --load), or pass the --models folder that holds them");
   }
 
   // Builds a model and trains it, or loads it (--load, or --resume when it was finished); a
@@ -714,27 +731,31 @@ class Experiment {
   }
 
   // CIFAR-10: the 50k training and 10k test images joined and resplit 80/10/10 (spec §6.2).
+  // From a JPEG tree only the images of the split (and --subset) are decoded.
   void load_cifar(resilinet::Rng& split_rng) {
-    resilinet::ImageDataset all;
     if (std::ifstream(args_.data + "/data_batch_1.bin").good()) {
       auto c = resilinet::load_cifar10_binary(args_.data);
-      all = std::move(c.train);
+      resilinet::ImageDataset all = std::move(c.train);
       all.append(c.test);
+      auto idx = resilinet::split_indices(all.size(), {0.8, 0.1, 0.1}, split_rng);
+      limit(idx);
+      for (int k = 0; k < 3; ++k) images_[k] = all.subset(idx[std::size_t(k)]);
     } else {
       with_layout_hint("CIFAR-10 as a JPEG tree (train/<class>/, test/<class>/) or as its binary batches "
                        "(data_batch_1.bin ... data_batch_5.bin, test_batch.bin)",
                        [&] {
-                         all = resilinet::load_image_folder(args_.data + "/train");
-                         all.append(resilinet::load_image_folder(args_.data + "/test"));
+                         resilinet::ImageFileList all = resilinet::list_image_folder(args_.data + "/train");
+                         all.append(resilinet::list_image_folder(args_.data + "/test"));
+                         auto idx = resilinet::split_indices(all.paths.size(), {0.8, 0.1, 0.1}, split_rng);
+                         limit(idx);
+                         for (int k = 0; k < 3; ++k) images_[k] = resilinet::load_images(all.subset(idx[std::size_t(k)]));
                        });
     }
-    resilinet::require<resilinet::ShapeError>(all.height == args_.image_size && all.width == args_.image_size,
-                                              "CIFAR images are ", all.height, "x", all.width,
-                                              ", --image-size is ", args_.image_size);
-    classes_ = all.class_names.size();
-    auto idx = resilinet::split_indices(all.size(), {0.8, 0.1, 0.1}, split_rng);
-    limit(idx);
-    for (int k = 0; k < 3; ++k) images_[k] = all.subset(idx[std::size_t(k)]);
+    for (const auto& part : images_)
+      resilinet::require<resilinet::ShapeError>(part.height == args_.image_size && part.width == args_.image_size,
+                                                "CIFAR images are ", part.height, "x", part.width,
+                                                ", --image-size is ", args_.image_size);
+    classes_ = images_[0].class_names.size();
     std::optional<resilinet::Augmentation> aug;
     if (!args_.no_augment) aug = resilinet::Augmentation{};
     train_ = std::make_unique<resilinet::ImageSource<float>>(images_[0], true, aug);
@@ -793,9 +814,10 @@ class Experiment {
   }
 
   void describe_data(std::size_t train, std::size_t val, std::size_t test) const {
-    std::printf("%s: %zu train, %zu validation, %zu test examples; %d iteration(s) of %zu epochs, "
-                "batch %zu, %d thread(s)%s\n",
-                program_.name.c_str(), train, val, test, args_.iterations, args_.epochs, args_.batch_size,
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start_).count();
+    std::printf("%s: %zu train, %zu validation, %zu test examples (loaded in %.1f s); %d iteration(s) of %zu "
+                "epochs, batch %zu, %d thread(s)%s\n",
+                program_.name.c_str(), train, val, test, seconds, args_.iterations, args_.epochs, args_.batch_size,
                 args_.threads, (", profile " + args_.profile).c_str());
     std::fflush(stdout);
   }
@@ -878,6 +900,7 @@ class Experiment {
   std::size_t next_ = 0;
   int iteration_ = 1, split_iteration_ = 1;
   std::size_t classes_ = 13;
+  std::chrono::steady_clock::time_point load_start_;  // when the data began to load
   resilinet::Dataset<float> in_memory_[3];  // health or camera: train, validation, test
   resilinet::Dataset<float> health_all_;      // kept for --split fresh
   resilinet::ImageDataset images_[3];

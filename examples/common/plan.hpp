@@ -2,11 +2,7 @@
 // A sweep as a plan of independent trainings: what each one trains, which process runs it
 // (--shard i/n, MPI ranks) and the partial results file a shard leaves for --merge.
 
-#include <dirent.h>
-
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 
 #include <algorithm>
 #include <fstream>
@@ -108,17 +104,14 @@ inline std::vector<std::vector<double>> read_partials(const std::vector<std::str
   const std::string prefix = experiment + ".shard-";
   std::size_t files = 0;
   for (const auto& dir : dirs) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) throw resilinet::IoError("--merge: cannot read folder '" + dir + "': " + std::strerror(errno));
     std::vector<std::string> names;
-    while (const dirent* e = ::readdir(d)) {
-      const std::string name = e->d_name;
-      if (name.rfind(prefix, 0) == 0 && name.size() > 5 && name.compare(name.size() - 5, 5, ".part") == 0)
-        names.push_back(name);
+    try {
+      names = resilinet::detail::list_dir(dir, false);  // sorted
+    } catch (const resilinet::IoError& e) {
+      throw resilinet::IoError(std::string("--merge: ") + e.what());
     }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
     for (const auto& name : names) {
+      if (name.rfind(prefix, 0) != 0 || name.size() <= 5 || name.compare(name.size() - 5, 5, ".part") != 0) continue;
       const std::string path = dir + "/" + name;
       std::ifstream in(path);
       std::string head, run_line, line;

@@ -33,7 +33,7 @@ elseif(MODE STREQUAL "pkg_config")  # installed, then built with pkg-config's fl
 elseif(MODE STREQUAL "plain_gpp")  # the README's command line, no CMake
   file(MAKE_DIRECTORY ${WORK}/app)
   run(g++ -std=c++17 -O2 -I${RESILINET_SOURCE}/include -I/usr/include/eigen3 ${CONSUMER_SOURCE}/main.cpp
-      -o ${WORK}/app/consumer -lopenblas -lz)
+      -o ${WORK}/app/consumer -lopenblas -lz -lturbojpeg)
 elseif(MODE STREQUAL "build_tree")
   run(${CMAKE_COMMAND} -S ${RESILINET_SOURCE} -B ${WORK}/lib
       -DRESILINET_BUILD_TESTS=OFF -DRESILINET_BUILD_EXAMPLES=OFF -DRESILINET_BUILD_BENCHMARKS=OFF)

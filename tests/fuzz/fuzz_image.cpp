@@ -1,4 +1,5 @@
-// libFuzzer target: image decoding (decode_image through stb_image), resized or as is.
+// libFuzzer target: image decoding (decode_image: JPEG through libjpeg-turbo, PNG and BMP
+// through stb_image), resized or as is.
 #include <resilinet/data/image_dataset.hpp>
 
 #include "fuzz_common.hpp"

@@ -24,3 +24,12 @@ echo "--load --epochs 3: refused: $(grep -- "--load: the models" "$work/refused.
 "$bin" --load --threads 2 --models "$work/models" --out "$work/two_threads" >"$work/two_threads.log"
 [ -s "$work/two_threads/health_average_accuracy.txt" ] || { echo "--load --threads 2 wrote no results"; exit 1; }
 echo "--load --threads 2: accepted (thread counts change only the last bits)"
+cp -r "$work/models" "$work/some_models"
+rm "$work/some_models/Health2average_accuracy_DFG.rsln"
+if "$bin" --load --models "$work/some_models" --out "$work/partial" >"$work/partial.log" 2>&1; then
+  echo "--load with a model file missing succeeded"; exit 1
+fi
+grep -q -- "--load: 1 of the 6 model files to score are missing, the first '$work/some_models/Health2average_accuracy_DFG.rsln'" "$work/partial.log" || { cat "$work/partial.log"; exit 1; }
+! grep -q "loaded .*\.rsln" "$work/partial.log" || { echo "--load loaded models before finding one missing"; exit 1; }
+[ ! -e "$work/partial" ] || { echo "the failed --load left its --out folder behind"; exit 1; }
+echo "--load with a model missing: refused before loading any, naming it, and no --out folder left"

@@ -32,11 +32,18 @@ enum class Padding {
 
 /// Where a sliding window of a convolution or pooling falls on its input.
 struct WindowGeometry {
-  std::size_t n = 0, h = 0, w = 0, c = 0;  ///< input (N, H, W, C)
-  std::size_t kh = 1, kw = 1;              ///< window size
-  std::size_t sh = 1, sw = 1;              ///< strides
-  std::size_t pad_top = 0, pad_left = 0;   ///< leading padding (the rest goes bottom/right)
-  std::size_t oh = 0, ow = 0;              ///< output height and width
+  std::size_t n = 0;         ///< input batch size N
+  std::size_t h = 0;         ///< input height H
+  std::size_t w = 0;         ///< input width W
+  std::size_t c = 0;         ///< input channels C
+  std::size_t kh = 1;        ///< window height
+  std::size_t kw = 1;        ///< window width
+  std::size_t sh = 1;        ///< vertical stride
+  std::size_t sw = 1;        ///< horizontal stride
+  std::size_t pad_top = 0;   ///< padding rows above (the rest goes below)
+  std::size_t pad_left = 0;  ///< padding columns on the left (the rest goes right)
+  std::size_t oh = 0;        ///< output height
+  std::size_t ow = 0;        ///< output width
 
   /// Input rows (or columns) a window starting at output index o covers: [o·s − pad, +k).
   long first_row(std::size_t oy) const { return long(oy * sh) - long(pad_top); }

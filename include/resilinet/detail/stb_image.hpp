@@ -1,11 +1,10 @@
 #pragma once
 /// \file
-/// Private copy of stb_image (JPEG/PNG/BMP decoding) for every translation unit that includes
-/// resilinet: static functions, so nothing is linked and nothing clashes between units.
+/// Private copy of stb_image (PNG and BMP; JPEG goes to libjpeg-turbo) for every translation
+/// unit that includes resilinet: static functions, so nothing is linked and nothing clashes.
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
 #if defined(__GNUC__)

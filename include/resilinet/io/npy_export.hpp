@@ -2,10 +2,7 @@
 /// \file
 /// export_npy(): one `.npy` file per parameter, for inspection with NumPy.
 
-#include <sys/stat.h>
-
-#include <cerrno>
-
+#include <filesystem>
 #include <string>
 
 #include "resilinet/io/npy.hpp"
@@ -17,8 +14,9 @@ namespace resilinet {
 /// each file atomically; `dir` is created if missing. Returns the paths written.
 template <class T>
 std::vector<std::string> export_npy(const Module<T>& module, const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    throw IoError("cannot create directory '" + dir + "': " + detail::os_reason());
+  std::error_code ec;
+  std::filesystem::create_directory(dir, ec);
+  if (ec) throw IoError("cannot create directory '" + dir + "': " + ec.message());
   std::vector<std::string> written;
   for (const Parameter<T>* p : module.parameters()) {
     std::string file = p->name();
