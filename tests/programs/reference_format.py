@@ -6,8 +6,9 @@ generated here from the reference scripts' loops, independently of the C++ code:
 exactly, Python's str() included; every accuracy, mean and std is a number ("nan" for the std
 of one iteration).
 
-usage: reference_format.py PROGRAM RESULTS_DIR MODELS_DIR ITERATIONS [FAILOUT_RATES]
-FAILOUT_RATES: the comma-separated --failout-rates the failout program ran with."""
+usage: reference_format.py PROGRAM RESULTS_DIR MODELS_DIR ITERATIONS [FAILOUT_RATES] [--resilinet-plus]
+FAILOUT_RATES: the comma-separated --failout-rates the failout program ran with;
+--resilinet-plus: the program ran with it (the reference's MUX_ADDS: "mux_adds" in file names)."""
 import os
 import re
 import sys
@@ -49,7 +50,7 @@ class Expected:
         self.add("Average accuracy: " + ACC)
 
 
-def average_accuracy(kind, dataset, prefix, iterations, out, models):
+def average_accuracy(kind, dataset, prefix, iterations, mx, out, models):
     cifar = dataset == "cnn" and kind != "imagenet"
     names = ["Vanilla", "DFG", "ResiliNet"] if cifar else ["ResiliNet", "DFG", "Vanilla"]
     files = {"ResiliNet": "ResiliNet", "DFG": "DFG", "Vanilla": "vanilla"}
@@ -57,7 +58,7 @@ def average_accuracy(kind, dataset, prefix, iterations, out, models):
         if not cifar:
             out.add("ITERATION " + str(it))
         for n in names:
-            models.add(prefix + str(it) + "average_accuracy_" + files[n])
+            models.add(prefix + str(it) + (mx if n == "ResiliNet" else "") + "average_accuracy_" + files[n])
         for s in SETTINGS[dataset]:
             if cifar:
                 out.add(str(s))
@@ -74,17 +75,17 @@ def average_accuracy(kind, dataset, prefix, iterations, out, models):
             out.add(str(s) + " " + n + " std: " + ACC)
 
 
-def failout_rate(dataset, stem, iterations, rates, out, models):
+def failout_rate(dataset, stem, iterations, rates, mx, out, models):
     settings = SETTINGS[dataset]
     survivals = [[r] * len(settings[0]) for r in rates]
     for it in range(1, iterations + 1):
         out.add("ITERATION " + str(it))
         out.add("ResiliNet")
         for s in settings[1:]:
-            models.add(str(it) + " " + str(s) + stem + "_failout_rate")
+            models.add(str(it) + " " + mx + str(s) + stem + "_failout_rate")
             out.evaluate((it, "variable", str(s)), s)
         for f in survivals:
-            models.add(str(it) + " " + str(f) + stem + "_failout_rate")
+            models.add(str(it) + " " + mx + str(f) + stem + "_failout_rate")
             for s in settings:
                 out.add(str(s))
                 out.evaluate((it, str(f)), s)
@@ -97,7 +98,7 @@ def failout_rate(dataset, stem, iterations, rates, out, models):
             out.add(str(s) + " Fixed Failout std: " + ACC)
 
 
-def hyperconnection_weight(dataset, stem, iterations, out, models):
+def hyperconnection_weight(dataset, stem, iterations, mx, out, models):
     settings = SETTINGS[dataset]
     mlp = dataset != "cnn"
     ones = [1] * len(settings[0])
@@ -107,12 +108,12 @@ def hyperconnection_weight(dataset, stem, iterations, out, models):
         for scheme in [1, 2, 3, 4]:
             if scheme in (2, 3):
                 for s in settings:
-                    models.add(str(it) + "_" + str(s) + "_" + str(scheme) + stem + "_hyperconnection_ResiliNet")
+                    models.add(str(it) + "_" + mx + str(s) + "_" + str(scheme) + stem + "_hyperconnection_ResiliNet")
                     if not mlp:
                         out.add(str(s) + str(scheme))
                     out.evaluate((it, scheme, str(s)), s)
             else:
-                models.add(str(it) + "_" + str(ones) + "_" + str(scheme) + stem + "_hyperconnection_ResiliNet")
+                models.add(str(it) + "_" + mx + str(ones) + "_" + str(scheme) + stem + "_hyperconnection_ResiliNet")
                 for s in settings:
                     if not mlp:
                         out.add(str(s) + str(scheme))
@@ -128,14 +129,14 @@ def hyperconnection_weight(dataset, stem, iterations, out, models):
                 out.add(str(s) + str(scheme) + ACC)
 
 
-def skiphyperconnection_sensitivity(dataset, stem, iterations, out, models):
+def skiphyperconnection_sensitivity(dataset, stem, iterations, mx, out, models):
     settings = SETTINGS[dataset]
     name = "ResiliNet Hyperconnection Weight Sensitivity"
     for it in range(1, iterations + 1):
         if dataset != "cnn":
             out.add("ITERATION " + str(it))
         for cfg in SKIPS[dataset]:
-            models.add(str(it) + " " + str(cfg) + " " + stem + "_skiphyperconnection_sensitivity_ResiliNet")
+            models.add(str(it) + " " + mx + str(cfg) + " " + stem + "_skiphyperconnection_sensitivity_ResiliNet")
             for s in settings:
                 out.add(str(s))
                 if dataset == "camera":
@@ -158,10 +159,12 @@ def skiphyperconnection_sensitivity(dataset, stem, iterations, out, models):
 
 
 def main():
-    if len(sys.argv) < 5:
+    args = [a for a in sys.argv[1:] if a != "--resilinet-plus"]
+    if len(args) < 4:
         sys.exit(__doc__)
-    program, results, models_dir, iterations = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    rates = [float(r) for r in sys.argv[5].split(",")] if len(sys.argv) > 5 else [0.95, 0.9, 0.7, 0.5]
+    mx = "mux_adds" if "--resilinet-plus" in sys.argv else ""
+    program, results, models_dir, iterations = args[0], args[1], args[2], int(args[3])
+    rates = [float(r) for r in args[4].split(",")] if len(args) > 4 else [0.95, 0.9, 0.7, 0.5]
     dataset = "health" if program.startswith("health") else "camera" if program.startswith("camera") else "cnn"
     key = re.match(r"(health|camera|cifar_mobilenet|cifar_resnet|imagenet)_", program)[1]
     stem = {"cifar_mobilenet": "cifar"}.get(key, key)  # the reference's word in file names (spec §7)
@@ -170,20 +173,21 @@ def main():
     models = set()
     if experiment == "average_accuracy":
         prefix = {"health": "Health", "camera": "Camera"}.get(stem, stem)
-        average_accuracy(stem, dataset, prefix, iterations, out, models)
+        average_accuracy(stem, dataset, prefix, iterations, mx, out, models)
     elif experiment == "failout_rate":
-        failout_rate(dataset, stem, iterations, rates, out, models)
+        failout_rate(dataset, stem, iterations, rates, mx, out, models)
     elif experiment == "hyperconnection_weight":
-        hyperconnection_weight(dataset, stem, iterations, out, models)
+        hyperconnection_weight(dataset, stem, iterations, mx, out, models)
     else:
-        skiphyperconnection_sensitivity(dataset, stem, iterations, out, models)
+        skiphyperconnection_sensitivity(dataset, stem, iterations, mx, out, models)
     if dataset == "cnn":
         results_name = {"average_accuracy": "average_accuracy", "failout_rate": "failout",
                         "hyperconnection_weight": "hyperconnection_weight",
                         "skiphyperconnection_sensitivity": "skiphyperconnection_sensitivity"}[experiment]
-        results_name = stem + "_" + results_name + "_results"
+        # the CIFAR average-accuracy scripts alone have no {mx} in their results name
+        results_name = stem + "_" + results_name + "_results" + ("" if experiment == "average_accuracy" else mx)
     else:
-        results_name = program
+        results_name = program + mx
     path = os.path.join(results, results_name + ".txt")
     assert os.path.exists(path), f"no results file {path} (the reference's name); found {os.listdir(results)}"
     got = open(path).read().split("\n")
