@@ -515,6 +515,9 @@ class Experiment {
     return results;
   }
 
+  // Where training `t`'s model is saved and loaded.
+  std::string model_path(const Training& t) const { return args_.models + "/" + t.file + ".rsln"; }
+
   // --load: every model file of this process's share must be there before the first loads.
   void require_models_to_load() const {
     std::size_t missing = 0, share = 0;
@@ -522,7 +525,7 @@ class Experiment {
     for (std::size_t j = 0; j < plan_.size(); ++j) {
       if (!share_.runs(j)) continue;
       ++share;
-      const std::string path = args_.models + "/" + plan_[j].file + ".rsln";
+      const std::string path = model_path(plan_[j]);
       if (std::ifstream(path).good()) continue;
       if (missing++ == 0) first = path;
     }
@@ -535,7 +538,7 @@ class Experiment {
   // training saves a checkpoint after every epoch and the model at the end.
   std::unique_ptr<Net> train(const Training& t, resilinet::Rng& rng, std::size_t done, std::size_t mine) {
     auto net = build(t.options, rng);
-    const std::string path = args_.models + "/" + t.file + ".rsln";
+    const std::string path = model_path(t);
     const std::uint64_t fit_seed = rng.next_u64();
     const std::string progress = rank_text() + "[model " + std::to_string(done) + "/" + std::to_string(mine) + "] " + t.file;
     if (args_.load || (args_.resume && std::ifstream(path).good())) {

@@ -38,22 +38,23 @@ void average_accuracy(Experiment& ex) {
   // summaries, the others an ITERATION header and the model's name before each evaluation.
   const bool cifar = !resilinet_first;
   // The reference's names in text and model files ("ResiliNet" with ResiliNet+ too, whose
-  // files get the "mux_adds" suffix) and the CSV's (resilinet::to_string: "ResiliNet+").
-  const std::vector<std::string> names = resilinet_first ? std::vector<std::string>{"ResiliNet", "DFG", "Vanilla"}
-                                                         : std::vector<std::string>{"Vanilla", "DFG", "ResiliNet"};
+  // files get the "mux_adds" suffix) and the CSV's (the variant trained: "ResiliNet+").
+  std::vector<std::string> names, csv_names;
+  for (Variant v : order) {
+    names.push_back(resilinet::to_string(v));
+    csv_names.push_back(resilinet::to_string(ex.options(v).variant));
+  }
   Cells results;
   for (int it = 1; it <= ex.args().iterations; ++it) {
     ex.start_iteration(it);
     if (!cifar) ex.report().line("ITERATION " + std::to_string(it));
     std::vector<std::vector<double>> acc;
-    std::vector<std::string> csv_names;
     for (Variant v : order) {
       const auto o = ex.options(v);
       const bool plus = o.variant == Variant::resilinet_plus;
       const std::string file_name = v == Variant::vanilla ? "vanilla" : resilinet::to_string(v);
       acc.push_back(ex.result(o, ex.model_prefix() + std::to_string(it) + (plus ? ex.suffix() : "") +
                                      "average_accuracy_" + file_name));
-      csv_names.push_back(resilinet::to_string(o.variant));
     }
     bool first = true;
     for (const auto& s : ex.settings()) {
@@ -133,9 +134,7 @@ void hyperconnection_weight(Experiment& ex) {
   const auto settings = ex.settings();
   const std::string name = ex.file_stem();
   // Schemes 1 and 4 name their model after the reference's default setting, a list of int 1s.
-  std::string ones = "[";
-  for (std::size_t i = 0; i < ex.failable(); ++i) ones += i ? ", 1" : "1";
-  ones += "]";
+  const std::string ones = bits_text(std::vector<bool>(ex.failable(), true));
   // The CIFAR scripts print "<set><scheme>" before each evaluation and summary; health and camera none.
   const bool headers = !ex.mlp_style();
   std::map<int, std::map<std::string, std::vector<double>>> results;  // scheme → setting → E

@@ -228,13 +228,13 @@ inline void resize_bilinear(const std::uint8_t* src, std::size_t sh, std::size_t
 
 namespace detail {
 
-/// Where a JPEG's start-of-image marker code (0xD8) sits after its 0xFF byte(s); 0 when `bytes`
-/// is not a JPEG. Fill bytes before the marker still make a JPEG (libjpeg-turbo refuses them):
-/// nothing JPEG-like reaches stb_image.
-inline std::size_t jpeg_start(const std::string& bytes) {
+/// Whether `bytes` start with a JPEG's start-of-image marker (0xFF bytes, then 0xD8). Fill
+/// bytes before the marker still make a JPEG (libjpeg-turbo refuses them): nothing JPEG-like
+/// reaches stb_image.
+inline bool is_jpeg(const std::string& bytes) {
   std::size_t soi = 0;
   while (soi < bytes.size() && std::uint8_t(bytes[soi]) == 0xFF) ++soi;
-  return soi > 0 && soi < bytes.size() && std::uint8_t(bytes[soi]) == 0xD8 ? soi : 0;
+  return soi > 0 && soi < bytes.size() && std::uint8_t(bytes[soi]) == 0xD8;
 }
 
 /// A JPEG decoded by decode_jpeg(): RGB pixels of `height`×`width`, from an image stored at
@@ -306,39 +306,38 @@ inline std::vector<std::uint8_t> decode_image(const std::string& path, std::size
                                               std::size_t* found_width = nullptr) {
   const std::string bytes = detail::read_file_bytes(path);
   require<FormatError>(bytes.size() <= std::size_t(1) << 30, "'", path, "': too large to decode");
-  int w = 0, h = 0, comp = 0;
-  if (detail::jpeg_start(bytes)) {
+  std::vector<std::uint8_t> pixels;
+  std::size_t h = 0, w = 0;  // of `pixels`
+  if (detail::is_jpeg(bytes)) {
     detail::DecodedJpeg jpeg = detail::decode_jpeg(bytes, path, height, width, max_image_pixels);
     if (found_height) *found_height = std::size_t(jpeg.stored_height);
     if (found_width) *found_width = std::size_t(jpeg.stored_width);
-    if (!height || !width || (std::size_t(jpeg.height) == height && std::size_t(jpeg.width) == width))
-      return std::move(jpeg.pixels);
-    std::vector<std::uint8_t> pixels(height * width * 3);
-    resize_bilinear(jpeg.pixels.data(), std::size_t(jpeg.height), std::size_t(jpeg.width), 3, pixels.data(), height,
-                    width);
-    return pixels;
-  }
-  if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &comp))
-    require<FormatError>(std::size_t(w) * std::size_t(h) <= max_image_pixels, "'", path, "': ", w, "x", h,
-                         " pixels is more than the ", max_image_pixels, " an image may have");
-  std::uint8_t* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w,
-                                             &h, &comp, 3);
-  if (!data) throw FormatError("'" + path + "' is not a readable image (" + stbi_failure_reason() + ")");
-  if (w <= 0 || h <= 0) {  // stb_image 2.27 returns a BMP of 0 rows (found by fuzz_image)
-    stbi_image_free(data);
-    throw FormatError("'" + path + "' has no pixels (" + std::to_string(w) + "x" + std::to_string(h) + ")");
-  }
-  std::vector<std::uint8_t> pixels;
-  if (height && width && (std::size_t(h) != height || std::size_t(w) != width)) {
-    pixels.resize(height * width * 3);
-    resize_bilinear(data, std::size_t(h), std::size_t(w), 3, pixels.data(), height, width);
+    pixels = std::move(jpeg.pixels);
+    h = std::size_t(jpeg.height);
+    w = std::size_t(jpeg.width);
   } else {
-    pixels.assign(data, data + std::size_t(w) * std::size_t(h) * 3);
+    int iw = 0, ih = 0, comp = 0;
+    if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &iw, &ih, &comp))
+      require<FormatError>(std::size_t(iw) * std::size_t(ih) <= max_image_pixels, "'", path, "': ", iw, "x", ih,
+                           " pixels is more than the ", max_image_pixels, " an image may have");
+    std::uint8_t* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()),
+                                               &iw, &ih, &comp, 3);
+    if (!data) throw FormatError("'" + path + "' is not a readable image (" + stbi_failure_reason() + ")");
+    if (iw <= 0 || ih <= 0) {  // stb_image 2.27 returns a BMP of 0 rows (found by fuzz_image)
+      stbi_image_free(data);
+      throw FormatError("'" + path + "' has no pixels (" + std::to_string(iw) + "x" + std::to_string(ih) + ")");
+    }
+    h = std::size_t(ih);
+    w = std::size_t(iw);
+    pixels.assign(data, data + h * w * 3);
+    stbi_image_free(data);
+    if (found_height) *found_height = h;
+    if (found_width) *found_width = w;
   }
-  stbi_image_free(data);
-  if (found_height) *found_height = std::size_t(h);
-  if (found_width) *found_width = std::size_t(w);
-  return pixels;
+  if (!height || !width || (h == height && w == width)) return pixels;
+  std::vector<std::uint8_t> resized(height * width * 3);
+  resize_bilinear(pixels.data(), h, w, 3, resized.data(), height, width);
+  return resized;
 }
 
 /// The files of a class-folder tree: `root/<class>/<file>`, classes in sorted order (label =
