@@ -10,12 +10,26 @@
 
 namespace examples {
 
-/// Builds the network `d` names ("health" with variant=resilinet|resilinet+|dfg|vanilla,
-/// partition=1|2, mux=select|legacy|batch-sum) and loads `d.model` into it; the model file's
-/// description must match what was built (FormatError naming the first difference).
+/// The network `d` deploys. Without a `network` line it is rebuilt from the model file alone
+/// (load_network) and must take examples of shape `d.input`. With one (for model files saved
+/// before they stored their layers), the named builder makes it ("health" with
+/// variant=resilinet|resilinet+|dfg|vanilla, partition=1|2, mux=select|legacy|batch-sum) and
+/// `d.model` is loaded into it; the file's description must match (FormatError naming the
+/// first difference).
 inline std::unique_ptr<resilinet::PartitionedNetwork<float>> build_deployed_network(
     const resilinet::runtime::Deployment& d) {
   using resilinet::require;
+  if (d.network.empty()) {
+    auto net = resilinet::load_network<float>(d.model);
+    resilinet::Inference<float> inf;
+    try {
+      net->node_output_shapes(d.input, inf);
+    } catch (const resilinet::ShapeError& e) {
+      throw resilinet::ShapeError("the deployment's input " + d.input.str() + " does not fit the network in '" +
+                                  d.model + "': " + e.what());
+    }
+    return net;
+  }
   require(d.network == "health", "network '", d.network, "' cannot be deployed yet: resilinet-node ",
           "builds 'health' (the paper's health MLP); other networks need their own node program ",
           "around resilinet/runtime/node_server.hpp");

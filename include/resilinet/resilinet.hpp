@@ -63,6 +63,7 @@
 #include "resilinet/train/predict.hpp"
 
 #include "resilinet/io/atomic_file.hpp"
+#include "resilinet/io/load_network.hpp"
 #include "resilinet/io/model_file.hpp"
 #include "resilinet/io/npy.hpp"
 #include "resilinet/io/npy_export.hpp"

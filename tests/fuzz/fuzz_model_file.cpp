@@ -1,5 +1,6 @@
 // libFuzzer target: model files (load_parameters into a small health MLP, which also checks the
-// stored network description).
+// stored network description, and load_network, which rebuilds the network from it).
+#include <resilinet/io/load_network.hpp>
 #include <resilinet/io/model_file.hpp>
 #include <resilinet/models/health_mlp.hpp>
 
@@ -16,5 +17,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   const std::string path = fuzz::write_input(data, size, "input.rsln");
   fuzz::expect_clean([&] { resilinet::load_parameters(*net, path); });
+  fuzz::expect_clean([&] { resilinet::load_network<float>(path); });
   return 0;
 }

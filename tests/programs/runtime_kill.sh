@@ -21,10 +21,11 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')
 # The deadline nests down the chain (the IoT node's pull of the example gets about 2% of it),
 # and ctest runs other heavy tests beside this one: 3 s keeps scheduling delays from counting
 # as failures. Nodes killed between requests are detected at once (no connection), not by it.
-deploy() {  # deploy VARIANT MODEL FILE
-  cat >"$3" <<DESC
-network health variant=$1 partition=1
-model models/$2
+deploy() {  # deploy MODEL FILE [NETWORK LINE]: the model file alone rebuilds the network; a
+            # network line builds it in code instead (how model files without layers deploy)
+  cat >"$2" <<DESC
+${3:-}
+model models/$1
 input 23
 source tcp://127.0.0.1:${ports[0]}
 deadline-ms 3000
@@ -35,8 +36,8 @@ node fog1 tcp://127.0.0.1:${ports[4]}
 node cloud tcp://127.0.0.1:${ports[5]}
 DESC
 }
-deploy resilinet Health1average_accuracy_ResiliNet.rsln "$work/resilinet.txt"
-deploy dfg Health1average_accuracy_DFG.rsln "$work/dfg.txt"
+deploy Health1average_accuracy_ResiliNet.rsln "$work/resilinet.txt"
+deploy Health1average_accuracy_DFG.rsln "$work/dfg.txt" "network health variant=dfg partition=1"
 schedule=(--requests 700 --interval-ms 3 --kill edge@200 --restart edge@300 --kill fog1@500 --restart fog1@550 --seed 7)
 for v in resilinet dfg; do
   timeout 300 "$programs/resilinet-launch" --deployment "$work/$v.txt" "${schedule[@]}" --malformed 24 \

@@ -130,52 +130,92 @@ void save_parameters(const Module<T>& module, const std::string& path) {
   });
 }
 
-/// Reads parameters saved by save_parameters() into `module`; names, count and shapes must
-/// match. Throws IoError / FormatError and leaves the module unchanged on any problem.
+namespace detail {
+
+/// Everything a model file holds, its values converted to T.
 template <class T>
-void load_parameters(Module<T>& module, const std::string& path) {
-  detail::ByteReader in(detail::read_file_bytes(path), path);
-  const std::string magic = in.get_bytes(sizeof detail::model_magic, "the magic number");
-  require<FormatError>(magic == std::string(detail::model_magic, sizeof detail::model_magic),
-                       "'", path, "': not a resilinet parameter file (bad magic)");
-  const auto version = in.get<std::uint32_t>("the format version");
-  require<FormatError>(version == 1 || version == detail::model_format_version, "'", path,
-                       "': unsupported format version ", version, " (expected 1 or ",
-                       detail::model_format_version, ")");
+struct ModelFileContents {
+  /// The format version (1 or 2).
+  std::uint32_t version = 0;
+  /// Each parameter's name, in file order.
+  std::vector<std::string> names;
+  /// Each parameter's values.
+  std::vector<Tensor<T>> values;
+  /// The module's describe() text (empty in version 1).
+  std::string description;
+};
+
+/// Reads and checks the whole file at `path` (IoError / FormatError naming the problem).
+template <class T>
+ModelFileContents<T> read_model_file(const std::string& path) {
+  ByteReader in(read_file_bytes(path), path);
+  const std::string magic = in.get_bytes(sizeof model_magic, "the magic number");
+  require<FormatError>(magic == std::string(model_magic, sizeof model_magic), "'", path,
+                       "': not a resilinet parameter file (bad magic)");
+  ModelFileContents<T> file;
+  file.version = in.get<std::uint32_t>("the format version");
+  require<FormatError>(file.version == 1 || file.version == model_format_version, "'", path,
+                       "': unsupported format version ", file.version, " (expected 1 or ",
+                       model_format_version, ")");
   const auto scalar = in.get<std::uint32_t>("the scalar size");
   require<FormatError>(scalar == 4 || scalar == 8, "'", path, "': scalar size ", scalar,
                        " is neither 4 nor 8 bytes");
-  const std::vector<Parameter<T>*> params = module.parameters();
   const auto count = in.get<std::uint64_t>("the parameter count");
-  require<FormatError>(count == params.size(), "'", path, "' holds ", count,
-                       " parameters but module '", module.name(), "' has ", params.size());
-  std::vector<Tensor<T>> loaded;
-  for (const Parameter<T>* p : params) {
+  for (std::uint64_t i = 0; i < count; ++i) {
     const auto len = in.get<std::uint32_t>("a parameter name length");
-    const std::string name = in.get_bytes(len, "a parameter name");
-    require<FormatError>(name == p->name(), "'", path, "': found parameter '", quoted(name),
-                         "' where module '", module.name(), "' expects '", p->name(), "'");
-    Tensor<T> t = detail::get_tensor<T>(in, scalar, "parameter '" + quoted(name) + "'");
-    require<FormatError>(t.shape() == p->value().shape(), "'", path, "': parameter '", name,
-                         "' has shape ", t.shape(), " but the module expects ",
-                         p->value().shape());
-    loaded.push_back(std::move(t));
+    file.names.push_back(in.get_bytes(len, "a parameter name"));
+    file.values.push_back(get_tensor<T>(in, scalar, "parameter '" + resilinet::quoted(file.names.back()) + "'"));
   }
-  std::string description;
-  if (version >= 2) {
+  if (file.version >= 2) {
     const auto len = in.get<std::uint64_t>("the description length");
-    description = in.get_bytes(std::size_t(len), "the description");
+    file.description = in.get_bytes(std::size_t(len), "the description");
   }
   require<FormatError>(in.at_end(), "'", path, "': unexpected bytes after the last parameter");
-  if (version >= 2) {
+  return file;
+}
+
+/// Checks that `value` (parameter `name` of the file at `path`) fits `p`.
+template <class T>
+void check_parameter_shape(const Parameter<T>& p, const Tensor<T>& value, const std::string& path) {
+  require<FormatError>(value.shape() == p.value().shape(), "'", path, "': parameter '", quoted(p.name()),
+                       "' has shape ", value.shape(), " but the module expects ", p.value().shape());
+}
+
+/// Checks `description` against `module` (Module::configure) and then sets every parameter
+/// to its value in `values`, so the module changes only when everything fits.
+template <class T>
+void adopt_model_file(Module<T>& module, const std::vector<Parameter<T>*>& params, std::vector<Tensor<T>*> values,
+                      const ModelFileContents<T>& file, const std::string& path) {
+  if (file.version >= 2) {
     try {
-      module.configure(description, false);  // validate before changing anything
+      module.configure(file.description, false);  // validate before changing anything
     } catch (const FormatError& e) {
       throw FormatError("'" + path + "': " + e.what());
     }
   }
-  for (std::size_t i = 0; i < params.size(); ++i) params[i]->set_value(loaded[i]);
-  if (version >= 2) module.configure(description, true);
+  for (std::size_t i = 0; i < params.size(); ++i) params[i]->set_value(*values[i]);
+  if (file.version >= 2) module.configure(file.description, true);
+}
+
+}  // namespace detail
+
+/// Reads parameters saved by save_parameters() into `module`; names, count and shapes must
+/// match. Throws IoError / FormatError and leaves the module unchanged on any problem.
+template <class T>
+void load_parameters(Module<T>& module, const std::string& path) {
+  detail::ModelFileContents<T> file = detail::read_model_file<T>(path);
+  const std::vector<Parameter<T>*> params = module.parameters();
+  require<FormatError>(file.names.size() == params.size(), "'", path, "' holds ", file.names.size(),
+                       " parameters but module '", module.name(), "' has ", params.size());
+  std::vector<Tensor<T>*> values;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    require<FormatError>(file.names[i] == params[i]->name(), "'", path, "': found parameter '",
+                         quoted(file.names[i]), "' where module '", module.name(), "' expects '",
+                         params[i]->name(), "'");
+    detail::check_parameter_shape(*params[i], file.values[i], path);
+    values.push_back(&file.values[i]);
+  }
+  detail::adopt_model_file(module, params, values, file, path);
 }
 
 }  // namespace resilinet

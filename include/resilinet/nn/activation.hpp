@@ -5,6 +5,7 @@
 #include <string>
 
 #include "resilinet/autodiff/activation_ops.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -27,6 +28,9 @@ class ActivationLayer : public Module<T> {
     detail::activate(act_, y.data(), y.size());
     return y;
   }
+
+  /// The layer's line for model files ("activation name=... act=relu").
+  std::string spec() const override { return LayerSpec("activation", this->name()).set("act", act_).text(); }
 
  private:
   Activation act_;

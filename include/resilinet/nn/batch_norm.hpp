@@ -5,6 +5,7 @@
 #include <string>
 
 #include "resilinet/autodiff/batch_norm_ops.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -64,6 +65,14 @@ class BatchNorm : public Module<T> {
   Parameter<T>& moving_mean() { return moving_mean_; }
   /// Moving variance (non-trainable).
   Parameter<T>& moving_variance() { return moving_variance_; }
+
+  /// The layer's line for model files: channels and every option.
+  std::string spec() const override {
+    return LayerSpec("batch_norm", this->name())
+        .set("channels", gamma_.value().size()).set("momentum", options_.momentum)
+        .set("epsilon", options_.epsilon).set("act", options_.activation)
+        .set("zero_debias", options_.zero_debias).text();
+  }
 
  private:
   Shape checked_shape(std::size_t channels) const {

@@ -8,6 +8,7 @@
 #include "resilinet/autodiff/conv_ops.hpp"
 #include "resilinet/core/rng.hpp"
 #include "resilinet/nn/init.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -101,6 +102,15 @@ class Conv2D : public Module<T> {
 
   /// The layer's settings.
   const Conv2DOptions& options() const { return options_; }
+
+  /// The layer's line for model files: channels, kernel, strides, padding, bias and l2.
+  std::string spec() const override {
+    const Shape& k = kernel_.value().shape();
+    return LayerSpec("conv2d", this->name())
+        .set("in", k[2]).set("filters", k[3]).set("kernel", Shape{k[0], k[1]})
+        .set("stride", Shape{options_.stride_height, options_.stride_width})
+        .set("padding", options_.padding).set("bias", has_bias()).set("l2", options_.l2).text();
+  }
 
  private:
   static Shape kernel_shape(const Conv2DOptions& o, std::size_t in, std::size_t filters,

@@ -8,6 +8,7 @@
 #include "resilinet/autodiff/linear_ops.hpp"
 #include "resilinet/core/rng.hpp"
 #include "resilinet/nn/init.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -68,6 +69,12 @@ class Dense : public Module<T> {
 
   /// Number of output units.
   std::size_t units() const { return kernel_.value().shape()[1]; }
+
+  /// The layer's line for model files ("dense name=... in=18 units=128 act=relu bias=1").
+  std::string spec() const override {
+    return LayerSpec("dense", this->name()).set("in", in_features()).set("units", units())
+        .set("act", act_).set("bias", has_bias()).text();
+  }
 
  private:
   static Shape kernel_shape(std::size_t in, std::size_t units, const std::string& name) {

@@ -10,6 +10,7 @@
 #include "resilinet/autodiff/shape_ops.hpp"
 #include "resilinet/core/rng.hpp"
 #include "resilinet/nn/init.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -130,6 +131,15 @@ class DepthwiseConv2D : public Module<T> {
 
   /// The layer's settings.
   const DepthwiseConv2DOptions& options() const { return options_; }
+
+  /// The layer's line for model files: channels, kernel, multiplier, strides, padding, bias.
+  std::string spec() const override {
+    const Shape& k = kernel_.value().shape();
+    return LayerSpec("depthwise_conv2d", this->name())
+        .set("channels", k[2]).set("kernel", Shape{k[0], k[1]}).set("multiplier", k[3])
+        .set("stride", Shape{options_.stride_height, options_.stride_width})
+        .set("padding", options_.padding).set("bias", has_bias()).text();
+  }
 
  private:
   static Shape kernel_shape(const DepthwiseConv2DOptions& o, std::size_t channels,

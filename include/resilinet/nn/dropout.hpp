@@ -5,6 +5,7 @@
 #include <string>
 
 #include "resilinet/autodiff/dropout_ops.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -31,6 +32,9 @@ class Dropout : public Module<T> {
 
   /// Probability of dropping an element.
   double rate() const { return rate_; }
+
+  /// The layer's line for model files ("dropout name=... rate=0.001").
+  std::string spec() const override { return LayerSpec("dropout", this->name()).set("rate", rate_).text(); }
 
  private:
   double rate_;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "resilinet/autodiff/shape_ops.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -25,6 +26,9 @@ class Flatten : public Module<T> {
   TensorView<const T> infer(TensorView<const T> x, Inference<T>&) const override {
     return {x.data(), flat(x.shape())};
   }
+
+  /// The layer's line for model files ("flatten name=...").
+  std::string spec() const override { return LayerSpec("flatten", this->name()).text(); }
 
  private:
   static Shape flat(const Shape& s) {

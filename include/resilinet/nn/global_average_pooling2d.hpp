@@ -5,6 +5,7 @@
 #include <string>
 
 #include "resilinet/autodiff/pool_ops.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -27,6 +28,9 @@ class GlobalAveragePooling2D : public Module<T> {
     detail::global_average_pool2d_forward(x.shape(), x.data(), y.data());
     return y;
   }
+
+  /// The layer's line for model files ("global_average_pooling2d name=...").
+  std::string spec() const override { return LayerSpec("global_average_pooling2d", this->name()).text(); }
 };
 
 }  // namespace resilinet

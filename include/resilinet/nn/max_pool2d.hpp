@@ -5,6 +5,7 @@
 #include <string>
 
 #include "resilinet/autodiff/pool_ops.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -39,6 +40,12 @@ class MaxPool2D : public Module<T> {
     TensorView<T> y = inf.buffer(Shape{g.n, g.oh, g.ow, g.c});
     detail::max_pool2d_forward(g, x.data(), y.data(), static_cast<std::uint32_t*>(nullptr));
     return y;
+  }
+
+  /// The layer's line for model files: pool size, strides and padding.
+  std::string spec() const override {
+    return LayerSpec("max_pool2d", this->name()).set("pool", Shape{ph_, pw_}).set("stride", Shape{sh_, sw_})
+        .set("padding", padding_).text();
   }
 
  private:

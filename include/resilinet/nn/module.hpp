@@ -73,6 +73,14 @@ class Module {
                          "network");
   }
 
+  /// The module's kind, name and settings as one line (LayerSpec), which model files store so
+  /// that load_network() rebuilds it; its children's lines follow it. Empty for a module that
+  /// cannot be rebuilt from text (a network saved with one loads only into a built network).
+  virtual std::string spec() const { return ""; }
+
+  /// The child modules registered with register_module(), in order.
+  const std::vector<Module*>& children() const { return children_; }
+
   /// Sets the gradient of every parameter to zero.
   void zero_grad() {
     for (Parameter<T>* p : parameters()) p->zero_grad();

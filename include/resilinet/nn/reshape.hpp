@@ -5,6 +5,7 @@
 #include <string>
 
 #include "resilinet/autodiff/shape_ops.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -31,6 +32,9 @@ class Reshape : public Module<T> {
     require<ShapeError>(s.numel() == x.size(), "Reshape: cannot view ", x.shape(), " as ", s);
     return {x.data(), s};
   }
+
+  /// The layer's line for model files ("reshape name=... target=1x1x48").
+  std::string spec() const override { return LayerSpec("reshape", this->name()).set("target", target_).text(); }
 
  private:
   Shape target(const Shape& in) const {

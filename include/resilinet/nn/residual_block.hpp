@@ -5,6 +5,7 @@
 #include <string>
 
 #include "resilinet/autodiff/elementwise_ops.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/sequential.hpp"
 
 namespace resilinet {
@@ -41,6 +42,9 @@ class ResidualBlock : public Module<T> {
 
   /// The shortcut branch (identity while empty).
   Sequential<T>& shortcut() { return shortcut_; }
+
+  /// The block's line for model files; the residual and shortcut chains' lines follow it.
+  std::string spec() const override { return LayerSpec("residual_block", this->name()).text(); }
 
  private:
   Sequential<T> residual_;

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -21,11 +22,15 @@ class Sequential : public Module<T> {
   /// Constructs a module of type M in place at the end of the chain and returns it.
   template <class M, class... Args>
   M& add(Args&&... args) {
-    auto owned = std::make_unique<M>(std::forward<Args>(args)...);
-    M& ref = *owned;
-    this->register_module(ref);
-    layers_.push_back(std::move(owned));
-    return ref;
+    return static_cast<M&>(append(std::make_unique<M>(std::forward<Args>(args)...)));
+  }
+
+  /// Appends a module built elsewhere (e.g. by LayerReader) and returns it.
+  Module<T>& append(std::unique_ptr<Module<T>> module) {
+    require(module != nullptr, "Sequential '", this->name(), "': cannot append a null module");
+    this->register_module(*module);
+    layers_.push_back(std::move(module));
+    return *layers_.back();
   }
 
   /// Records every module's forward in order.
@@ -45,6 +50,10 @@ class Sequential : public Module<T> {
 
   /// The i-th module (requires i < size()).
   Module<T>& operator[](std::size_t i) { return *layers_.at(i); }
+
+  /// The chain's line for model files ("sequential name=... layers=3"); its modules' lines
+  /// follow it.
+  std::string spec() const override { return LayerSpec("sequential", this->name()).set("layers", size()).text(); }
 
  private:
   std::vector<std::unique_ptr<Module<T>>> layers_;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "resilinet/autodiff/pool_ops.hpp"
+#include "resilinet/nn/layer_spec.hpp"
 #include "resilinet/nn/module.hpp"
 
 namespace resilinet {
@@ -28,6 +29,12 @@ class ZeroPadding2D : public Module<T> {
     TensorView<T> y = inf.buffer(detail::padded_shape(x.shape(), top_, bottom_, left_, right_));
     detail::zero_pad2d_forward(x.shape(), y.shape(), top_, left_, x.data(), y.data());
     return y;
+  }
+
+  /// The layer's line for model files: the padding on each side.
+  std::string spec() const override {
+    return LayerSpec("zero_padding2d", this->name()).set("top", top_).set("bottom", bottom_)
+        .set("left", left_).set("right", right_).text();
   }
 
  private:

@@ -9,10 +9,15 @@
 ///     input <name> <slot>...
 ///     link <key> <from> <to> <kind> <group key> <transform or -> <weight> <enabled>
 ///     failure-order <name>...
+///     layers <node>                      (version 2: each node's layers, then each link
+///     <the node's layer lines>            transform's, as LayerReader reads them, so that
+///     transform <link key>                load_network() rebuilds the network from the file)
+///     <the transform's layer lines>
 ///
-/// A file is read against a partition built the same way: every word must match except a
-/// node's failout settings and a link's weight and enabled flag, which the file may carry
-/// differently (it scores with exactly the weights it was trained with).
+/// A file is read against a partition built the same way: every word before the layers must
+/// match except a node's failout settings and a link's weight and enabled flag, which the file
+/// may carry differently (it scores with exactly the weights it was trained with); the layers
+/// are checked by their parameters' names and shapes. Version 1 (no layers) reads the same.
 
 #include <cmath>
 #include <cstdlib>
@@ -21,6 +26,7 @@
 #include <vector>
 
 #include "resilinet/core/error.hpp"
+#include "resilinet/nn/layer_reader.hpp"
 #include "resilinet/resilience/partition.hpp"
 
 namespace resilinet {
@@ -98,12 +104,13 @@ struct LinkRecord {
   }
 };
 
-/// The text form of `p` (see the file comment); numbers with 17 significant digits.
+/// The text form of `p` (see the file comment), version 2 with its layers or 1 without;
+/// numbers with 17 significant digits.
 template <class T>
-std::string describe_partition(const Partition<T>& p) {
+std::string describe_partition(const Partition<T>& p, bool with_layers = true) {
   std::ostringstream out;
   out.precision(17);
-  out << "partitioned-network 1\nmerge " << int(p.merge_rule()) << "\n";
+  out << "partitioned-network " << (with_layers ? 2 : 1) << "\nmerge " << int(p.merge_rule()) << "\n";
   for (const auto& n : p.nodes()) NodeRecord::write(out, *n);
   for (const auto& n : p.nodes()) {
     if (n->input_slots.empty()) continue;
@@ -115,16 +122,60 @@ std::string describe_partition(const Partition<T>& p) {
   out << "failure-order";
   for (std::size_t n : p.failure_order()) out << " " << p.nodes()[n]->name;
   out << "\n";
+  if (!with_layers) return out.str();
+  for (const auto& n : p.nodes()) {
+    out << "layers " << n->name << "\n";
+    write_layer_specs(n->layers, out);
+  }
+  for (const Link<T>& l : p.links()) {
+    if (!l.transform) continue;
+    out << "transform " << l.key << "\n";
+    write_layer_specs(*l.transform, out);
+  }
   return out.str();
 }
+
+namespace detail {
+
+/// The lines of a partition's text form before its layers, the header read as version 1, and
+/// the layer lines after them (see the file comment).
+struct PartitionTextParts {
+  /// Everything up to the failure order, as describe_partition(p, false) writes it.
+  std::string structure;
+  /// The "layers" and "transform" sections (empty for version 1).
+  std::vector<std::string> layers;
+  /// Line number of layers[0] in the whole text.
+  std::size_t first_layer_line = 0;
+};
+
+/// Splits `description` into its structure and layer lines.
+inline PartitionTextParts split_partition_text(const std::string& description) {
+  PartitionTextParts parts;
+  std::istringstream in(description);
+  std::size_t number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (number == 1 && line == "partitioned-network 2") line = "partitioned-network 1";
+    const bool section = line.rfind("layers ", 0) == 0 || line.rfind("transform ", 0) == 0;
+    if (parts.layers.empty() && !section) {
+      parts.structure += line + "\n";
+      continue;
+    }
+    if (parts.layers.empty()) parts.first_layer_line = number;
+    parts.layers.push_back(line);
+  }
+  return parts;
+}
+
+}  // namespace detail
 
 /// Checks that `description` was made by a partition built like `p` (FormatError naming the
 /// first differing line; `network` names p in it); with `apply` adopts its failout settings,
 /// link weights and enabled flags.
 template <class T>
 void configure_partition(Partition<T>& p, const std::string& description, bool apply, const std::string& network) {
-  const std::string mine = describe_partition(p);
-  std::istringstream theirs_in(description), mine_in(mine);
+  const std::string mine = describe_partition(p, false);
+  std::istringstream theirs_in(detail::split_partition_text(description).structure), mine_in(mine);
   std::string theirs_line, mine_line;
   std::size_t line = 0, node = 0, link = 0;
   while (true) {

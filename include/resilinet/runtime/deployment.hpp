@@ -4,9 +4,8 @@
 ///
 /// One item per line, `#` starts a comment:
 ///
-///     network health variant=resilinet partition=1   # how to build the network (a builder
-///                                                    # name and its key=value options)
-///     model Health1average_accuracy_ResiliNet.rsln   # model file, relative to this file
+///     model Health1average_accuracy_ResiliNet.rsln   # model file, relative to this file: it
+///                                                    # holds the whole network (load_network)
 ///     input 23                                       # shape of one example
 ///     source tcp://127.0.0.1:5600                    # where input nodes pull examples from
 ///     deadline-ms 500                                # how long a request may take in all
@@ -14,6 +13,10 @@
 ///     node iot tcp://127.0.0.1:5601                  # one line per physical node: its name
 ///     node edge tcp://127.0.0.1:5602                 # (as in the network) and the endpoint
 ///     ...                                            # it binds and its sources connect to
+///
+/// An optional `network <builder> key=value...` line (e.g. `network health variant=resilinet
+/// partition=1`) builds the network in code instead, for model files saved before they held
+/// their layers.
 
 #include <fstream>
 #include <map>
@@ -36,7 +39,7 @@ struct DeployedNode {
 
 /// A whole deployment description (see the file comment).
 struct Deployment {
-  /// Builder of the network ("health").
+  /// Builder of the network ("health"); empty: the model file holds the whole network.
   std::string network;
   /// The builder's options (variant, partition, mux, ...).
   std::map<std::string, std::string> options;
@@ -157,8 +160,7 @@ inline Deployment read_deployment(const std::string& path) {
                         "max-message-bytes or node)");
     }
   }
-  for (const auto& [item, missing] : {std::pair<const char*, bool>{"network", d.network.empty()},
-                                      {"model", d.model.empty()},
+  for (const auto& [item, missing] : {std::pair<const char*, bool>{"model", d.model.empty()},
                                       {"input", d.input.rank() == 0},
                                       {"source", d.source.empty()},
                                       {"node", d.nodes.empty()}})
