@@ -624,6 +624,10 @@ int main(int argc, char** argv) {
       if (o.answered) latencies.push_back(o.latency_ms);
     report << "deployment " << launch.deployment_path << ": " << net.name() << ", model " << launch.deployment.model
            << ", deadline " << launch.deployment.deadline_ms << " ms\n";
+    for (const resilinet::runtime::LinkConditions& l : launch.deployment.links)
+      report << "emulated link " << l.from << " -> " << l.to << ": latency " << l.latency_ms << " ms, "
+             << (l.mbit > 0 ? std::to_string(l.mbit) + " Mbit/s" : std::string("unlimited rate")) << ", loss " << l.loss
+             << " (lost answers: see the stats lines)\n";
     report << "requests " << launch.requests << ", answered " << v.answered << " (errors " << v.errors
            << "), duplicates or stale " << client.stale() << "\n";
     report << "accuracy " << double(v.correct) / double(std::max<std::size_t>(v.answered - v.errors, 1)) << " ("

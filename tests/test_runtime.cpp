@@ -171,6 +171,16 @@ TEST_CASE("read_deployment reads a description and names every problem") {
   REQUIRE(d.nodes.size() == 2);
   CHECK(d.node("cloud").endpoint == "tcp://localhost:5602");
   CHECK_THROWS_WITH_AS(d.node("fog"), "the deployment has no node 'fog'", ValueError);
+  CHECK(d.links.empty());
+  const std::string linked = write_temp("deploy_links.txt", std::string(good_deployment) +
+                                                                "link iot cloud latency-ms=20 mbit=10 loss=0.01\n"
+                                                                "link cloud client latency-ms=2.5\n");
+  const Deployment l = read_deployment(linked);
+  std::remove(linked.c_str());
+  REQUIRE(l.links.size() == 2);
+  CHECK((l.links[0].from == "iot" && l.links[0].to == "cloud"));
+  CHECK((l.links[0].latency_ms == 20 && l.links[0].mbit == 10 && l.links[0].loss == 0.01));
+  CHECK((l.links[1].to == "client" && l.links[1].latency_ms == 2.5 && l.links[1].mbit == 0 && l.links[1].loss == 0));
   CHECK(is_loopback_endpoint("tcp://127.0.0.1:1"));
   CHECK_FALSE(is_loopback_endpoint("tcp://0.0.0.0:5600"));
   CHECK_FALSE(is_loopback_endpoint("tcp://10.0.0.2:5600"));
@@ -190,6 +200,14 @@ TEST_CASE("read_deployment reads a description and names every problem") {
       {"network health partition\n", "network option 'partition' is not key=value"},
       {"nodes a b\n", "line 9: unknown item 'nodes'"},
       {"max-message-bytes 10\n", "max-message-bytes '10' is not a number in [1024"},
+      {"link iot cloud\n", "line 9: 'link' takes FROM TO and at least one of"},
+      {"link iot cloud jitter=3\n", "link setting 'jitter=3' is not latency-ms=, mbit= or loss="},
+      {"link iot cloud loss=1\n", "loss '1' is not a number in [0, 0.99]"},
+      {"link iot cloud mbit=0\n", "mbit '0' is not a number in [0.001"},
+      {"link iot cloud latency-ms=-1\n", "latency-ms '-1' is not a number in [0, 60000]"},
+      {"link iot fog latency-ms=1\n", "link iot -> fog does not join two deployed nodes"},
+      {"link iot iot latency-ms=1\n", "link iot -> iot does not join two deployed nodes"},
+      {"link iot cloud loss=0.1\nlink iot cloud mbit=2\n", "line 10: link iot -> cloud is listed twice"},
   };
   for (const auto& [extra, message] : cases) {
     CAPTURE(extra);

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   std::ofstream(root + "/runtime/deployment.txt")
       << "network health variant=resilinet partition=1\nmodel m.rsln\ninput 23\n"
          "source tcp://127.0.0.1:5600\ndeadline-ms 400\nmax-message-bytes 65536\n"
-         "node iot tcp://127.0.0.1:5601\nnode cloud tcp://localhost:5602  # comment\n";
+         "node iot tcp://127.0.0.1:5601\nnode cloud tcp://localhost:5602  # comment\n"
+         "link iot cloud latency-ms=5 mbit=10 loss=0.01\nlink cloud client latency-ms=1\n";
   return 0;
 }

@@ -6,18 +6,7 @@
 # failure pattern it reports, the killed nodes seen as failed while down, malformed messages
 # refused and counted, and ResiliNet's mux sending fewer skip bytes than deepFogGuard's sum.
 # usage: runtime_kill.sh PROGRAM_DIR WORK_DIR
-set -euo pipefail
-programs="$1"
-work="$2"
-rm -rf "$work" && mkdir -p "$work"
-"$programs/health_average_accuracy" --iterations 1 --epochs 5 --threads 1 --seed 7 \
-  --out "$work/results" --models "$work/models" >"$work/train.log"
-# Seven free loopback ports (bound by the OS, then released).
-read -r -a ports < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(7)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
+source "$(dirname "$0")/runtime_setup.sh" "$1" "$2" 7
 # The deadline nests down the chain (the IoT node's pull of the example gets about 2% of it),
 # and ctest runs other heavy tests beside this one: 3 s keeps scheduling delays from counting
 # as failures. Nodes killed between requests are detected at once (no connection), not by it.
@@ -39,10 +28,7 @@ DESC
 deploy Health1average_accuracy_ResiliNet.rsln "$work/resilinet.txt"
 deploy Health1average_accuracy_DFG.rsln "$work/dfg.txt" "network health variant=dfg partition=1"
 schedule=(--requests 700 --interval-ms 3 --kill edge@200 --restart edge@300 --kill fog1@500 --restart fog1@550 --seed 7)
-for v in resilinet dfg; do
-  timeout 300 "$programs/resilinet-launch" --deployment "$work/$v.txt" "${schedule[@]}" --malformed 24 \
-    --out "$work/$v" >"$work/$v.log" || { cat "$work/$v.log"; exit 1; }
-done
+for v in resilinet dfg; do launch "$v" "${schedule[@]}" --malformed 24; done
 python3 - "$work" <<'PY'
 import csv, re, sys
 work = sys.argv[1]

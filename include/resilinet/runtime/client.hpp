@@ -25,7 +25,7 @@ class Client {
   /// last node).
   Client(const Deployment& deployment, const std::string& output_node, zmq::context_t& zctx)
       : deployment_(deployment), zctx_(zctx), source_(zctx, zmq::socket_type::router),
-        output_(connect_dealer(zctx, deployment_.node(output_node).endpoint, deployment_.max_message_bytes)) {
+        output_(connect_dealer(zctx, deployment_.node(output_node).endpoint, deployment_.max_message_bytes, "client")) {
     configure_socket(source_, deployment_.max_message_bytes);
     source_.bind(deployment_.source);
   }

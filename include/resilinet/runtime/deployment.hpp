@@ -14,10 +14,16 @@
 ///     node edge tcp://127.0.0.1:5602                 # (as in the network) and the endpoint
 ///     ...                                            # it binds and its sources connect to
 ///
+/// Optional `link FROM TO latency-ms=L mbit=B loss=P` lines give the link that carries FROM's
+/// answers to TO (a node, or `client` for the output node's answers) a one-way delay, a rate
+/// and a loss probability, which the sending node emulates (LinkEmulator), so one machine
+/// behaves like the IoT/edge/fog/cloud hierarchy. The pulls that ask for data travel free.
+///
 /// An optional `network <builder> key=value...` line (e.g. `network health variant=resilinet
 /// partition=1`) builds the network in code instead, for model files saved before they held
 /// their layers.
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -35,6 +41,20 @@ struct DeployedNode {
   std::string name;
   /// ZeroMQ endpoint the node binds ("tcp://127.0.0.1:5602").
   std::string endpoint;
+};
+
+/// The conditions of the link carrying one node's answers to one consumer.
+struct LinkConditions {
+  /// Sending node.
+  std::string from;
+  /// Receiving node, or "client" for the output node's answers to the client.
+  std::string to;
+  /// One-way delay added to every answer, in milliseconds.
+  double latency_ms = 0;
+  /// Rate in Mbit/s (10^6 bits per second); 0 means unlimited.
+  double mbit = 0;
+  /// Probability that an answer is lost (its consumer then misses it at its deadline).
+  double loss = 0;
 };
 
 /// A whole deployment description (see the file comment).
@@ -55,6 +75,8 @@ struct Deployment {
   std::size_t max_message_bytes = std::size_t(1) << 24;
   /// Every physical node, in the order of the description.
   std::vector<DeployedNode> nodes;
+  /// The emulated links (`link` lines); every other link is the machine's own.
+  std::vector<LinkConditions> links;
 
   /// The node called `name` (ValueError when the deployment has none).
   const DeployedNode& node(const std::string& name) const {
@@ -109,11 +131,11 @@ inline Deployment read_deployment(const std::string& path) {
       require<FormatError>(w.size() == count, where, ": '", key, "' takes ", count - 1,
                            count == 2 ? " value" : " values", ", got ", w.size() - 1);
     };
-    const auto number_of = [&](const std::string& text, double lo, double hi) {
+    const auto number_of = [&](const std::string& text, double lo, double hi, const std::string& what = "") {
       char* end = nullptr;
       const double v = std::strtod(text.c_str(), &end);
-      require<FormatError>(!text.empty() && *end == '\0' && v >= lo && v <= hi, where, ": ", key,
-                           " '", quoted(text), "' is not a number in [", lo, ", ", hi, "]");
+      require<FormatError>(!text.empty() && *end == '\0' && v >= lo && v <= hi, where, ": ",
+                           what.empty() ? key : what, " '", quoted(text), "' is not a number in [", lo, ", ", hi, "]");
       return v;
     };
     if (key == "network") {
@@ -154,10 +176,24 @@ inline Deployment read_deployment(const std::string& path) {
                              n.name, "' already");
       }
       d.nodes.push_back({w[1], w[2]});
+    } else if (key == "link") {
+      require<FormatError>(w.size() >= 4, where, ": 'link' takes FROM TO and at least one of latency-ms=, mbit=, loss=");
+      LinkConditions c{w[1], w[2]};
+      for (const LinkConditions& l : d.links)
+        require<FormatError>(l.from != c.from || l.to != c.to, where, ": link ", c.from, " -> ", c.to, " is listed twice");
+      for (std::size_t k = 3; k < w.size(); ++k) {
+        const std::size_t eq = w[k].find('=');
+        const std::string name = w[k].substr(0, eq), value = eq == std::string::npos ? "" : w[k].substr(eq + 1);
+        if (name == "latency-ms") c.latency_ms = number_of(value, 0, 6e4, name);
+        else if (name == "mbit") c.mbit = number_of(value, 1e-3, 1e6, name);
+        else if (name == "loss") c.loss = number_of(value, 0, 0.99, name);
+        else throw FormatError(where + ": link setting '" + resilinet::quoted(w[k]) + "' is not latency-ms=, mbit= or loss=");
+      }
+      d.links.push_back(c);
     } else {
       throw FormatError(where + ": unknown item '" + quoted(key) +
                         "' (expected network, model, input, source, deadline-ms, "
-                        "max-message-bytes or node)");
+                        "max-message-bytes, node or link)");
     }
   }
   for (const auto& [item, missing] : {std::pair<const char*, bool>{"model", d.model.empty()},
@@ -168,6 +204,12 @@ inline Deployment read_deployment(const std::string& path) {
   for (const DeployedNode& n : d.nodes)
     require<FormatError>(n.endpoint != d.source, "'", path, "': node '", n.name,
                          "' has the source's endpoint '", n.endpoint, "'");
+  const auto deployed = [&](const std::string& name) {
+    return std::any_of(d.nodes.begin(), d.nodes.end(), [&](const DeployedNode& n) { return n.name == name; });
+  };
+  for (const LinkConditions& l : d.links)
+    require<FormatError>(deployed(l.from) && (deployed(l.to) || l.to == "client") && l.from != l.to, "'", path,
+                         "': link ", l.from, " -> ", l.to, " does not join two deployed nodes (or a node and client)");
   return d;
 }
 

@@ -19,6 +19,9 @@
 /// Bandwidth: under a mux rule a skip hyperconnection is pulled only when the main source of
 /// its group failed; under a sum rule (deepFogGuard, ResiliNet+) every input is pulled.
 ///
+/// Link conditions: answers to a consumer with a `link` line leave through a LinkEmulator
+/// (delay, rate, loss); the node polls its sockets only until the next queued answer is due.
+///
 /// Every answer carries what was seen computing it (nodes found dead or alive, links pulled
 /// and delivered, whether the input reached the output), so the client can recompute the
 /// same answer in simulation. Answers are cached for the last 64 requests: a node pulled by
@@ -39,6 +42,7 @@
 #include "resilinet/nn/inference.hpp"
 #include "resilinet/resilience/partitioned_network.hpp"
 #include "resilinet/runtime/deployment.hpp"
+#include "resilinet/runtime/link_emulator.hpp"
 #include "resilinet/runtime/message.hpp"
 #include "resilinet/runtime/sockets.hpp"
 
@@ -67,19 +71,21 @@ class NodeServer {
   /// `allow_remote_bind`. The network must have its model loaded.
   NodeServer(PartitionedNetwork<float>& net, const Deployment& deployment, const std::string& node,
              zmq::context_t& zctx, bool allow_remote_bind = false)
-      : net_(net), deployment_(deployment), node_index_(net.index_of(node)), router_(zctx, zmq::socket_type::router) {
+      : net_(net), deployment_(deployment), node_index_(net.index_of(node)), router_(zctx, zmq::socket_type::router),
+        links_out_(deployment, node, 0x5eed + node_index_) {
     const DeployedNode& me = deployment_.node(node);
     require(allow_remote_bind || is_loopback_endpoint(me.endpoint), "node '", node, "': endpoint '",
             me.endpoint, "' is not on loopback; pass --allow-remote-bind to listen on it");
     require(net.nodes().size() <= 64 && net.links().size() <= 64, "the runtime handles at most 64 ",
             "nodes and 64 links, the network has ", net.nodes().size(), " and ", net.links().size());
     configure_socket(router_, deployment_.max_message_bytes);
+    router_.set(zmq::sockopt::router_handover, 1);  // a restarted consumer takes its name back at once
     router_.bind(me.endpoint);
     shapes_ = net_.node_output_shapes(deployment_.input.prepend(1), inf_);
     const auto add_source = [&](std::size_t from, const std::string& endpoint) {
       // A monitor reports the source's connection dropping, so a source that dies while this
       // node waits for it fails at once instead of at the deadline.
-      zmq::socket_t dealer = connect_dealer(zctx, endpoint, deployment_.max_message_bytes);
+      zmq::socket_t dealer = connect_dealer(zctx, endpoint, deployment_.max_message_bytes, node);
       const std::string address = "inproc://monitor-" + std::to_string(sources_.size());
       zmq_socket_monitor(dealer.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED);
       zmq::socket_t monitor(zctx, zmq::socket_type::pair);
@@ -104,7 +110,8 @@ class NodeServer {
   void serve(const volatile int* stop) {
     while (!*stop) {
       zmq::pollitem_t item{static_cast<void*>(router_), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      zmq::poll(&item, 1, std::chrono::milliseconds((links_out_.wait_us(100000) + 999) / 1000));
+      links_out_.flush(router_);
       if (item.revents & ZMQ_POLLIN) handle_one();
     }
   }
@@ -117,7 +124,8 @@ class NodeServer {
     return "node=" + net_.nodes()[node_index_]->name + " requests=" + std::to_string(counters_.requests) +
            " computed=" + std::to_string(counters_.computed) + " cached=" + std::to_string(counters_.cached) +
            " rejected=" + std::to_string(counters_.rejected) +
-           " source_failures=" + std::to_string(counters_.source_failures) + " stale=" + std::to_string(counters_.stale);
+           " source_failures=" + std::to_string(counters_.source_failures) + " stale=" + std::to_string(counters_.stale) +
+           " lost=" + std::to_string(links_out_.lost());
   }
 
  private:
@@ -180,7 +188,7 @@ class NodeServer {
     } else {
       return reject("unexpected message type " + std::to_string(int(m.type)));
     }
-    reply_routed(router_, frames[0], reply);
+    links_out_.send(router_, frames[0], reply);
   }
 
   // The encoded answer to a pull: from the cache, or computed.
@@ -312,7 +320,9 @@ class NodeServer {
         items.push_back({static_cast<void*>(sources_[k].socket), 0, ZMQ_POLLIN, 0});
         items.push_back({static_cast<void*>(sources_[k].monitor), 0, ZMQ_POLLIN, 0});
       }
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(std::max<std::int64_t>(1, left / 1000)));
+      zmq::poll(items.data(), items.size(),
+                std::chrono::milliseconds((links_out_.wait_us(std::max<std::int64_t>(1000, left)) + 999) / 1000));
+      links_out_.flush(router_);  // answers of earlier requests keep travelling meanwhile
       for (std::size_t i = 0; i < pending.size(); ++i) {
         const std::size_t k = pending[i];
         if (items[2 * i].revents & ZMQ_POLLIN) receive(k, pull);
@@ -371,6 +381,7 @@ class NodeServer {
   std::vector<std::uint8_t> first_from_source_;           // per link: the first from its source
   std::array<std::pair<std::uint64_t, std::string>, 64> cache_{};
   std::size_t cache_next_ = 0;
+  LinkEmulator links_out_;
 };
 
 }  // namespace resilinet::runtime

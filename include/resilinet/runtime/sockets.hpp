@@ -26,11 +26,13 @@ inline void configure_socket(zmq::socket_t& s, std::size_t max_message_bytes) {
 }
 
 /// A DEALER connected to `endpoint` that refuses to queue while disconnected (a send fails
-/// at once when the peer is down) and retries the connection every 10 ms.
+/// at once when the peer is down) and retries the connection every 10 ms; a non-empty
+/// `identity` is its routing id, by which the peer knows who asks (LinkEmulator).
 inline zmq::socket_t connect_dealer(zmq::context_t& zctx, const std::string& endpoint,
-                                    std::size_t max_message_bytes) {
+                                    std::size_t max_message_bytes, const std::string& identity = "") {
   zmq::socket_t s(zctx, zmq::socket_type::dealer);
   configure_socket(s, max_message_bytes);
+  if (!identity.empty()) s.set(zmq::sockopt::routing_id, identity);
   s.set(zmq::sockopt::immediate, 1);
   s.set(zmq::sockopt::reconnect_ivl, 10);
   s.set(zmq::sockopt::reconnect_ivl_max, 0);  // no back-off: consumers see a node return together

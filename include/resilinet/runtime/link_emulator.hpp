@@ -1,0 +1,95 @@
+#pragma once
+/// \file
+/// LinkEmulator: the sending side of a node's emulated links (the deployment's `link` lines).
+///
+/// Each answer to a consumer with link conditions is lost with the link's probability, or else
+/// queued: it leaves once the link has sent what was queued before it, takes bytes × 8 / rate
+/// to go out, and arrives `latency` later (a delay line behind a rate-limited link, one per
+/// consumer). The node's loops poll until next_due() and call flush(), so a node keeps
+/// serving while its answers travel. Consumers are known by their routing id: every node's
+/// sockets carry its name, the client's "client" (connect_dealer).
+
+#include <zmq.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "resilinet/core/rng.hpp"
+#include "resilinet/runtime/deployment.hpp"
+#include "resilinet/runtime/sockets.hpp"
+
+namespace resilinet::runtime {
+
+/// The emulated links from one node to its consumers; see the file comment.
+class LinkEmulator {
+ public:
+  /// Takes the links of `deployment` that leave node `from`; `seed` draws the losses.
+  LinkEmulator(const Deployment& deployment, const std::string& from, std::uint64_t seed) : rng_(seed) {
+    for (const LinkConditions& c : deployment.links)
+      if (c.from == from) links_.push_back({c, 0});
+  }
+
+  /// Sends `reply` on ROUTER `router` to the consumer whose routing id is `identity`: at once
+  /// when its link has no conditions, else lost or queued as the link says.
+  void send(zmq::socket_t& router, const zmq::message_t& identity, const std::string& reply) {
+    const std::string to(static_cast<const char*>(identity.data()), identity.size());
+    auto link = std::find_if(links_.begin(), links_.end(), [&](const Link& l) { return l.conditions.to == to; });
+    if (link == links_.end()) {
+      zmq::message_t id(identity.data(), identity.size());
+      reply_routed(router, id, reply);
+      return;
+    }
+    if (link->conditions.loss > 0 && rng_.uniform() < link->conditions.loss) {
+      ++lost_;
+      return;
+    }
+    const std::int64_t now = now_us();
+    const double send_us = link->conditions.mbit > 0 ? double(reply.size()) * 8.0 / link->conditions.mbit : 0.0;
+    link->free_at_us = std::max(link->free_at_us, now) + std::int64_t(send_us);
+    const std::int64_t due = link->free_at_us + std::int64_t(link->conditions.latency_ms * 1000.0);
+    const auto at = std::upper_bound(queue_.begin(), queue_.end(), due,
+                                     [](std::int64_t t, const Queued& q) { return t < q.due_us; });
+    queue_.insert(at, Queued{due, to, reply});
+  }
+
+  /// Sends every queued answer whose time has come.
+  void flush(zmq::socket_t& router) {
+    const std::int64_t now = now_us();
+    while (!queue_.empty() && queue_.front().due_us <= now) {
+      zmq::message_t id(queue_.front().to.data(), queue_.front().to.size());
+      reply_routed(router, id, queue_.front().bytes);
+      queue_.pop_front();
+    }
+  }
+
+  /// Microseconds until the next queued answer is due (`cap` when none waits longer or none
+  /// is queued; 0 when one is due now).
+  std::int64_t wait_us(std::int64_t cap) const {
+    if (queue_.empty()) return cap;
+    return std::clamp<std::int64_t>(queue_.front().due_us - now_us(), 0, cap);
+  }
+
+  /// Answers lost so far.
+  std::uint64_t lost() const { return lost_; }
+
+ private:
+  struct Link {
+    LinkConditions conditions;
+    std::int64_t free_at_us;  // when the link has sent everything queued on it
+  };
+  struct Queued {
+    std::int64_t due_us;
+    std::string to;
+    std::string bytes;
+  };
+
+  std::vector<Link> links_;
+  std::deque<Queued> queue_;  // by due time
+  Rng rng_;
+  std::uint64_t lost_ = 0;
+};
+
+}  // namespace resilinet::runtime
