@@ -248,6 +248,29 @@ struct Launch {
   }
 };
 
+/// The test set to stream, chosen by the deployment's example shape: the health split the
+/// model was trained with (`a.seed`, `a.split`) for 23 features, the multi-view holdout_dir
+/// for six views (the camera network; object grouping and RGB, the programs' defaults).
+resilinet::Dataset<float> load_test_set(const resilinet::Shape& input, examples::Args a) {
+  const bool camera = input.rank() == 4 && input[0] == 6;
+  require(camera || input == resilinet::Shape{23}, "resilinet-launch streams the health (input 23) and camera (input 6 H W 3) ",
+          "test sets; the deployment's input is ", input);
+  const char* env = std::getenv("RESILINET_DATA_DIR");
+  if (a.data.empty() && env) a.data = std::string(env) + (camera ? "/multiview" : "/mhealth-window-means");
+  require(!a.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
+  resilinet::Dataset<float> test;
+  if (camera) {
+    test = resilinet::load_multiview<float>(a.data + "/holdout_dir");
+  } else {
+    resilinet::Rng split_rng = examples::iteration_split_rng(a.seed, 1);  // as the health programs derive it
+    test = std::move(examples::load_health_splits(a, split_rng)[2]);
+  }
+  require(test.size() > 0, "the test set in '", a.data, "' is empty");
+  require<resilinet::ShapeError>(test.x.shape().with_leading(1) == input.prepend(1), "the test set's examples are ",
+                                 test.x.shape(), " where the deployment's input is ", input);
+  return test;
+}
+
 /// The --kill and --restart events, sorted by request.
 std::vector<Event> parse_events(const std::vector<std::string>& kills, const std::vector<std::string>& restarts) {
   std::vector<Event> events;
@@ -561,13 +584,14 @@ int main(int argc, char** argv) {
   std::size_t malformed_count = 0;
   Launch launch;
   examples::Args a;
-  if (const char* env = std::getenv("RESILINET_DATA_DIR")) a.data = std::string(env) + "/mhealth-window-means";
   app.add_option("--deployment", launch.deployment_path, "deployment description (docs/deployment.md)")->required();
   app.add_option("--requests", launch.requests, "requests to send, one test example each, cycling through the test set (default: the whole test set)")
       ->check(CLI::Range(1, 100000000));
   app.add_option("--kill", kills, "SIGKILL node NODE right after request K is sent, e.g. edge@200 (repeatable)");
   app.add_option("--restart", restarts, "restart node NODE before request K is sent, e.g. edge@400 (repeatable)");
-  app.add_option("--data", a.data, "folder with mHealth_subject1..10.log (default: $RESILINET_DATA_DIR/mhealth-window-means)");
+  app.add_option("--data", a.data, "the test data: for the health network (input 23) a folder with mHealth_subject1..10.log "
+                                   "(default: $RESILINET_DATA_DIR/mhealth-window-means), for the camera network (input 6 H W "
+                                   "3) the multi-view folder whose holdout_dir is streamed (default: $RESILINET_DATA_DIR/multiview)");
   a.split = "fresh";
   app.add_option("--split", a.split, "the data split the model was trained with: fresh or seeded (both: the "
                                      "first iteration's split, that of Health1... models) or reference")
@@ -586,12 +610,9 @@ int main(int argc, char** argv) {
     resilinet::set_num_threads(1);
     examples::require_writable_folder("--out", out);
     launch.events = parse_events(kills, restarts);
-    require(!a.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
-    resilinet::Rng split_rng = examples::iteration_split_rng(a.seed, 1);  // as the health programs derive it
-    launch.test = std::move(examples::load_health_splits(a, split_rng)[2]);
-    require(launch.test.size() > 0, "the test set is empty");
     launch.deployment = resilinet::runtime::read_deployment(launch.deployment_path);
     launch.net = examples::build_deployed_network(launch.deployment);
+    launch.test = load_test_set(launch.deployment.input, a);
     const auto& net = *launch.net;
     for (const auto& n : net.nodes()) launch.deployment.node(n->name);  // every node of the network is deployed
     if (launch.requests == 0) launch.requests = launch.test.size();

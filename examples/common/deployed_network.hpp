@@ -23,7 +23,7 @@ inline std::unique_ptr<resilinet::PartitionedNetwork<float>> build_deployed_netw
     auto net = resilinet::load_network<float>(d.model);
     resilinet::Inference<float> inf;
     try {
-      net->node_output_shapes(d.input, inf);
+      net->node_output_shapes(d.input.prepend(1), inf);
     } catch (const resilinet::ShapeError& e) {
       throw resilinet::ShapeError("the deployment's input " + d.input.str() + " does not fit the network in '" +
                                   d.model + "': " + e.what());
