@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fcntl.h>
 #include <iostream>
 #include <map>
@@ -610,6 +611,8 @@ int main(int argc, char** argv) {
     resilinet::set_num_threads(1);
     examples::require_writable_folder("--out", out);
     launch.events = parse_events(kills, restarts);
+    require<resilinet::IoError>(a.data.empty() || std::filesystem::is_directory(a.data), "--data: cannot open folder '",
+                                a.data, "'");
     launch.deployment = resilinet::runtime::read_deployment(launch.deployment_path);
     launch.net = examples::build_deployed_network(launch.deployment);
     launch.test = load_test_set(launch.deployment.input, a);
