@@ -193,6 +193,10 @@ TEST_CASE("load_network refuses what it cannot rebuild, by name") {
   CHECK(refused("name=iot layers=0", "name=iot layers=1").find("lines are left") != std::string::npos);
   CHECK(refused(" in=23", " in=0").find("must be") != std::string::npos);
   CHECK(refused("partitioned-network 2", "partitioned-network 3").find("no layers") != std::string::npos);
+  std::string deep;  // 100,000 nested chains: refused at the depth limit, not by the stack
+  for (int i = 0; i < 100000; ++i) deep += "sequential name=s" + std::to_string(i) + " layers=1\n";
+  CHECK(refused("sequential name=iot layers=0\n", "sequential name=iot layers=1\n" + deep + "flatten name=f\n")
+            .find("nested deeper than 64") != std::string::npos);
   CHECK(refused("layers iot\nsequential name=iot layers=0\n", "").find("no layers for node 'iot'") !=
         std::string::npos);
   CHECK(refused("transform IoTf2\n", "transform ef1\n").find("names transform 'skip_iotfog2'") !=

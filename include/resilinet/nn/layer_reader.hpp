@@ -54,9 +54,11 @@ class LayerReader {
   /// Whether every line has been read.
   bool at_end() const { return next_ == lines_.size(); }
 
-  /// The next module with its children.
+  /// The next module with its children (nested at most max_depth deep).
   std::unique_ptr<Module<T>> next() {
     const LayerSpec s = spec();
+    require<FormatError>(depth_ < max_depth, s.where(), ": layers nested deeper than ", max_depth);
+    const Nesting nesting(depth_);
     std::unique_ptr<Module<T>> m;
     try {
       m = make(s);
@@ -81,7 +83,16 @@ class LayerReader {
   /// Reads a "sequential" line naming `chain` and appends the modules it lists to `chain`.
   void fill(Sequential<T>& chain) { fill(chain, spec()); }
 
+  /// How deep modules may nest (a damaged file cannot exhaust the stack).
+  static constexpr std::size_t max_depth = 64;
+
  private:
+  struct Nesting {  // counts one level of next() for as long as it runs
+    explicit Nesting(std::size_t& depth) : depth_(depth) { ++depth_; }
+    ~Nesting() { --depth_; }
+    std::size_t& depth_;
+  };
+
   LayerSpec spec() {
     require<FormatError>(next_ < lines_.size(), where_, ": the layer lines end early");
     const std::string where = where_ + " line " + std::to_string(first_line_ + next_);
@@ -174,6 +185,7 @@ class LayerReader {
   std::size_t first_line_;
   std::size_t max_values_;
   std::size_t next_ = 0;
+  std::size_t depth_ = 0;
 };
 
 }  // namespace resilinet
