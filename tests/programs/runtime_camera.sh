@@ -5,17 +5,9 @@
 # answered once, every comparable answer bit-identical to the simulation under the failure
 # pattern it reports, the killed nodes seen failed while down and used again after.
 # usage: runtime_camera.sh PROGRAM_DIR WORK_DIR
-set -euo pipefail
-programs="$1"
-work="$2"
-rm -rf "$work" && mkdir -p "$work"
+source "$(dirname "$0")/runtime_setup.sh" "$1" "$2" 10 no-health
 "$programs/camera_average_accuracy" --quick --iterations 1 --epochs 1 --threads 1 --seed 7 \
   --out "$work/results" --models "$work/models" >"$work/train.log"
-read -r -a ports < <(python3 -c '
-import socket
-s = [socket.socket() for _ in range(10)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
 {
   echo "model models/Camera1average_accuracy_ResiliNet.rsln"
   echo "input 6 32 32 3"
@@ -24,15 +16,14 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')
   k=1
   for n in edge1 edge2 edge3 edge4 fog3 fog4 fog2 fog1 cloud; do echo "node $n tcp://127.0.0.1:${ports[$k]}"; k=$((k + 1)); done
 } >"$work/camera.txt"
-timeout 300 "$programs/resilinet-launch" --deployment "$work/camera.txt" --requests 300 --interval-ms 3 \
-  --kill edge1@100 --kill edge3@100 --kill fog3@100 --restart edge1@200 --restart edge3@200 --restart fog3@200 \
-  --out "$work/run" >"$work/run.log" || { cat "$work/run.log"; exit 1; }
+launch camera --requests 300 --interval-ms 3 --kill edge1@100 --kill edge3@100 --kill fog3@100 \
+  --restart edge1@200 --restart edge3@200 --restart fog3@200
 python3 - "$work" <<'PY'
 import csv, sys
 work = sys.argv[1]
-text = open(f"{work}/run/report.txt").read()
+text = open(f"{work}/camera/report.txt").read()
 assert "guarantees: all held" in text, text
-rows = list(csv.DictReader(open(f"{work}/run/requests.csv")))
+rows = list(csv.DictReader(open(f"{work}/camera/requests.csv")))
 assert [int(r["request"]) for r in rows] == list(range(300)) and all(r["answered"] == "1" for r in rows)
 sim = [r["simulation"] for r in rows]
 assert "differs" not in sim, "every comparable answer equals the simulation"

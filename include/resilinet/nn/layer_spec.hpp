@@ -8,6 +8,7 @@
 /// Each layer writes its own line (Module::spec()); a composite's children follow its line
 /// (Sequential says how many). Names and other text values escape whitespace and '%' as %XX.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -122,9 +123,7 @@ class LayerSpec {
   /// Non-negative integer setting `key`.
   std::size_t size(const std::string& key) const {
     const std::string v = text(key);
-    bool digits = !v.empty() && v.size() <= 18;
-    for (char c : v) digits = digits && c >= '0' && c <= '9';
-    require<FormatError>(digits, where_, ": ", key, "='", quoted(v), "' is not a count");
+    require<FormatError>(is_count(v), where_, ": ", key, "='", quoted(v), "' is not a count");
     return std::size_t(std::stoull(v));
   }
 
@@ -158,9 +157,7 @@ class LayerSpec {
     if (v != "-") {
       std::istringstream in(v);
       for (std::string d; std::getline(in, d, 'x');) {
-        bool digits = !d.empty() && d.size() <= 18;
-        for (char c : d) digits = digits && c >= '0' && c <= '9';
-        require<FormatError>(digits && dims.size() < Shape::max_rank, where_, ": ", key, "='",
+        require<FormatError>(is_count(d) && dims.size() < Shape::max_rank, where_, ": ", key, "='",
                              quoted(v), "' is not a shape");
         dims.push_back(std::size_t(std::stoull(d)));
       }
@@ -181,6 +178,11 @@ class LayerSpec {
 
  private:
   explicit LayerSpec(std::string kind) : kind_(std::move(kind)) {}
+
+  // 1 to 18 decimal digits: a size that fits std::size_t.
+  static bool is_count(const std::string& s) {
+    return !s.empty() && s.size() <= 18 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
 
   static std::string escape(const std::string& s) {
     static const char hex[] = "0123456789ABCDEF";

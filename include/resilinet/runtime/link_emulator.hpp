@@ -34,12 +34,11 @@ class LinkEmulator {
 
   /// Sends `reply` on ROUTER `router` to the consumer whose routing id is `identity`: at once
   /// when its link has no conditions, else lost or queued as the link says.
-  void send(zmq::socket_t& router, const zmq::message_t& identity, const std::string& reply) {
-    const std::string to(static_cast<const char*>(identity.data()), identity.size());
+  void send(zmq::socket_t& router, zmq::message_t& identity, std::string reply) {
+    const std::string to = links_.empty() ? std::string() : identity.to_string();
     auto link = std::find_if(links_.begin(), links_.end(), [&](const Link& l) { return l.conditions.to == to; });
     if (link == links_.end()) {
-      zmq::message_t id(identity.data(), identity.size());
-      reply_routed(router, id, reply);
+      reply_routed(router, identity, reply);
       return;
     }
     if (link->conditions.loss > 0 && rng_.uniform() < link->conditions.loss) {
@@ -52,7 +51,7 @@ class LinkEmulator {
     const std::int64_t due = link->free_at_us + std::int64_t(link->conditions.latency_ms * 1000.0);
     const auto at = std::upper_bound(queue_.begin(), queue_.end(), due,
                                      [](std::int64_t t, const Queued& q) { return t < q.due_us; });
-    queue_.insert(at, Queued{due, to, reply});
+    queue_.insert(at, Queued{due, to, std::move(reply)});
   }
 
   /// Sends every queued answer whose time has come.

@@ -188,7 +188,7 @@ class NodeServer {
     } else {
       return reject("unexpected message type " + std::to_string(int(m.type)));
     }
-    links_out_.send(router_, frames[0], reply);
+    links_out_.send(router_, frames[0], std::move(reply));
   }
 
   // The encoded answer to a pull: from the cache, or computed.
