@@ -33,6 +33,7 @@
 #include "plan.hpp"
 #include "program.hpp"
 #include "report.hpp"
+#include "run_record.hpp"
 
 namespace examples {
 
@@ -434,12 +435,21 @@ class Experiment {
     sweep(*this);
     if (args_.show_plan) return print_plan();
     if (args_.load && args_.merge.empty()) require_models_to_load();
-    results_ = args_.merge.empty() ? run_trainings()
-                                : read_partials(args_.merge, results_name_, run_settings(), plan_, combinations());
+    RunRecord record{program_.name, args_.profile, run_settings(), build_commit(), "", run_mode(), 0, 0};
+    results_ = args_.merge.empty()
+                   ? run_trainings()
+                   : read_partials(args_.merge, results_name_, run_settings(), plan_, combinations(), record);
+    double cpu = process_cpu_seconds();
+    if (world_ && world_->size() > 1) world_->sum(&cpu, 1);
+    if (record.cpu_seconds >= 0) {  // else a merged shard did not record its cost
+      record.cpu_seconds += cpu;
+      record.wall_seconds = std::max(record.wall_seconds, seconds_since(start_));
+    }
+    if (record.machine.empty()) record.machine = machine_description();
     if (world_ && world_->rank() != 0) return;
     make_directories(args_.out);
     if (share_.shards > 1) {
-      const std::string path = write_partial(args_.out, results_name_, share_, run_settings(), plan_, results_);
+      const std::string path = write_partial(args_.out, results_name_, share_, run_settings(), record, plan_, results_);
       std::printf("wrote %s (shard %zu of %zu; combine the shards with --merge)\n", path.c_str(),
                   share_.shard + 1, share_.shards);
       return;
@@ -448,7 +458,8 @@ class Experiment {
     reporting_ = true;
     sweep(*this);
     const std::string path = report_.write(args_.out, settings());
-    std::printf("wrote %s (+ .csv, .svg)\n", path.c_str());
+    resilinet::write_text_file(args_.out + "/" + results_name_ + ".info", record.text());
+    std::printf("wrote %s (+ .csv, .svg, .info)\n", path.c_str());
   }
 
   /// Resilience options with this run's settings for `variant` (ResiliNet+ when requested).
@@ -490,6 +501,17 @@ class Experiment {
  private:
   // This process's share of the plan, trained and evaluated in plan order; under MPI every
   // process then holds every training's results.
+  // How this process runs the sweep, as RunRecord::mode says it.
+  std::string run_mode() const {
+    if (!args_.merge.empty()) return std::to_string(args_.merge.size()) + " shard folder(s) merged";
+    if (args_.load) return "load (evaluation only; the training's cost is not counted)";
+    std::string mode = world_ && world_->size() > 1 ? "mpirun -np " + std::to_string(world_->size()) : "train";
+    if (share_.shards > 1) mode += ", shard " + std::to_string(share_.shard + 1) + "/" + std::to_string(share_.shards);
+    return args_.resume ? mode + ", --resume (this invocation's cost only)" : mode;
+  }
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
   std::vector<std::vector<double>> run_trainings() {
     std::vector<std::vector<double>> results(plan_.size(), std::vector<double>(combinations(), 0.0));
     std::size_t mine = 0, done = 0;
@@ -817,7 +839,7 @@ class Experiment {
   }
 
   void describe_data(std::size_t train, std::size_t val, std::size_t test) const {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start_).count();
+    const double seconds = seconds_since(load_start_);
     std::printf("%s: %zu train, %zu validation, %zu test examples (loaded in %.1f s); %d iteration(s) of %zu "
                 "epochs, batch %zu, %d thread(s)%s\n",
                 program_.name.c_str(), train, val, test, seconds, args_.iterations, args_.epochs, args_.batch_size,
@@ -903,6 +925,7 @@ class Experiment {
   std::size_t next_ = 0;
   int iteration_ = 1, split_iteration_ = 1;
   std::size_t classes_ = 13;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();  // when the run began
   std::chrono::steady_clock::time_point load_start_;  // when the data began to load
   resilinet::Dataset<float> in_memory_[3];  // health or camera: train, validation, test
   resilinet::Dataset<float> health_all_;      // kept for --split fresh

@@ -13,6 +13,7 @@
 #include <resilinet/resilinet.hpp>
 
 #include "report.hpp"
+#include "run_record.hpp"
 
 namespace examples {
 
@@ -75,13 +76,15 @@ inline std::string partial_name(const std::string& experiment, const Share& shar
   return experiment + ".shard-" + std::to_string(share.shard + 1) + "-of-" + std::to_string(share.shards) + ".part";
 }
 
-/// Writes a shard's results: the run's settings (`run`), then one line per training it ran
+/// Writes a shard's results: the run's settings (`run`), the shard's cost ("cost <wall
+/// seconds> <CPU seconds> <machine>", from `record`), then one line per training it ran
 /// ("<index> <file> <accuracy of each failure combination>").
 inline std::string write_partial(const std::string& dir, const std::string& experiment, const Share& share,
-                                 const std::string& run, const std::vector<Training>& plan,
+                                 const std::string& run, const RunRecord& record, const std::vector<Training>& plan,
                                  const std::vector<std::vector<double>>& results) {
   std::string text = "resilinet shard " + std::to_string(share.shard + 1) + "/" + std::to_string(share.shards) +
-                     " of " + std::to_string(plan.size()) + " trainings\nrun " + run + "\n";
+                     " of " + std::to_string(plan.size()) + " trainings\nrun " + run + "\ncost " +
+                     py(record.wall_seconds) + " " + py(record.cpu_seconds) + " " + record.machine + "\n";
   for (std::size_t j = 0; j < plan.size(); ++j) {
     if (!share.in_shard(j)) continue;
     text += std::to_string(j) + " " + plan[j].file;
@@ -93,11 +96,32 @@ inline std::string write_partial(const std::string& dir, const std::string& expe
   return path;
 }
 
+/// Adds a partial file's "cost <wall> <cpu> <machine>" line to `cost` (whose costs stay
+/// negative, not recorded, once a shard's were not).
+inline void add_shard_cost(const std::string& line, const std::string& path, RunRecord& cost) {
+  std::istringstream words(line.substr(5));
+  double wall = -1, cpu = -1;
+  std::string machine;
+  words >> wall >> cpu;
+  std::getline(words >> std::ws, machine);
+  if (words.fail() || !(wall >= 0 && cpu >= 0))
+    throw resilinet::ValueError("--merge: '" + path + "' line 3 is not 'cost <wall seconds> <CPU seconds> <machine>': " +
+                                resilinet::quoted(line, 120));
+  if (cost.cpu_seconds >= 0) {
+    cost.wall_seconds = std::max(cost.wall_seconds, wall);
+    cost.cpu_seconds += cpu;
+  }
+  if (("; " + cost.machine + "; ").find("; " + machine + "; ") == std::string::npos)
+    cost.machine += (cost.machine.empty() ? "" : "; ") + machine;
+}
+
 /// Reads every shard's partial results file of `experiment` in `dirs` into one result per
-/// training of `plan`; refuses files of another run, trainings missing or given twice.
+/// training of `plan`; refuses files of another run, trainings missing or given twice. Adds
+/// the shards' costs to `cost` (CPU seconds summed, the longest wall time, their machines;
+/// the costs -1 when a shard's file has none).
 inline std::vector<std::vector<double>> read_partials(const std::vector<std::string>& dirs, const std::string& experiment,
                                                       const std::string& run, const std::vector<Training>& plan,
-                                                      std::size_t combinations) {
+                                                      std::size_t combinations, RunRecord& cost) {
   using resilinet::ValueError;
   std::vector<std::vector<double>> results(plan.size());
   std::vector<std::string> from(plan.size());
@@ -121,6 +145,11 @@ inline std::vector<std::vector<double>> read_partials(const std::vector<std::str
         throw ValueError("--merge: '" + path + "' comes from a run with other settings: " +
                          resilinet::quoted(run_line, 300) + "; this run: run " + run);
       for (std::size_t at = 3; std::getline(in, line); ++at) {
+        if (at == 3 && line.rfind("cost ", 0) == 0) {
+          add_shard_cost(line, path, cost);
+          continue;
+        }
+        if (at == 3) cost.wall_seconds = cost.cpu_seconds = -1;  // written before 2026-12-04
         // "<index> <file> <accuracies>": the file (a model's name) may hold spaces, so it is
         // matched against the plan's rather than read as one word.
         const char* const text = line.c_str();

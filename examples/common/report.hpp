@@ -127,12 +127,9 @@ class Report {
     return base + ".txt";
   }
 
- private:
-  static std::string quote(const std::string& s) { return "\"" + s + "\""; }
-
-  // Grouped bars: one group per reliability setting, one bar per series: the mean over
-  // iterations, its value above it and an error bar of ± one standard deviation (the .txt's
-  // std; none from one iteration), on an opaque background with labelled axes.
+  /// The plot: one group of bars per setting, one bar per series, the mean over iterations
+  /// with its value above it and an error bar of ± one standard deviation (the .txt's std;
+  /// none from one iteration), on an opaque background with labelled axes.
   std::string svg(const std::vector<Setting>& settings) const {
     const double w = 900, h = 440, left = 70, bottom = 60, top = 50;
     const double group_w = (w - left - 20) / double(settings.size());
@@ -193,6 +190,9 @@ class Report {
     s << "</svg>\n";
     return s.str();
   }
+
+ private:
+  static std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
   std::string experiment_;
   bool echo_;

@@ -22,6 +22,7 @@ for f in health_average_accuracy.txt health_average_accuracy.csv health_average_
   cmp "$work/one/results/$f" "$work/dealt/results/$f" || { echo "mpirun -np 2 (dealt) differs: $f"; exit 1; }
   cmp "$work/one/results/$f" "$work/merged/$f" || { echo "two shards merged differ: $f"; exit 1; }
 done
+grep -q "^mode mpirun -np 2$" "$work/dealt/results/health_average_accuracy.info" || { echo "mpirun's .info: $(cat "$work/dealt/results/health_average_accuracy.info")"; exit 1; }
 if "$health" "${args[@]}" --merge "$work/shard1" --out "$work/half" 2>"$work/half.err"; then
   echo "--merge of one shard of two succeeded"; exit 1
 fi
@@ -38,7 +39,7 @@ def accuracies(path):
 for run, results in [("dealt", "health_average_accuracy"), ("two", "health_average_accuracy"),
                      ("cnn", "cifar_resnet_average_accuracy_results")]:
     files = sorted(os.listdir(f"{work}/{run}/results"))
-    assert files == [results + e for e in (".csv", ".svg", ".txt")], files
+    assert files == [results + e for e in (".csv", ".info", ".svg", ".txt")], files
     log = open(f"{work}/{run}.log").read()
     assert log.count("wrote ") == 1, "rank 0 alone reports"
     assert not [f for f in os.listdir(f"{work}/{run}/models") if f.endswith((".ckpt", ".tmp"))], "no checkpoint left"
