@@ -664,6 +664,9 @@ int main(int argc, char** argv) {
            << "(not comparable)\n";
     report_bytes(report, outcomes, launch, v, client.source_bytes() - warmup_bytes,
                  client.source_pulls() - warmup_pulls, inf);
+    if (!launch.deployment.curve_keys.empty())
+      report << "CURVE: every connection authenticated and encrypted (keys in " << launch.deployment.curve_keys
+             << "); connections refused by the client's source: " << client.refused() << " (by the nodes: refused= in the stats lines)\n";
     for (const auto& [name, count] : rejected) report << "malformed messages refused by " << name << ": " << count << "\n";
     for (const auto& [name, text] : final_stats) report << "stats " << text << "\n";
     for (const auto& [name, p] : cluster.processes()) report << "node " << name << " started " << p.starts << " time(s)\n";

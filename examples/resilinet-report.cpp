@@ -269,14 +269,15 @@ int main(int argc, char** argv) {
   CLI::App app{"resilinet-report: the reproduction report (index.md and SVG figures) from the results CSVs of experiment runs"};
   std::vector<std::string> dirs;
   std::string out;
-  app.add_option("results", dirs, "folders searched (recursively) for the programs' results .csv files and the .info beside each")
-      ->required();
+  app.add_option("results", dirs, "folders searched (recursively) for the programs' results .csv files and the .info beside each");
   app.add_option("--out", out, "folder the report is written to (index.md and one .svg per run)")->required();
   if (const int code = parse_command_line(app, argc, argv); code >= 0) return code;
   try {
+    require_writable_folder("--out", out);
+    resilinet::require(!dirs.empty(), "no results folder given (resilinet-report RESULTS_DIR... --out DIR)");
     const std::vector<Run> runs = find_runs(dirs);
     if (runs.empty()) throw resilinet::ValueError("no results .csv file under the folders given");
-    fs::create_directories(out);
+    make_directories(out);
     for (const auto& r : runs) resilinet::write_text_file(out + "/" + r.figure, figure_svg(r.table));
     resilinet::write_text_file(out + "/index.md", index_text(runs, dirs));
     std::printf("wrote %s/index.md and %zu figure(s) from %zu results file(s)\n", out.c_str(), runs.size(), runs.size());

@@ -208,6 +208,8 @@ TEST_CASE("read_deployment reads a description and names every problem") {
       {"link iot fog latency-ms=1\n", "link iot -> fog does not join two deployed nodes"},
       {"link iot iot latency-ms=1\n", "link iot -> iot does not join two deployed nodes"},
       {"link iot cloud loss=0.1\nlink iot cloud mbit=2\n", "line 10: link iot -> cloud is listed twice"},
+      {"node client tcp://127.0.0.1:5609\n", "'client' names the launcher; a node may not take it"},
+      {"curve-keys\n", "line 9: 'curve-keys' takes 1 value, got 0"},
   };
   for (const auto& [extra, message] : cases) {
     CAPTURE(extra);
@@ -218,6 +220,7 @@ TEST_CASE("read_deployment reads a description and names every problem") {
     } catch (const FormatError& e) {
       what = e.what();
     }
+    CAPTURE(what);
     CHECK(what.find(message) != std::string::npos);
     std::remove(p.c_str());
   }

@@ -1,13 +1,18 @@
 #pragma once
-// Command-line parsing shared by the programs: CLI11's errors and exit codes, plus the nearest
-// flag when one is misspelt.
+// Command-line parsing shared by the programs: CLI11's errors and exit codes, the nearest flag
+// when one is misspelt, and the checks of an output folder flag.
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <resilinet/core/error.hpp>
 
 namespace examples {
 
@@ -57,6 +62,31 @@ inline int parse_command_line(CLI::App& app, int argc, char** argv) {
     }
     return code;
   }
+}
+
+/// Fails early (before the data loads) unless the folder `dir` given to `flag` is writable:
+/// it exists as a directory a file can be created in, or is absent below one.
+inline void require_writable_folder(const std::string& flag, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  resilinet::require<resilinet::IoError>(!fs::exists(status) || fs::is_directory(status), flag, " '", dir,
+                                         "' exists and is not a directory");
+  fs::path probe_dir = dir;  // the folder the run's first file or folder goes into
+  while (!fs::exists(probe_dir, ec)) probe_dir = probe_dir.has_parent_path() ? probe_dir.parent_path() : ".";
+  std::string probe = (probe_dir / ".resilinet-write-test-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  resilinet::require<resilinet::IoError>(fd >= 0, flag, " '", dir, "': cannot create files in '", probe_dir.string(),
+                                         "': ", resilinet::detail::os_reason());
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+/// mkdir -p: creates `dir` and any missing parents.
+inline void make_directories(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw resilinet::IoError("cannot create directory '" + dir + "': " + ec.message());
 }
 
 }  // namespace examples

@@ -68,7 +68,7 @@ Dataset<T> load_mhealth(const std::string& dir, const MhealthOptions& options = 
         char* end = nullptr;
         const double v = std::strtod(p, &end);
         require<FormatError>(end != p && std::isfinite(v), "'", path, "' line ", line_no,
-                             ": '", quoted(std::string(p, std::strcspn(p, " \t\r")), 20),
+                             ": '", resilinet::quoted(std::string(p, std::strcspn(p, " \t\r")), 20),
                              "' is not a number");
         require<FormatError>(cols <= mhealth_features, "'", path, "' line ", line_no,
                              ": more than ", mhealth_features + 1, " columns");

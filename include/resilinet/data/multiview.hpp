@@ -47,7 +47,7 @@ inline ViewFile parse_view_file(const std::string& dir, const std::string& name,
   const bool ok = std::sscanf(name.c_str(), "c%d_%d_%d.%4s", &v.camera, &v.object, &v.frame, tail) == 4 &&
                   std::string(tail) == "jpg" && v.camera >= 0 && v.camera < 6 && v.object >= 0 &&
                   v.frame >= 0;
-  require<FormatError>(ok, "'", quoted(v.path, 200), "' is not named c<camera 0-5>_<object>_<frame>.jpg");
+  require<FormatError>(ok, "'", resilinet::quoted(v.path, 200), "' is not named c<camera 0-5>_<object>_<frame>.jpg");
   return v;
 }
 
@@ -89,7 +89,7 @@ inline std::vector<std::pair<std::array<std::string, 6>, int>> group_multiview(
   for (const auto& f : files) {
     auto& g = groups[{f.label, f.frame, f.object}];
     require<FormatError>(!g[std::size_t(f.camera)], "two images of camera ", f.camera, " for '",
-                         quoted(f.path, 200), "'");
+                         resilinet::quoted(f.path, 200), "'");
     g[std::size_t(f.camera)] = &f;
   }
   for (const auto& [key, g] : groups) {

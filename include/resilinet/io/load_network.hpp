@@ -37,7 +37,7 @@ std::unique_ptr<PartitionedNetwork<T>> build_from_description(const std::string&
   const auto bad = [&](std::size_t i) {
     std::string text;
     for (const std::string& w : lines[i]) text += (text.empty() ? "" : " ") + w;
-    return FormatError(where + " line " + std::to_string(i + 1) + ": malformed '" + quoted(text, 120) + "'");
+    return FormatError(where + " line " + std::to_string(i + 1) + ": malformed '" + resilinet::quoted(text, 120) + "'");
   };
   const auto small = [&](std::size_t i, std::size_t k, int limit) {
     const double v = text_number(lines[i][k], i + 1);
@@ -71,18 +71,18 @@ std::unique_ptr<PartitionedNetwork<T>> build_from_description(const std::string&
     LayerReader<T> reader(std::vector<std::string>(parts.layers.begin() + long(i) + 1, parts.layers.begin() + long(end)),
                           where, parts.first_layer_line + i + 1, max_values);
     require<FormatError>(w.size() == 2, where, " line ", parts.first_layer_line + i, ": malformed '",
-                         quoted(parts.layers[i], 120), "'");
+                         resilinet::quoted(parts.layers[i], 120), "'");
     if (w[0] == "layers") {
       const std::size_t n = net->index_of(w[1]);
       require<FormatError>(!filled[n], where, ": two layer sections for node '", w[1], "'");
       reader.fill(net->nodes()[n]->layers);
       filled[n] = true;
     } else {
-      require<FormatError>(!transforms.count(w[1]), where, ": two transforms for link '", quoted(w[1]), "'");
+      require<FormatError>(!transforms.count(w[1]), where, ": two transforms for link '", resilinet::quoted(w[1]), "'");
       transforms[w[1]] = reader.next();
     }
     require<FormatError>(reader.at_end(), where, " line ", parts.first_layer_line + i,
-                         ": more layer lines than '", quoted(parts.layers[i], 120), "' holds");
+                         ": more layer lines than '", resilinet::quoted(parts.layers[i], 120), "' holds");
     i = end;
   }
   for (std::size_t i = 0; i < lines.size(); ++i) {  // the links and the failure order
@@ -93,10 +93,10 @@ std::unique_ptr<PartitionedNetwork<T>> build_from_description(const std::string&
       auto transform = transforms.find(key);
       const bool has_transform = w[6] != "-";
       require<FormatError>(has_transform == (transform != transforms.end()), where, " line ", i + 1, ": link '",
-                           quoted(key), "' names transform '", quoted(w[6]), "' but the layers ",
+                           resilinet::quoted(key), "' names transform '", resilinet::quoted(w[6]), "' but the layers ",
                            has_transform ? "hold none for it" : "hold one");
       if (small(i, 4, int(LinkKind::skip)) == int(LinkKind::main)) {
-        require<FormatError>(!has_transform && w[5] == key, where, " line ", i + 1, ": main link '", quoted(key),
+        require<FormatError>(!has_transform && w[5] == key, where, " line ", i + 1, ": main link '", resilinet::quoted(key),
                              "' must open its own group and carry no transform");
         net->add_main_link(w[2], w[3], key);
       } else {
@@ -111,7 +111,7 @@ std::unique_ptr<PartitionedNetwork<T>> build_from_description(const std::string&
   for (std::size_t n = 0; n < filled.size(); ++n)
     require<FormatError>(filled[n], where, ": no layers for node '", net->nodes()[n]->name, "'");
   require<FormatError>(transforms.empty(), where, ": a transform for link '",
-                       transforms.empty() ? "" : quoted(transforms.begin()->first), "', which the network does not have");
+                       transforms.empty() ? "" : resilinet::quoted(transforms.begin()->first), "', which the network does not have");
   net->configure(description, true);  // failout, link weights and enabled flags
   return net;
 }
@@ -142,14 +142,14 @@ std::unique_ptr<PartitionedNetwork<T>> load_network(const std::string& path, std
   std::map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < file.names.size(); ++i)
     require<FormatError>(index.emplace(file.names[i], i).second, "'", path, "': parameter '",
-                         quoted(file.names[i]), "' appears twice");
+                         resilinet::quoted(file.names[i]), "' appears twice");
   const std::vector<Parameter<T>*> params = net->parameters();
   require<FormatError>(params.size() == file.names.size(), "'", path, "' holds ", file.names.size(),
                        " parameters but its layers have ", params.size());
   std::vector<Tensor<T>*> values;
   for (Parameter<T>* p : params) {
     const auto it = index.find(p->name());
-    require<FormatError>(it != index.end(), "'", path, "': no values for parameter '", quoted(p->name()), "'");
+    require<FormatError>(it != index.end(), "'", path, "': no values for parameter '", resilinet::quoted(p->name()), "'");
     detail::check_parameter_shape(*p, file.values[it->second], path);
     values.push_back(&file.values[it->second]);
   }

@@ -177,7 +177,7 @@ ModelFileContents<T> read_model_file(const std::string& path) {
 /// Checks that `value` (parameter `name` of the file at `path`) fits `p`.
 template <class T>
 void check_parameter_shape(const Parameter<T>& p, const Tensor<T>& value, const std::string& path) {
-  require<FormatError>(value.shape() == p.value().shape(), "'", path, "': parameter '", quoted(p.name()),
+  require<FormatError>(value.shape() == p.value().shape(), "'", path, "': parameter '", resilinet::quoted(p.name()),
                        "' has shape ", value.shape(), " but the module expects ", p.value().shape());
 }
 
@@ -210,7 +210,7 @@ void load_parameters(Module<T>& module, const std::string& path) {
   std::vector<Tensor<T>*> values;
   for (std::size_t i = 0; i < params.size(); ++i) {
     require<FormatError>(file.names[i] == params[i]->name(), "'", path, "': found parameter '",
-                         quoted(file.names[i]), "' where module '", module.name(), "' expects '",
+                         resilinet::quoted(file.names[i]), "' where module '", module.name(), "' expects '",
                          params[i]->name(), "'");
     detail::check_parameter_shape(*params[i], file.values[i], path);
     values.push_back(&file.values[i]);

@@ -57,11 +57,11 @@ Tensor<T> load_npy(const std::string& path) {
   const std::string order = detail::npy_field(header, "fortran_order", path);
   const std::string shape_text = detail::npy_field(header, "shape", path);
   const bool f4 = descr == "'<f4'", f8 = descr == "'<f8'";
-  require<FormatError>(f4 || f8, "'", path, "' holds dtype ", quoted(descr, 20), "; load_npy reads <f4 or <f8");
+  require<FormatError>(f4 || f8, "'", path, "' holds dtype ", resilinet::quoted(descr, 20), "; load_npy reads <f4 or <f8");
   require<FormatError>(order == "False" || order == "True", "'", path, "': fortran_order ",
-                       quoted(order, 20), " is neither True nor False");
+                       resilinet::quoted(order, 20), " is neither True nor False");
   require<FormatError>(shape_text.size() >= 2 && shape_text.front() == '(' && shape_text.back() == ')',
-                       "'", path, "': shape ", quoted(shape_text, 40), " is not a tuple");
+                       "'", path, "': shape ", resilinet::quoted(shape_text, 40), " is not a tuple");
   std::vector<std::size_t> dims;
   const std::size_t scalar = f4 ? 4 : 8;
   std::uint64_t count = 1;
@@ -73,14 +73,14 @@ Tensor<T> load_npy(const std::string& path) {
     const unsigned long long d = std::strtoull(item.c_str() + first, &end, 10);
     require<FormatError>(end != item.c_str() + first && item.find_first_not_of(' ', std::size_t(end - item.c_str())) == std::string::npos &&
                              item[first] != '-',
-                         "'", path, "': shape ", quoted(shape_text, 40), " has a bad dimension");
+                         "'", path, "': shape ", resilinet::quoted(shape_text, 40), " has a bad dimension");
     require<FormatError>(detail::grow_count(count, d, in, scalar), "'", path, "': shape ",
-                         quoted(shape_text, 40), " claims more values than the file holds");
+                         resilinet::quoted(shape_text, 40), " claims more values than the file holds");
     dims.push_back(std::size_t(d));
   }
   require<FormatError>(dims.size() <= Shape::max_rank, "'", path, "': ", dims.size(), " dimensions");
   require<FormatError>(in.remaining() == count * scalar, "'", path, "': ", in.remaining(),
-                       " data bytes for shape ", quoted(shape_text, 40), " of ", descr);
+                       " data bytes for shape ", resilinet::quoted(shape_text, 40), " of ", descr);
   Tensor<T> t{Shape(dims)};
   std::vector<T> values(count);
   for (T& v : values) v = f4 ? T(in.get<float>("values")) : T(in.get<double>("values"));

@@ -101,7 +101,7 @@ class LayerReader {
 
   void fill(Sequential<T>& chain, const LayerSpec& s) {
     require<FormatError>(s.kind() == "sequential" && s.name() == chain.name(), s.where(), ": expected the layers of '",
-                         chain.name(), "', found ", s.kind(), " '", quoted(s.name()), "'");
+                         chain.name(), "', found ", s.kind(), " '", resilinet::quoted(s.name()), "'");
     const std::size_t count = s.size("layers");
     s.require_all_read();
     require<FormatError>(count <= lines_.size() - next_, s.where(), ": '", chain.name(), "' claims ", count,
@@ -155,15 +155,15 @@ class LayerReader {
       return std::make_unique<ZeroPadding2D<T>>(s.size("top"), s.size("bottom"), s.size("left"), s.size("right"), name);
     if (k == "sequential") return std::make_unique<Sequential<T>>(name);
     if (k == "residual_block") return std::make_unique<ResidualBlock<T>>(name);
-    require<FormatError>(k != "custom", s.where(), ": layer '", quoted(name), "' is a module of the program ",
+    require<FormatError>(k != "custom", s.where(), ": layer '", resilinet::quoted(name), "' is a module of the program ",
                          "that saved it (no spec()): build the network in code and use load_parameters()");
-    throw FormatError(s.where() + ": layer '" + quoted(name) + "' has unknown kind '" + quoted(k) + "'");
+    throw FormatError(s.where() + ": layer '" + resilinet::quoted(name) + "' has unknown kind '" + resilinet::quoted(k) + "'");
   }
 
   Tensor<T> zeros(const LayerSpec& s, std::initializer_list<std::size_t> dims) const {
     std::size_t count = 1;
     for (std::size_t d : dims) {
-      require<FormatError>(d == 0 || count <= max_values_ / d, s.where(), ": layer '", quoted(s.name()),
+      require<FormatError>(d == 0 || count <= max_values_ / d, s.where(), ": layer '", resilinet::quoted(s.name()),
                            "' has a parameter larger than the file holds");
       count *= d;
     }
@@ -176,7 +176,7 @@ class LayerReader {
 
   static Shape pair(const LayerSpec& s, const std::string& key) {
     const Shape v = s.shape(key);
-    require<FormatError>(v.rank() == 2, "layer '", quoted(s.name()), "': ", key, " must be two sizes, got ", v);
+    require<FormatError>(v.rank() == 2, "layer '", resilinet::quoted(s.name()), "': ", key, " must be two sizes, got ", v);
     return v;
   }
 

@@ -81,14 +81,14 @@ class LayerSpec {
     LayerSpec spec(kind);
     while (in >> word) {
       const std::size_t eq = word.find('=');
-      require<FormatError>(eq != std::string::npos && eq > 0, where, ": '", quoted(word),
+      require<FormatError>(eq != std::string::npos && eq > 0, where, ": '", resilinet::quoted(word),
                            "' is not key=value");
       const std::string key = word.substr(0, eq);
-      require<FormatError>(!spec.values_.count(key), where, ": setting '", quoted(key), "' given twice");
+      require<FormatError>(!spec.values_.count(key), where, ": setting '", resilinet::quoted(key), "' given twice");
       spec.set(key, unescape(word.substr(eq + 1), where));
     }
     spec.where_ = where;
-    require<FormatError>(spec.values_.count("name"), where, ": layer '", quoted(kind), "' has no name");
+    require<FormatError>(spec.values_.count("name"), where, ": layer '", resilinet::quoted(kind), "' has no name");
     return spec;
   }
 
@@ -104,7 +104,7 @@ class LayerSpec {
   /// Text setting `key` (FormatError when missing).
   std::string text(const std::string& key) const {
     const auto it = values_.find(key);
-    require<FormatError>(it != values_.end(), where_, ": layer '", quoted(name()), "' (", kind_,
+    require<FormatError>(it != values_.end(), where_, ": layer '", resilinet::quoted(name()), "' (", kind_,
                          ") has no setting '", key, "'");
     read_.push_back(key);
     return it->second;
@@ -116,21 +116,21 @@ class LayerSpec {
     char* end = nullptr;
     const double d = std::strtod(v.c_str(), &end);
     require<FormatError>(!v.empty() && *end == '\0' && std::isfinite(d), where_, ": ", key, "='",
-                         quoted(v), "' is not a number");
+                         resilinet::quoted(v), "' is not a number");
     return d;
   }
 
   /// Non-negative integer setting `key`.
   std::size_t size(const std::string& key) const {
     const std::string v = text(key);
-    require<FormatError>(is_count(v), where_, ": ", key, "='", quoted(v), "' is not a count");
+    require<FormatError>(is_count(v), where_, ": ", key, "='", resilinet::quoted(v), "' is not a count");
     return std::size_t(std::stoull(v));
   }
 
   /// Flag setting `key` (0 or 1).
   bool flag(const std::string& key) const {
     const std::string v = text(key);
-    require<FormatError>(v == "0" || v == "1", where_, ": ", key, "='", quoted(v), "' is not 0 or 1");
+    require<FormatError>(v == "0" || v == "1", where_, ": ", key, "='", resilinet::quoted(v), "' is not 0 or 1");
     return v == "1";
   }
 
@@ -139,13 +139,13 @@ class LayerSpec {
     const std::string v = text(key);
     for (Activation a : {Activation::linear, Activation::relu, Activation::relu6})
       if (v == to_string(a)) return a;
-    throw FormatError(where_ + ": unknown activation " + key + "='" + quoted(v) + "'");
+    throw FormatError(where_ + ": unknown activation " + key + "='" + resilinet::quoted(v) + "'");
   }
 
   /// Padding setting `key` (valid or same).
   Padding padding(const std::string& key) const {
     const std::string v = text(key);
-    require<FormatError>(v == "valid" || v == "same", where_, ": padding ", key, "='", quoted(v),
+    require<FormatError>(v == "valid" || v == "same", where_, ": padding ", key, "='", resilinet::quoted(v),
                          "' is not valid or same");
     return v == "same" ? Padding::same : Padding::valid;
   }
@@ -158,7 +158,7 @@ class LayerSpec {
       std::istringstream in(v);
       for (std::string d; std::getline(in, d, 'x');) {
         require<FormatError>(is_count(d) && dims.size() < Shape::max_rank, where_, ": ", key, "='",
-                             quoted(v), "' is not a shape");
+                             resilinet::quoted(v), "' is not a shape");
         dims.push_back(std::size_t(std::stoull(d)));
       }
     }
@@ -171,8 +171,8 @@ class LayerSpec {
     for (const std::string& k : keys_) {
       bool read = k == "name";
       for (const std::string& r : read_) read = read || r == k;
-      require<FormatError>(read, where_, ": layer '", quoted(name()), "' (", kind_,
-                           ") has unknown option '", quoted(k), "'");
+      require<FormatError>(read, where_, ": layer '", resilinet::quoted(name()), "' (", kind_,
+                           ") has unknown option '", resilinet::quoted(k), "'");
     }
   }
 
@@ -210,9 +210,9 @@ class LayerSpec {
       const auto hex = [&](char c) {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        throw FormatError(where + ": bad escape in '" + quoted(s) + "'");
+        throw FormatError(where + ": bad escape in '" + resilinet::quoted(s) + "'");
       };
-      require<FormatError>(i + 2 < s.size(), where, ": bad escape in '", quoted(s), "'");
+      require<FormatError>(i + 2 < s.size(), where, ": bad escape in '", resilinet::quoted(s), "'");
       out += char(hex(s[i + 1]) * 16 + hex(s[i + 2]));
       i += 2;
     }

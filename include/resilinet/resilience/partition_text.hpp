@@ -38,7 +38,7 @@ inline double text_number(const std::string& word, std::size_t line) {
   char* end = nullptr;
   const double v = std::strtod(word.c_str(), &end);
   require<FormatError>(!word.empty() && *end == '\0' && std::isfinite(v), "line ", line, ": '",
-                       quoted(word), "' is not a number");
+                       resilinet::quoted(word), "' is not a number");
   return v;
 }
 
@@ -69,7 +69,7 @@ struct NodeRecord {
     const double survival = detail::text_number(words[4], line);
     const double granularity = detail::text_number(words[5], line);
     require<FormatError>(survival >= 0 && survival <= 1 && (granularity == 0 || granularity == 1),
-                         "line ", line, ": failout '", quoted(text, 120), "' out of range");
+                         "line ", line, ": failout '", resilinet::quoted(text, 120), "' out of range");
     return Failout(survival, FailoutGranularity(int(granularity)));
   }
 };
@@ -99,7 +99,7 @@ struct LinkRecord {
   static Settings read(const std::vector<std::string>& words, std::size_t line) {
     const double weight = detail::text_number(words[7], line);
     require<FormatError>(words[8] == "0" || words[8] == "1", "line ", line, ": enabled flag '",
-                         quoted(words[8]), "' is not 0 or 1");
+                         resilinet::quoted(words[8]), "' is not 0 or 1");
     return Settings{weight, words[8] == "1"};
   }
 };
@@ -189,7 +189,7 @@ void configure_partition(Partition<T>& p, const std::string& description, bool a
     bool same = a.size() == b.size();
     for (std::size_t k = 0; same && k < fixed; ++k) same = a[k] == b[k];
     require<FormatError>(same, "the saved network differs from '", network, "' at line ", line,
-                         ": saved '", quoted(theirs_line, 120), "', built '", mine_line, "'");
+                         ": saved '", resilinet::quoted(theirs_line, 120), "', built '", mine_line, "'");
     if (is_node) {
       const Failout failout = NodeRecord::read(a, theirs_line, line);
       if (apply) p.nodes()[node++]->failout = failout;

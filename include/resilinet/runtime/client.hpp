@@ -24,9 +24,11 @@ class Client {
   /// Binds the deployment's source endpoint and connects to `output_node` (the network's
   /// last node).
   Client(const Deployment& deployment, const std::string& output_node, zmq::context_t& zctx)
-      : deployment_(deployment), zctx_(zctx), source_(zctx, zmq::socket_type::router),
-        output_(connect_dealer(zctx, deployment_.node(output_node).endpoint, deployment_.max_message_bytes, "client")) {
+      : deployment_(deployment), zctx_(zctx), security_(deployment, "client", zctx), source_(zctx, zmq::socket_type::router),
+        output_(connect_dealer(zctx, security_, output_node, deployment_.node(output_node).endpoint,
+                               deployment_.max_message_bytes, "client")) {
     configure_socket(source_, deployment_.max_message_bytes);
+    security_.serve(source_);
     source_.bind(deployment_.source);
   }
 
@@ -117,11 +119,15 @@ class Client {
   /// Answers (and example pulls) that belonged to no current request.
   std::uint64_t stale() const { return stale_; }
 
+  /// Connections to the example source refused for a key the deployment does not name.
+  std::uint64_t refused() const { return security_.refused(); }
+
  private:
   zmq::socket_t& probe(const std::string& name) {
     auto it = probes_.find(name);
     if (it == probes_.end())
-      it = probes_.emplace(name, connect_dealer(zctx_, deployment_.node(name).endpoint, deployment_.max_message_bytes)).first;
+      it = probes_.emplace(name, connect_dealer(zctx_, security_, name, deployment_.node(name).endpoint,
+                                                deployment_.max_message_bytes)).first;
     return it->second;
   }
 
@@ -154,6 +160,7 @@ class Client {
 
   const Deployment& deployment_;
   zmq::context_t& zctx_;
+  CurveSecurity security_;  // before the sockets: they are made with it, and closed before it
   zmq::socket_t source_;
   zmq::socket_t output_;
   std::map<std::string, zmq::socket_t> probes_;

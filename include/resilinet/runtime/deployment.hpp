@@ -19,6 +19,10 @@
 /// and a loss probability, which the sending node emulates (LinkEmulator), so one machine
 /// behaves like the IoT/edge/fog/cloud hierarchy. The pulls that ask for data travel free.
 ///
+/// An optional `curve-keys DIR` line (relative to this file) makes every connection a CURVE
+/// one: each process's key pair is in DIR (`<name>.key`, `<name>.pub`; `resilinet-keys` writes
+/// them), and a node admits only the keys of the processes named here (CurveSecurity).
+///
 /// An optional `network <builder> key=value...` line (e.g. `network health variant=resilinet
 /// partition=1`) builds the network in code instead, for model files saved before they held
 /// their layers.
@@ -77,6 +81,8 @@ struct Deployment {
   std::vector<DeployedNode> nodes;
   /// The emulated links (`link` lines); every other link is the machine's own.
   std::vector<LinkConditions> links;
+  /// Folder of the processes' CURVE keys (made absolute like `model`); empty: no CURVE.
+  std::string curve_keys;
 
   /// The node called `name` (ValueError when the deployment has none).
   const DeployedNode& node(const std::string& name) const {
@@ -104,7 +110,7 @@ inline void check_endpoint(const std::string& endpoint, const std::string& where
     ok = endpoint[i] >= '0' && endpoint[i] <= '9';
     port = port * 10 + (endpoint[i] - '0');
   }
-  require<FormatError>(ok && port >= 1 && port <= 65535, where, ": endpoint '", quoted(endpoint),
+  require<FormatError>(ok && port >= 1 && port <= 65535, where, ": endpoint '", resilinet::quoted(endpoint),
                        "' is not tcp://HOST:PORT with a port in 1..65535");
 }
 
@@ -135,7 +141,7 @@ inline Deployment read_deployment(const std::string& path) {
       char* end = nullptr;
       const double v = std::strtod(text.c_str(), &end);
       require<FormatError>(!text.empty() && *end == '\0' && v >= lo && v <= hi, where, ": ",
-                           what.empty() ? key : what, " '", quoted(text), "' is not a number in [", lo, ", ", hi, "]");
+                           what.empty() ? key : what, " '", resilinet::quoted(text), "' is not a number in [", lo, ", ", hi, "]");
       return v;
     };
     if (key == "network") {
@@ -144,13 +150,14 @@ inline Deployment read_deployment(const std::string& path) {
       for (std::size_t k = 2; k < w.size(); ++k) {
         const std::size_t eq = w[k].find('=');
         require<FormatError>(eq != std::string::npos && eq > 0, where, ": network option '",
-                             quoted(w[k]), "' is not key=value");
+                             resilinet::quoted(w[k]), "' is not key=value");
         d.options[w[k].substr(0, eq)] = w[k].substr(eq + 1);
       }
-    } else if (key == "model") {
+    } else if (key == "model" || key == "curve-keys") {
       need(2);
       const std::size_t slash = path.rfind('/');
-      d.model = w[1][0] == '/' || slash == std::string::npos ? w[1] : path.substr(0, slash + 1) + w[1];
+      (key == "model" ? d.model : d.curve_keys) =
+          w[1][0] == '/' || slash == std::string::npos ? w[1] : path.substr(0, slash + 1) + w[1];
     } else if (key == "input") {
       require<FormatError>(w.size() >= 2 && w.size() <= 1 + Shape::max_rank - 1, where,
                            ": 'input' takes 1 to ", Shape::max_rank - 1, " dimensions");
@@ -191,9 +198,9 @@ inline Deployment read_deployment(const std::string& path) {
       }
       d.links.push_back(c);
     } else {
-      throw FormatError(where + ": unknown item '" + quoted(key) +
+      throw FormatError(where + ": unknown item '" + resilinet::quoted(key) +
                         "' (expected network, model, input, source, deadline-ms, "
-                        "max-message-bytes, node or link)");
+                        "max-message-bytes, node, link or curve-keys)");
     }
   }
   for (const auto& [item, missing] : {std::pair<const char*, bool>{"model", d.model.empty()},
@@ -207,6 +214,7 @@ inline Deployment read_deployment(const std::string& path) {
   const auto deployed = [&](const std::string& name) {
     return std::any_of(d.nodes.begin(), d.nodes.end(), [&](const DeployedNode& n) { return n.name == name; });
   };
+  require<FormatError>(!deployed("client"), "'", path, "': 'client' names the launcher; a node may not take it");
   for (const LinkConditions& l : d.links)
     require<FormatError>(deployed(l.from) && (deployed(l.to) || l.to == "client") && l.from != l.to, "'", path,
                          "': link ", l.from, " -> ", l.to, " does not join two deployed nodes (or a node and client)");

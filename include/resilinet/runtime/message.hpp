@@ -163,7 +163,7 @@ inline Message decode(const void* data, std::size_t size, std::size_t max_bytes)
   require<FormatError>(size >= message_header_bytes, "message of ", size,
                        " bytes is shorter than the ", message_header_bytes, "-byte header");
   require<FormatError>(std::memcmp(p, detail::message_magic, 4) == 0,
-                       "message does not start with RSRT: '", quoted(std::string(p, 4)), "'");
+                       "message does not start with RSRT: '", resilinet::quoted(std::string(p, 4)), "'");
   const auto version = detail::read_at<std::uint8_t>(p, message_offset::version);
   require<FormatError>(version == detail::message_version, "message version ", int(version),
                        " (expected ", int(detail::message_version), ")");

@@ -71,7 +71,8 @@ class NodeServer {
   /// `allow_remote_bind`. The network must have its model loaded.
   NodeServer(PartitionedNetwork<float>& net, const Deployment& deployment, const std::string& node,
              zmq::context_t& zctx, bool allow_remote_bind = false)
-      : net_(net), deployment_(deployment), node_index_(net.index_of(node)), router_(zctx, zmq::socket_type::router),
+      : net_(net), deployment_(deployment), node_index_(net.index_of(node)), security_(deployment, node, zctx),
+        router_(zctx, zmq::socket_type::router),
         links_out_(deployment, node, 0x5eed + node_index_) {
     const DeployedNode& me = deployment_.node(node);
     require(allow_remote_bind || is_loopback_endpoint(me.endpoint), "node '", node, "': endpoint '",
@@ -80,12 +81,13 @@ class NodeServer {
             "nodes and 64 links, the network has ", net.nodes().size(), " and ", net.links().size());
     configure_socket(router_, deployment_.max_message_bytes);
     router_.set(zmq::sockopt::router_handover, 1);  // a restarted consumer takes its name back at once
+    security_.serve(router_);
     router_.bind(me.endpoint);
     shapes_ = net_.node_output_shapes(deployment_.input.prepend(1), inf_);
-    const auto add_source = [&](std::size_t from, const std::string& endpoint) {
+    const auto add_source = [&](std::size_t from, const std::string& server, const std::string& endpoint) {
       // A monitor reports the source's connection dropping, so a source that dies while this
       // node waits for it fails at once instead of at the deadline.
-      zmq::socket_t dealer = connect_dealer(zctx, endpoint, deployment_.max_message_bytes, node);
+      zmq::socket_t dealer = connect_dealer(zctx, security_, server, endpoint, deployment_.max_message_bytes, node);
       const std::string address = "inproc://monitor-" + std::to_string(sources_.size());
       zmq_socket_monitor(dealer.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED);
       zmq::socket_t monitor(zctx, zmq::socket_type::pair);
@@ -95,12 +97,12 @@ class NodeServer {
     };
     first_from_source_.assign(net_.links().size(), 0);
     if (net_.nodes()[node_index_]->inputs.empty()) {
-      add_source(npos, deployment_.source);
+      add_source(npos, "client", deployment_.source);
     } else {
       for (std::size_t l : net_.nodes()[node_index_]->inputs) {
         const std::size_t from = net_.links()[l].from;
         if (source_slot(from) != npos) continue;
-        add_source(from, deployment_.node(net_.nodes()[from]->name).endpoint);
+        add_source(from, net_.nodes()[from]->name, deployment_.node(net_.nodes()[from]->name).endpoint);
         first_from_source_[l] = 1;  // pulls and deliveries are booked on this link
       }
     }
@@ -125,7 +127,7 @@ class NodeServer {
            " computed=" + std::to_string(counters_.computed) + " cached=" + std::to_string(counters_.cached) +
            " rejected=" + std::to_string(counters_.rejected) +
            " source_failures=" + std::to_string(counters_.source_failures) + " stale=" + std::to_string(counters_.stale) +
-           " lost=" + std::to_string(links_out_.lost());
+           " lost=" + std::to_string(links_out_.lost()) + " refused=" + std::to_string(security_.refused());
   }
 
  private:
@@ -371,6 +373,7 @@ class NodeServer {
   PartitionedNetwork<float>& net_;
   const Deployment& deployment_;
   std::size_t node_index_;
+  CurveSecurity security_;  // before the sockets: they are made with it, and closed before it
   zmq::socket_t router_;
   std::vector<Source> sources_;
   std::vector<Shape> shapes_;

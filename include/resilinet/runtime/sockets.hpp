@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "resilinet/runtime/curve_security.hpp"
+
 namespace resilinet::runtime {
 
 /// Microseconds since an arbitrary start, from the steady clock.
@@ -25,13 +27,16 @@ inline void configure_socket(zmq::socket_t& s, std::size_t max_message_bytes) {
   s.set(zmq::sockopt::maxmsgsize, std::int64_t(max_message_bytes));
 }
 
-/// A DEALER connected to `endpoint` that refuses to queue while disconnected (a send fails
-/// at once when the peer is down) and retries the connection every 10 ms; a non-empty
-/// `identity` is its routing id, by which the peer knows who asks (LinkEmulator).
-inline zmq::socket_t connect_dealer(zmq::context_t& zctx, const std::string& endpoint,
-                                    std::size_t max_message_bytes, const std::string& identity = "") {
+/// A DEALER connected to the process `server` at `endpoint` (a CURVE client of it when
+/// `security` is on) that refuses to queue while disconnected (a send fails at once when the
+/// peer is down) and retries the connection every 10 ms; a non-empty `identity` is its
+/// routing id, by which the peer knows who asks (LinkEmulator).
+inline zmq::socket_t connect_dealer(zmq::context_t& zctx, const CurveSecurity& security, const std::string& server,
+                                    const std::string& endpoint, std::size_t max_message_bytes,
+                                    const std::string& identity = "") {
   zmq::socket_t s(zctx, zmq::socket_type::dealer);
   configure_socket(s, max_message_bytes);
+  security.connect_to(s, server);
   if (!identity.empty()) s.set(zmq::sockopt::routing_id, identity);
   s.set(zmq::sockopt::immediate, 1);
   s.set(zmq::sockopt::reconnect_ivl, 10);
