@@ -264,8 +264,6 @@ inline std::vector<std::string> run_file_flags(const std::string& path) {
   return {};
 }
 
-
-
 /// The mHealth data of `a`, unsplit.
 /// Runs `load`; an IoError (a folder or file that is missing or unreadable) gets `layout`,
 /// what the --data folder must hold, appended.
@@ -476,8 +474,6 @@ class Experiment {
   std::size_t combinations() const { return std::size_t(1) << failable(); }
 
  private:
-  // This process's share of the plan, trained and evaluated in plan order; under MPI every
-  // process then holds every training's results.
   // How this process runs the sweep, as RunRecord::mode says it.
   std::string run_mode() const {
     if (!args_.merge.empty()) return std::to_string(args_.merge.size()) + " shard folder(s) merged";
@@ -489,6 +485,8 @@ class Experiment {
   static double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   }
+  // This process's share of the plan, trained and evaluated in plan order; under MPI every
+  // process then holds every training's results.
   std::vector<std::vector<double>> run_trainings() {
     std::vector<std::vector<double>> results(plan_.size(), std::vector<double>(combinations(), 0.0));
     std::size_t mine = 0, done = 0;
