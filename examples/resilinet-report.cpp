@@ -98,6 +98,15 @@ std::string setting_value(const std::string& settings, const std::string& key) {
   return "";
 }
 
+/// What a run changed beyond the paper's models ("ResiliNet+, standardized"), from its settings.
+std::string variation(const Run& r) {
+  if (!r.record) return "";
+  std::string v;
+  if (setting_value(r.record->settings, "plus") == "1") v += ", ResiliNet+";
+  if (setting_value(r.record->settings, "standardize") == "1") v += ", standardized";
+  return v;
+}
+
 /// "profile medium, seed 42, 15 epochs, batch 64" (what the .info says), or that it is unknown.
 std::string budget_text(const Run& r) {
   if (!r.record) return "profile not recorded";
@@ -106,12 +115,13 @@ std::string budget_text(const Run& r) {
                      setting_value(s, "epochs") + " epochs, batch " + setting_value(s, "batch");
   const std::string subset = setting_value(s, "subset");
   if (!subset.empty() && subset != "0") text += ", " + subset + " training examples";
-  return text;
+  return text + variation(r);
 }
 
 /// "quick, 3 it." (short label of a run in the claims table).
 std::string short_label(const Run& r) {
-  return (r.record ? r.record->profile : std::string("profile?")) + ", " + std::to_string(r.table.iterations()) + " it.";
+  return (r.record ? r.record->profile : std::string("profile?")) + ", " + std::to_string(r.table.iterations()) +
+         " it." + variation(r);
 }
 
 /// The results CSVs under `dirs`, sorted; files that are not results tables are named and skipped.

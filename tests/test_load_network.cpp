@@ -91,6 +91,7 @@ std::unique_ptr<PartitionedNetwork<double>> every_layer_network(MergeRule rule) 
   block.shortcut().add<BatchNorm<double>>(8, "s_bn");
   Sequential<double>& fog = net->add_node("fog", Tier::fog, true).layers;
   fog.add<MaxPool2D<double>>(2, 2, 1, 1, Padding::same, "pool");
+  fog.add<Standardize<double>>(8, "standardize");
   Sequential<double>& cloud = net->add_node("cloud", Tier::cloud).layers;
   cloud.add<GlobalAveragePooling2D<double>>("gap");
   cloud.add<Reshape<double>>(Shape{1, 8}, "reshape");
@@ -135,6 +136,9 @@ TEST_CASE("load_network rebuilds every network the programs train") {
         check_round_trip(*net, example, path);
       };
       check(HealthMlpOptions(), build_health_mlp<float>, Shape{HealthMlpOptions().in_features});
+      HealthMlpOptions standardized;
+      standardized.standardize = true;
+      check(standardized, build_health_mlp<float>, Shape{standardized.in_features});
       PartitionedMobileNetOptions m;
       m.net.alpha = 0.25;
       check(m, build_partitioned_mobilenet<float>, Shape{32, 32, 3});

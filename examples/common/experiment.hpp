@@ -53,6 +53,7 @@ struct Args {
   int threads = resilinet::max_threads();
   bool load = false;
   bool resume = false;
+  bool standardize = false;
   std::string profile = "paper";
   bool quick = false;
   bool show_plan = false;
@@ -207,6 +208,8 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind, const std::vector<doubl
                    "80/10/10 split from --seed, the first of fresh's, for every iteration) or "
                    "reference (scikit-learn's train_test_split with random_state 42, index for index)")
         ->check(CLI::IsMember({"fresh", "seeded", "reference"}))->capture_default_str();
+    app.add_flag("--standardize", a.standardize,
+                 "standardize each feature with the training split's mean and std (a Standardize layer on the IoT node, saved with the model)");
     return;
   }
   if (camera) {
@@ -248,7 +251,7 @@ inline std::string settings_flags(const Args& a) {
     f << (i ? "," : " --failout-rates ") << exact_text(a.failout_rates[i]);
   for (const auto& [flag, on] : {std::pair<const char*, bool>{"--resilinet-plus", a.resilinet_plus},
                                  {"--full-precision", a.full_precision}, {"--no-augment", a.no_augment},
-                                 {"--bgr", a.bgr}})
+                                 {"--bgr", a.bgr}, {"--standardize", a.standardize}})
     if (on) f << " " << flag;
   return f.str();
 }
@@ -654,7 +657,12 @@ class Experiment {
       case Kind::health: {
         resilinet::HealthMlpOptions h;
         static_cast<resilinet::ResilienceOptions&>(h) = o;
-        return resilinet::build_health_mlp<float>(h, rng);
+        h.standardize = args_.standardize;
+        auto net = resilinet::build_health_mlp<float>(h, rng);
+        if (h.standardize)  // the statistics of this iteration's training split only
+          dynamic_cast<resilinet::Standardize<float>&>(net->nodes()[net->index_of("iot")]->layers[0])
+              .fit(in_memory_[0].x.view());
+        return net;
       }
       case Kind::camera: {
         resilinet::CameraMlpOptions c;
@@ -835,6 +843,7 @@ class Experiment {
       << " bn " << args_.bn_momentum << " " << args_.bn_average << " grouping " << args_.grouping
       << " bgr " << args_.bgr << " ranks-per-model " << (group_ ? group_->size() : 1);
     if (args_.failout_rates != program_.failout_rates) m << " failout-rates " << py(args_.failout_rates);
+    if (args_.standardize) m << " standardize 1";  // only then: older runs' settings stay as they were
     return m.str();
   }
 

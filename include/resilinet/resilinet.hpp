@@ -40,6 +40,7 @@
 #include "resilinet/nn/reshape.hpp"
 #include "resilinet/nn/residual_block.hpp"
 #include "resilinet/nn/sequential.hpp"
+#include "resilinet/nn/standardize.hpp"
 #include "resilinet/nn/zero_padding2d.hpp"
 
 #include "resilinet/optim/adam.hpp"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "resilinet/nn/dense.hpp"
+#include "resilinet/nn/standardize.hpp"
 #include "resilinet/resilience/variant.hpp"
 
 namespace resilinet {
@@ -29,6 +30,9 @@ struct HealthMlpOptions : ResilienceOptions {
   std::size_t hidden = 250;
   /// Output classes (13 for mHealth: labels 1..12, unit 0 never a target).
   std::size_t classes = 13;
+  /// Whether the IoT node standardizes the features first (a Standardize layer named
+  /// "standardize", the identity until fitted to the training split).
+  bool standardize = false;
 };
 
 /// The failable health nodes in failure order (cloud side first).
@@ -62,7 +66,8 @@ std::unique_ptr<PartitionedNetwork<T>> build_health_mlp(const HealthMlpOptions& 
   // Layers per node: edge, fog2, fog1, cloud hidden.
   const std::array<std::size_t, 4> layers =
       o.partition == 1 ? std::array<std::size_t, 4>{1, 2, 3, 4} : std::array<std::size_t, 4>{2, 3, 2, 3};
-  net->add_node("iot", Tier::iot);
+  auto& iot = net->add_node("iot", Tier::iot).layers;
+  if (o.standardize) iot.template add<Standardize<T>>(o.in_features, "standardize");
   detail::add_node_layers(net->add_node("edge", Tier::edge, true).layers, "edge", layers[0],
                           o.in_features, o.hidden, rng);
   detail::add_node_layers(net->add_node("fog2", Tier::fog, true).layers, "fog2", layers[1],

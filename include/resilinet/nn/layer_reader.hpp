@@ -23,6 +23,7 @@
 #include "resilinet/nn/reshape.hpp"
 #include "resilinet/nn/residual_block.hpp"
 #include "resilinet/nn/sequential.hpp"
+#include "resilinet/nn/standardize.hpp"
 #include "resilinet/nn/zero_padding2d.hpp"
 
 namespace resilinet {
@@ -154,6 +155,7 @@ class LayerReader {
     if (k == "zero_padding2d")
       return std::make_unique<ZeroPadding2D<T>>(s.size("top"), s.size("bottom"), s.size("left"), s.size("right"), name);
     if (k == "sequential") return std::make_unique<Sequential<T>>(name);
+    if (k == "standardize") return std::make_unique<Standardize<T>>(zeros(s, {s.size("features")}).size(), name);
     if (k == "residual_block") return std::make_unique<ResidualBlock<T>>(name);
     require<FormatError>(k != "custom", s.where(), ": layer '", resilinet::quoted(name), "' is a module of the program ",
                          "that saved it (no spec()): build the network in code and use load_parameters()");
