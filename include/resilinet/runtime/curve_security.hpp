@@ -8,7 +8,8 @@
 /// key of a process the description names; any other is refused and counted. `resilinet-keys`
 /// writes the key files.
 
-#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <zmq.h>
 #include <zmq.hpp>
 
@@ -59,14 +60,17 @@ inline std::string read_z85_key(const std::string& path) {
 
 }  // namespace detail
 
-/// Writes `keys` as `<dir>/<name>.pub` and `<dir>/<name>.key` (the secret, mode 0600), each
-/// atomically.
+/// Writes `keys` as `<dir>/<name>.pub` and `<dir>/<name>.key` (the secret, created with mode
+/// 0600, so it is never readable by others), each atomically.
 inline void write_curve_key_pair(const std::string& dir, const std::string& name, const CurveKeyPair& keys) {
   write_text_file(dir + "/" + name + ".pub", keys.public_key + "\n");
-  const std::string secret = dir + "/" + name + ".key";
-  write_text_file(secret, keys.secret_key + "\n");
-  require<IoError>(::chmod(secret.c_str(), 0600) == 0, "cannot make '", secret, "' private: ",
-                   resilinet::detail::os_reason());
+  write_atomically(dir + "/" + name + ".key", [&](const std::string& temp) {
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    require<IoError>(fd >= 0, "cannot create '", temp, "': ", resilinet::detail::os_reason());
+    const std::string text = keys.secret_key + "\n";
+    const bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+    require<IoError>(::close(fd) == 0 && written, "cannot write '", temp, "': ", resilinet::detail::os_reason());
+  });
 }
 
 /// One process's CURVE keys in a deployment and the ZAP handler that admits only the keys the
