@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Link emulation end to end: deploys a small health ResiliNet (rebuilt from its model file
 # alone) three times on loopback and streams 200 test examples through each: with no link
-# conditions; with 20 ms of latency on iot -> edge and 1 Mbit/s on edge -> fog2, where the
-# median latency must grow by 20 ms plus the edge answer's time on the wire, within 10%; and
+# conditions; with 80 ms of latency on iot -> edge and 1 Mbit/s on edge -> fog2, where the
+# median latency must grow by 80 ms plus the edge answer's time on the wire, within 10% (80 ms,
+# not 20: a loaded machine's few ms of late wake-ups stay well inside it); and
 # with 20% loss on fog1 -> cloud, where about a fifth of the answers must see fog1 failed and
 # still equal the simulation.
 # usage: runtime_links.sh PROGRAM_DIR WORK_DIR
@@ -24,7 +25,7 @@ deploy() {  # deploy FILE DEADLINE_MS [LINK LINE...]
 # chain), so a busy machine's stalls do not count as failures; the lossy run's 400 ms keeps the
 # cloud's wait for a lost answer (45% of it) short.
 deploy "$work/plain.txt" 20000
-deploy "$work/slow.txt" 20000 "link iot edge latency-ms=20" "link edge fog2 mbit=1"
+deploy "$work/slow.txt" 20000 "link iot edge latency-ms=80" "link edge fog2 mbit=1"
 deploy "$work/lossy.txt" 400 "link fog1 cloud loss=0.2"
 for d in plain slow lossy; do launch "$d" --requests 200 --interval-ms 1 --seed 7; done
 python3 - "$work" <<'PY'
@@ -43,7 +44,7 @@ def run(name):
 plain, slow, lossy = run("plain"), run("slow"), run("lossy")
 p50 = lambda rows: statistics.median(float(r["latency_ms"]) for r in rows)
 wire_ms = (68 + 4 * 2 + 4 * 250) * 8 / 1e6 * 1e3  # the edge's (1, 250) answer at 1 Mbit/s
-expected = 20 + wire_ms
+expected = 80 + wire_ms
 added = p50(slow) - p50(plain)
 print(f"p50 latency: {p50(plain):.2f} ms plain, {p50(slow):.2f} ms with the links: {added:.2f} ms added, "
       f"{expected:.2f} ms configured")
