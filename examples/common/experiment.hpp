@@ -419,7 +419,9 @@ class Experiment {
                    : read_partials(args_.merge, results_name_, run_settings(), plan_, combinations(), record);
     double cpu = process_cpu_seconds();
     if (world_ && world_->size() > 1) world_->sum(&cpu, 1);
-    if (record.cpu_seconds >= 0) {  // else a merged shard did not record its cost
+    if (args_.resume) {  // the invocations before this one are not known: no cost at all
+      record.wall_seconds = record.cpu_seconds = -1;
+    } else if (record.cpu_seconds >= 0) {  // else a merged shard did not record its cost
       record.cpu_seconds += cpu;
       record.wall_seconds = std::max(record.wall_seconds, seconds_since(start_));
     }
@@ -483,7 +485,7 @@ class Experiment {
     if (args_.load) return "load (evaluation only; the training's cost is not counted)";
     std::string mode = world_ && world_->size() > 1 ? "mpirun -np " + std::to_string(world_->size()) : "train";
     if (share_.shards > 1) mode += ", shard " + std::to_string(share_.shard + 1) + "/" + std::to_string(share_.shards);
-    return args_.resume ? mode + ", --resume (this invocation's cost only)" : mode;
+    return args_.resume ? mode + ", --resume (cost not recorded: earlier invocations unknown)" : mode;
   }
   static double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();

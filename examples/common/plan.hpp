@@ -76,15 +76,16 @@ inline std::string partial_name(const std::string& experiment, const Share& shar
   return experiment + ".shard-" + std::to_string(share.shard + 1) + "-of-" + std::to_string(share.shards) + ".part";
 }
 
-/// Writes a shard's results: the run's settings (`run`), the shard's cost ("cost <wall
-/// seconds> <CPU seconds> <machine>", from `record`), then one line per training it ran
+/// Writes a shard's results: the run's settings (`run`), the shard's cost when known ("cost
+/// <wall seconds> <CPU seconds> <machine>", from `record`), then one line per training it ran
 /// ("<index> <file> <accuracy of each failure combination>").
 inline std::string write_partial(const std::string& dir, const std::string& experiment, const Share& share,
                                  const std::string& run, const RunRecord& record, const std::vector<Training>& plan,
                                  const std::vector<std::vector<double>>& results) {
   std::string text = "resilinet shard " + std::to_string(share.shard + 1) + "/" + std::to_string(share.shards) +
-                     " of " + std::to_string(plan.size()) + " trainings\nrun " + run + "\ncost " +
-                     py(record.wall_seconds) + " " + py(record.cpu_seconds) + " " + record.machine + "\n";
+                     " of " + std::to_string(plan.size()) + " trainings\nrun " + run + "\n";
+  if (record.cpu_seconds >= 0)  // not after --resume: the merge then records no cost
+    text += "cost " + py(record.wall_seconds) + " " + py(record.cpu_seconds) + " " + record.machine + "\n";
   for (std::size_t j = 0; j < plan.size(); ++j) {
     if (!share.in_shard(j)) continue;
     text += std::to_string(j) + " " + plan[j].file;
