@@ -60,8 +60,7 @@ struct Comparison {
     const auto x = t.stats(a, setting), y = t.stats(b, setting);
     const bool holds = or_equal ? x.mean >= y.mean : x.mean > y.mean;
     if (!holds) return Verdict::does_not_hold;
-    const double noise = std::max(std::isnan(x.std) ? 0.0 : x.std, std::isnan(y.std) ? 0.0 : y.std);
-    return x.mean - y.mean < noise ? Verdict::within_noise : Verdict::holds;
+    return x.mean - y.mean < std::max(spread(x), spread(y)) ? Verdict::within_noise : Verdict::holds;
   }
   /// "a ≥ b in k of n iterations" over the iterations both have at `setting`.
   std::string iterations_text(const ResultsTable& t, const std::string& setting) const {
@@ -99,8 +98,8 @@ inline ClaimCheck check(const ResultsTable& t, const std::vector<Comparison>& co
   c.evidence = setting + ":";
   for (std::size_t i = 0; i < shown.size(); ++i)
     if (t.has(shown[i], setting)) c.evidence += (i ? ", " : " ") + shown[i] + " " + mean_std_text(t.stats(shown[i], setting));
-  for (const auto& cmp : comparisons)
-    if (cmp.verdict(t, setting) != Verdict::not_measured) c.evidence += "; " + cmp.iterations_text(t, setting);
+  for (std::size_t i = 0; i < comparisons.size(); ++i)
+    if (vs[i] != Verdict::not_measured) c.evidence += "; " + comparisons[i].iterations_text(t, setting);
   return c;
 }
 
@@ -172,7 +171,7 @@ inline ClaimCheck check_every_skip_helps(const ResultsTable& t, const std::vecto
     const auto bits = skip_pattern_of(s);
     if (bits.size() != names.size() || !t.has(s, setting)) continue;
     patterns.emplace_back(bits, t.stats(s, setting));
-    if (!std::isnan(patterns.back().second.std)) noise = std::max(noise, patterns.back().second.std);
+    noise = std::max(noise, spread(patterns.back().second));
   }
   if (patterns.empty()) {
     c.evidence = "no skip patterns of " + std::to_string(names.size()) + " skips";
@@ -226,8 +225,7 @@ inline ClaimCheck check_scheme_one(const ResultsTable& t) {
   c = check(t, {{one, best, true}}, {one, r + " scheme 2", r + " scheme 3", r + " scheme 4"});
   if (c.verdict == Verdict::does_not_hold) {
     const auto x = t.stats(one, setting), y = t.stats(best, setting);
-    const double noise = std::max(std::isnan(x.std) ? 0.0 : x.std, std::isnan(y.std) ? 0.0 : y.std);
-    if (y.mean - x.mean < noise) c.verdict = Verdict::within_noise;
+    if (y.mean - x.mean < std::max(spread(x), spread(y))) c.verdict = Verdict::within_noise;
   }
   return c;
 }

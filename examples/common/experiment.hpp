@@ -638,7 +638,7 @@ class Experiment {
       adam.zero_grad();
       tape.backward(loss);
       adam.step();
-      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      seconds = seconds_since(start);
     }
     return seconds;
   }

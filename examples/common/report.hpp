@@ -44,6 +44,9 @@ inline std::string py(double v) {
   return negative ? "-" + s : s;
 }
 
+/// The standard deviation of `m`, 0 when it has none (one value).
+inline double spread(const resilinet::MeanStd& m) { return std::isnan(m.std) ? 0.0 : m.std; }
+
 /// A list as Python prints it, e.g. "[0.99, 0.96, 0.92]".
 inline std::string py(const std::vector<double>& v) {
   std::string s = "[";
@@ -163,7 +166,7 @@ class Report {
         auto it = cells.find(settings[g].name);
         if (it == cells.end()) continue;
         const resilinet::MeanStd ms = resilinet::mean_std(it->second);
-        const double mean = ms.mean, sd = std::isnan(ms.std) ? 0.0 : ms.std;
+        const double mean = ms.mean, sd = spread(ms);
         const auto y_of = [&](double v) { return top + plot_h * (1 - std::max(0.0, std::min(1.0, v))); };
         const double x = gx + k * bar_w, mid = x + bar_w * 0.45;
         s << "<rect x='" << x << "' y='" << y_of(mean) << "' width='" << bar_w * 0.9 << "' height='"

@@ -6,18 +6,7 @@
 # stranger's key refused and counted: the doctest "CURVE: a node admits ...".)
 # usage: runtime_curve.sh PROGRAM_DIR WORK_DIR
 source "$(dirname "$0")/runtime_setup.sh" "$1" "$2" 6
-cat >"$work/curve.txt" <<DESC
-model models/Health1average_accuracy_ResiliNet.rsln
-curve-keys keys
-input 23
-source tcp://127.0.0.1:${ports[0]}
-deadline-ms 3000
-node iot tcp://127.0.0.1:${ports[1]}
-node edge tcp://127.0.0.1:${ports[2]}
-node fog2 tcp://127.0.0.1:${ports[3]}
-node fog1 tcp://127.0.0.1:${ports[4]}
-node cloud tcp://127.0.0.1:${ports[5]}
-DESC
+health_deployment "$work/curve.txt" Health1average_accuracy_ResiliNet.rsln 3000 "curve-keys keys"
 "$programs/resilinet-keys" --deployment "$work/curve.txt" >"$work/keys.log"
 [ "$(ls "$work/keys" | wc -l)" = 12 ] || { echo "expected 12 key files: $(ls "$work/keys")"; exit 1; }
 [ "$(stat -c %a "$work/keys/edge.key")" = 600 ] || { echo "edge.key is readable by others"; exit 1; }

@@ -10,23 +10,10 @@ source "$(dirname "$0")/runtime_setup.sh" "$1" "$2" 7
 # The deadline nests down the chain (the IoT node's pull of the example gets about 2% of it),
 # and ctest runs other heavy tests beside this one: 3 s keeps scheduling delays from counting
 # as failures. Nodes killed between requests are detected at once (no connection), not by it.
-deploy() {  # deploy MODEL FILE [NETWORK LINE]: the model file alone rebuilds the network; a
-            # network line builds it in code instead (how model files without layers deploy)
-  cat >"$2" <<DESC
-${3:-}
-model models/$1
-input 23
-source tcp://127.0.0.1:${ports[0]}
-deadline-ms 3000
-node iot tcp://127.0.0.1:${ports[1]}
-node edge tcp://127.0.0.1:${ports[2]}
-node fog2 tcp://127.0.0.1:${ports[3]}
-node fog1 tcp://127.0.0.1:${ports[4]}
-node cloud tcp://127.0.0.1:${ports[5]}
-DESC
-}
-deploy Health1average_accuracy_ResiliNet.rsln "$work/resilinet.txt"
-deploy Health1average_accuracy_DFG.rsln "$work/dfg.txt" "network health variant=dfg partition=1"
+# The ResiliNet model file alone rebuilds the network; DFG's deployment builds it in code from a
+# network line instead (how model files without layers deploy).
+health_deployment "$work/resilinet.txt" Health1average_accuracy_ResiliNet.rsln 3000
+health_deployment "$work/dfg.txt" Health1average_accuracy_DFG.rsln 3000 "network health variant=dfg partition=1"
 schedule=(--requests 700 --interval-ms 3 --kill edge@200 --restart edge@300 --kill fog1@500 --restart fog1@550 --seed 7)
 for v in resilinet dfg; do launch "$v" "${schedule[@]}" --malformed 24; done
 python3 - "$work" <<'PY'

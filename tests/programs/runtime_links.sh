@@ -8,25 +8,13 @@
 # still equal the simulation.
 # usage: runtime_links.sh PROGRAM_DIR WORK_DIR
 source "$(dirname "$0")/runtime_setup.sh" "$1" "$2" 6
-deploy() {  # deploy FILE DEADLINE_MS [LINK LINE...]
-  local file="$1" deadline="$2"
-  shift 2
-  {
-    echo "model models/Health1average_accuracy_ResiliNet.rsln"
-    echo "input 23"
-    echo "source tcp://127.0.0.1:${ports[0]}"
-    echo "deadline-ms $deadline"
-    local k=1
-    for n in iot edge fog2 fog1 cloud; do echo "node $n tcp://127.0.0.1:${ports[$k]}"; k=$((k + 1)); done
-    for line in "$@"; do echo "$line"; done
-  } >"$file"
-}
 # A 20 s deadline leaves the edge over 900 ms for the IoT's answer (deadlines nest down the
 # chain), so a busy machine's stalls do not count as failures; the lossy run's 400 ms keeps the
 # cloud's wait for a lost answer (45% of it) short.
-deploy "$work/plain.txt" 20000
-deploy "$work/slow.txt" 20000 "link iot edge latency-ms=80" "link edge fog2 mbit=1"
-deploy "$work/lossy.txt" 400 "link fog1 cloud loss=0.2"
+model=Health1average_accuracy_ResiliNet.rsln
+health_deployment "$work/plain.txt" $model 20000
+health_deployment "$work/slow.txt" $model 20000 "link iot edge latency-ms=80" "link edge fog2 mbit=1"
+health_deployment "$work/lossy.txt" $model 400 "link fog1 cloud loss=0.2"
 for d in plain slow lossy; do launch "$d" --requests 200 --interval-ms 1 --seed 7; done
 python3 - "$work" <<'PY'
 import csv, statistics, sys
