@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -199,6 +200,90 @@ std::string recorded(const Run& r, std::string RunRecord::*field, bool code = fa
   return code ? "`" + (*r.record).*field + "`" : (*r.record).*field;
 }
 
+/// A change beyond the paper a run's settings may record: the key, its value without the change
+/// ("" when the key is then absent), its name, and the series it renames from the run without
+/// it (`renamed` ← `original`; empty when every series is compared under its own name).
+struct Change {
+  std::string key, off, name, renamed, original;
+};
+
+const std::vector<Change> kChanges = {
+    {"plus", "0", "ResiliNet+ (the mux adds its inputs)", "ResiliNet+", "ResiliNet"},
+    {"standardize", "", "standardized features", "", ""}};
+
+/// The words of a settings line.
+std::vector<std::string> words_of(const std::string& settings) {
+  std::istringstream in(settings);
+  return {std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
+}
+
+/// The words of a settings line with `key`'s value set to `value` ("" drops the key).
+std::vector<std::string> settings_with(const std::string& settings, const std::string& key, const std::string& value) {
+  std::vector<std::string> words = words_of(settings);
+  const auto at = std::find(words.begin() + std::min<std::size_t>(1, words.size()), words.end(), key);
+  if (at == words.end()) {
+    if (!value.empty()) words.insert(words.end(), {key, value});
+  } else if (value.empty()) {
+    words.erase(at, at + std::min<std::ptrdiff_t>(2, words.end() - at));
+  } else if (at + 1 != words.end()) {
+    at[1] = value;
+  }
+  return words;
+}
+
+/// "a → b" of two cells.
+std::string arrow(const resilinet::MeanStd& a, const resilinet::MeanStd& b) {
+  return mean_std_text(a) + " → " + mean_std_text(b);
+}
+
+/// The section measuring the changes beyond the paper: each run with a change against the run
+/// that differs from it only in that change.
+std::string changes_text(const std::vector<Run>& runs) {
+  std::ostringstream md, unpaired;
+  md << "## Beyond the paper\n\nEach change is measured against a run that differs from it only in that change "
+        "(the same program, seed, budget and settings, so iterations pair by number): per series the expected "
+        "accuracy with every node alive and at hazardous, without → with the change, the change of the hazardous "
+        "means (*within noise* when smaller than the larger of the two standard deviations) and in how many paired "
+        "iterations the change raised it.\n\n"
+        "| Change | Run with the change | Series | no failure | hazardous | hazardous change | raised in |\n"
+        "|---|---|---|---|---|---|---|\n";
+  int rows = 0;
+  for (const auto& change : kChanges)
+    for (const auto& r : runs) {
+      if (!r.record || setting_value(r.record->settings, change.key) == change.off ||
+          setting_value(r.record->settings, change.key).empty())
+        continue;
+      const auto wanted = settings_with(r.record->settings, change.key, change.off);
+      const auto base = std::find_if(runs.begin(), runs.end(), [&](const Run& b) {
+        return b.record && words_of(b.record->settings) == wanted;
+      });
+      if (base == runs.end()) {
+        unpaired << "- `" << r.csv << "` (" << change.name << "): no run with the same settings without it.\n";
+        continue;
+      }
+      for (const auto& s : r.table.series) {
+        if (!change.renamed.empty() && s.find(change.renamed) == std::string::npos) continue;
+        std::string b = s;
+        if (!change.renamed.empty()) b.replace(b.find(change.renamed), change.renamed.size(), change.original);
+        const std::string first = r.table.settings.front().name, last = claim_setting(r.table);
+        if (!base->table.has(b, first) || !base->table.has(b, last) || !r.table.has(s, first) || !r.table.has(s, last))
+          continue;
+        const ChangeCheck no_failure = check_change(base->table, b, r.table, s, first);
+        const ChangeCheck hazardous = check_change(base->table, b, r.table, s, last);
+        char diff[32];
+        std::snprintf(diff, sizeof diff, "%+.4f", hazardous.difference);
+        md << "| " << change.name << " | " << kDatasets[r.dataset] << " " << kSweeps[r.sweep] << ", " << budget_text(r)
+           << " | " << (b == s ? s : b + " → " + s) << " | " << arrow(no_failure.without, no_failure.with) << " | "
+           << arrow(hazardous.without, hazardous.with) << " | " << diff << (hazardous.within_noise ? " (within noise)" : "")
+           << " | " << hazardous.raised << " of " << hazardous.paired << " |\n";
+        ++rows;
+      }
+    }
+  if (rows == 0) md << "| — | no run pairs with a run without its change | | | | | |\n";
+  if (!unpaired.str().empty()) md << "\nNot measured, for want of a counterpart:\n\n" << unpaired.str();
+  return md.str() + "\n";
+}
+
 /// "<wall time> | <CPU-hours>" of the run's .info, each "not recorded" when absent.
 std::string cost_text(const Run& r) {
   std::string wall = "not recorded", cpu = "not recorded";
@@ -240,7 +325,8 @@ std::string index_text(const std::vector<Run>& runs, const std::vector<std::stri
     }
     md << "\n";
   }
-  md << "\n## The seventeen experiments\n\n| Dataset |";
+  md << "\n" << changes_text(runs);
+  md << "## The seventeen experiments\n\n| Dataset |";
   for (std::size_t s = 0; s < kSweeps.size(); ++s) md << " " << kSweeps[s] << " (" << kSections[s] << ") |";
   md << "\n|---|---|---|---|---|\n";
   for (std::size_t d = 0; d < kDatasets.size(); ++d) {

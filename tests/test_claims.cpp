@@ -156,3 +156,28 @@ TEST_CASE("results CSV: settings in the programs' order, malformed files refused
   CHECK(t.settings[3].text == "[0.85, 0.8]");
   CHECK(claim_setting(t) == "hazardous");
 }
+
+TEST_CASE("claims: a change beyond the paper against the run without it, iterations paired") {
+  std::vector<std::string> without, with;
+  add(without, "ResiliNet", "", {"0.70", "0.80", "0.75"});  // 0.75 ± 0.05
+  add(with, "ResiliNet+", "", {"0.78", "0.79", "0.81"});    // 0.7933 ± 0.0153; raised in iterations 1 and 3
+  const ChangeCheck c = check_change(table(without), "ResiliNet", table(with), "ResiliNet+", "hazardous");
+  CHECK(c.without.mean == doctest::Approx(0.75));
+  CHECK(c.with.mean == doctest::Approx(0.7933333333));
+  CHECK(c.difference == doctest::Approx(0.0433333333));
+  CHECK(c.within_noise);  // 0.0433 < 0.05, the larger std
+  CHECK(c.paired == 3);
+  CHECK(c.raised == 2);
+  // A larger rise is beyond the noise; an iteration only one run has is not paired.
+  with.clear();
+  add(with, "ResiliNet+", "", {"0.85", "0.86", "0.87", "0.90"});
+  const ChangeCheck d = check_change(table(without), "ResiliNet", table(with), "ResiliNet+", "hazardous");
+  CHECK_FALSE(d.within_noise);
+  CHECK(d.paired == 3);
+  CHECK(d.raised == 3);
+  CHECK(d.difference == doctest::Approx(0.12));  // 0.87 - 0.75
+  // A fall is a negative difference.
+  const ChangeCheck e = check_change(table(with), "ResiliNet+", table(without), "ResiliNet", "hazardous");
+  CHECK(e.difference == doctest::Approx(-0.12));
+  CHECK(e.raised == 0);
+}

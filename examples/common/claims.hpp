@@ -230,4 +230,37 @@ inline ClaimCheck check_scheme_one(const ResultsTable& t) {
   return c;
 }
 
+/// A change beyond the paper (ResiliNet+, standardized features) measured at one setting as
+/// series `with` of one run against series `without` of a run that differs only in that change.
+struct ChangeCheck {
+  /// Mean and standard deviation over the iterations, without and with the change.
+  resilinet::MeanStd without, with;
+  /// The change of the means (with less without).
+  double difference = 0;
+  /// Whether the difference is smaller than the larger of the two standard deviations.
+  bool within_noise = false;
+  /// The iterations both runs have, and in how many of them the change raised the value.
+  int paired = 0, raised = 0;
+};
+
+/// `with_series` of `with_table` against `without_series` of `without_table` at `setting`
+/// (both must have it); iterations pair by number (the same seed draws the same splits).
+inline ChangeCheck check_change(const ResultsTable& without_table, const std::string& without_series,
+                                const ResultsTable& with_table, const std::string& with_series,
+                                const std::string& setting) {
+  ChangeCheck c;
+  c.without = without_table.stats(without_series, setting);
+  c.with = with_table.stats(with_series, setting);
+  c.difference = c.with.mean - c.without.mean;
+  c.within_noise = std::abs(c.difference) < std::max(spread(c.without), spread(c.with));
+  const auto x = without_table.cell(without_series, setting), y = with_table.cell(with_series, setting);
+  for (const auto& [it, v] : y) {
+    const auto other = x.find(it);
+    if (other == x.end()) continue;
+    ++c.paired;
+    c.raised += v > other->second;
+  }
+  return c;
+}
+
 }  // namespace examples

@@ -1,0 +1,291 @@
+// Where a CIFAR training step's time goes, against the machine's limits. Measures the core's
+// peak (a loop of independent FMAs in the widest vectors the build has) and memory bandwidth
+// (a stream triad over arrays far larger than the caches), then times every layer of CIFAR
+// MobileNet (alpha 0.75) or ResNet-18 forward and backward on its own at the training batch,
+// and Adam's update, and prints per layer kind the time, FLOPs and bytes with the achieved
+// GFLOP/s and GB/s beside those limits (a roofline table).
+// Run: ./bench_roofline [--model mobilenet|resnet] [--batch 128] [--threads 1] [--seconds 0.3]
+//
+// Counting conventions (docs/performance.md): FLOPs only for the product layers: a forward
+// output element of a convolution, depthwise convolution or dense layer is a dot product of
+// (kernel elements / output channels) terms, 2 FLOPs each, and the backward pass computes the
+// input and kernel gradients at the same cost each (3x the forward in all). Bytes are what the
+// layer must read or write once at least: forward input, output and parameters; backward
+// upstream gradient, saved input, input gradient, parameters and parameter gradients
+// (4 bytes each, so 4 * (3 in + 2 out + 3 params)); Adam reads the parameter, its gradient
+// and two moments and writes back three (7 * 4 bytes per parameter).
+
+#include <dlfcn.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <resilinet/resilinet.hpp>
+
+using namespace resilinet;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// The kernel set OpenBLAS chose ("Haswell", "Cooperlake", ...; OPENBLAS_CORETYPE overrides its
+/// choice), or "not OpenBLAS".
+const char* blas_kernels() {
+  using NameFn = char* (*)();
+  const auto fn = reinterpret_cast<NameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return fn ? fn() : "not OpenBLAS";
+}
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+/// The core's peak in GFLOP/s from 12 independent FMA chains in the widest vectors built for
+/// (12 chains cover the FMA latency of every current x86-64 core), and the vector width's name.
+std::pair<double, const char*> measure_peak(double budget) {
+  constexpr int kChains = 12;
+  const long reps = 1 << 20;
+  double best = 0;
+  const char* isa = "scalar";
+  for (int trial = 0; trial < 5; ++trial) {
+    const auto t0 = Clock::now();
+    double flops = 0, sink = 0;
+    while (since(t0) < budget / 5) {
+#if defined(__AVX512F__)
+      isa = "AVX-512";
+      __m512 acc[kChains], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
+      for (auto& v : acc) v = _mm512_set1_ps(1.0f);
+      for (long r = 0; r < reps; ++r)
+        for (auto& v : acc) v = _mm512_fmadd_ps(v, a, b);
+      for (auto& v : acc) sink += _mm512_reduce_add_ps(v);
+      flops += 2.0 * 16 * kChains * reps;
+#elif defined(__AVX2__) && defined(__FMA__)
+      isa = "AVX2+FMA";
+      __m256 acc[kChains], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
+      for (auto& v : acc) v = _mm256_set1_ps(1.0f);
+      for (long r = 0; r < reps; ++r)
+        for (auto& v : acc) v = _mm256_fmadd_ps(v, a, b);
+      alignas(32) float out[8];
+      for (auto& v : acc) {
+        _mm256_store_ps(out, v);
+        for (float f : out) sink += f;
+      }
+      flops += 2.0 * 8 * kChains * reps;
+#else
+      isa = "SSE2 (no FMA)";
+      __m128 acc[kChains], a = _mm_set1_ps(0.999f), b = _mm_set1_ps(1e-3f);
+      for (auto& v : acc) v = _mm_set1_ps(1.0f);
+      for (long r = 0; r < reps; ++r)
+        for (auto& v : acc) v = _mm_add_ps(_mm_mul_ps(v, a), b);
+      alignas(16) float out[4];
+      for (auto& v : acc) {
+        _mm_store_ps(out, v);
+        for (float f : out) sink += f;
+      }
+      flops += 2.0 * 4 * kChains * reps;
+#endif
+    }
+    const double seconds = since(t0);
+    if (sink == 42.0) std::printf(" ");  // keeps the chains alive
+    best = std::max(best, flops / seconds / 1e9);
+  }
+  return {best, isa};
+}
+
+/// One core's memory bandwidth in GB/s: a[i] = b[i] + s c[i] over 3 x 128 MiB, counting 12
+/// bytes per element (the write-allocate read of `a` not counted, as STREAM does).
+double measure_bandwidth(double budget) {
+  const std::size_t n = std::size_t(32) << 20;
+  std::vector<float> a(n, 0.0f), b(n, 1.0f), c(n, 2.0f);
+  double best = 0;
+  const auto start = Clock::now();
+  for (int trial = 0; trial < 3 || since(start) < budget; ++trial) {
+    const auto t0 = Clock::now();
+    const float s = 0.5f + float(trial) * 1e-6f;
+    for (std::size_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+    best = std::max(best, 12.0 * double(n) / since(t0) / 1e9);
+  }
+  if (a[n / 2] == 42.0f) std::printf(" ");
+  return best;
+}
+
+/// What one layer (or all layers of one kind) costs in a training step.
+struct Cost {
+  int layers = 0;
+  double forward_s = 0, backward_s = 0, flops = 0, bytes = 0;
+};
+
+/// The kind a layer is grouped under: its model-file kind, with the kernel size for products.
+std::string kind_of(Module<float>& m) {
+  const std::string spec = m.spec();
+  std::string kind = spec.substr(0, spec.find(' '));
+  for (Parameter<float>* p : m.parameters())
+    if (p->value().rank() == 4)
+      kind += " " + std::to_string(p->value().dim(0)) + "x" + std::to_string(p->value().dim(1));
+  return kind;
+}
+
+/// Times `layer` forward and backward on random input of shape `in` (training mode) and
+/// returns its cost and output shape.
+std::pair<Cost, Shape> time_layer(Module<float>& layer, const Shape& in, double budget, Rng& rng) {
+  Tensor<float> x(in);
+  for (float& v : x) v = float(rng.uniform()) - 0.5f;
+  Tape<float> tape;
+  Context<float> ctx(Mode::train, 1);
+  const Var<float> input = tape.input(x, true);
+  Var<float> y = layer.forward(input, ctx);
+  Tensor<float> dy(y.shape());
+  for (float& v : dy) v = float(rng.uniform()) - 0.5f;
+  Cost c;
+  c.layers = 1;
+  int calls = 0;
+  const auto start = Clock::now();
+  for (int i = 0; i < 2 || calls < 3 || since(start) < budget; ++i) {
+    tape.truncate(1);
+    const auto t0 = Clock::now();
+    y = layer.forward(input, ctx);
+    const auto t1 = Clock::now();
+    tape.backward(y, dy.view());
+    const auto t2 = Clock::now();
+    if (i < 2) continue;  // warm-up
+    ++calls;
+    c.forward_s += std::chrono::duration<double>(t1 - t0).count();
+    c.backward_s += std::chrono::duration<double>(t2 - t1).count();
+  }
+  c.forward_s /= calls;
+  c.backward_s /= calls;
+  double params = 0, kernel = 0;
+  for (Parameter<float>* p : layer.parameters()) {
+    params += p->trainable() ? double(p->value().size()) : 0.0;
+    if (p->value().rank() >= 2) kernel = double(p->value().size());
+  }
+  const double out = double(y.value().size());
+  if (kernel > 0) c.flops = 3 * 2 * out * kernel / double(y.shape().back());
+  c.bytes = 4 * (3 * double(in.numel()) + 2 * out + 3 * params);
+  return {c, y.shape()};
+}
+
+/// Walks `m` (chains and residual blocks down to their layers), timing each layer on the
+/// shape it receives; returns the output shape.
+Shape walk(Module<float>& m, Shape in, double budget, Rng& rng, std::map<std::string, Cost>& kinds) {
+  if (auto* seq = dynamic_cast<Sequential<float>*>(&m)) {
+    for (std::size_t i = 0; i < seq->size(); ++i) in = walk((*seq)[i], in, budget, rng, kinds);
+    return in;
+  }
+  if (auto* block = dynamic_cast<ResidualBlock<float>*>(&m)) {
+    walk(block->shortcut(), in, budget, rng, kinds);
+    return walk(block->residual(), in, budget, rng, kinds);
+  }
+  auto [c, out] = time_layer(m, in, budget, rng);
+  Cost& k = kinds[kind_of(m)];
+  k.layers += 1;
+  k.forward_s += c.forward_s;
+  k.backward_s += c.backward_s;
+  k.flops += c.flops;
+  k.bytes += c.bytes;
+  return out;
+}
+
+/// Seconds of one Adam update of `model`'s parameters.
+double time_adam(Module<float>& model, double budget) {
+  Adam<float> adam(model.parameters());
+  int calls = 0;
+  adam.step();
+  const auto t0 = Clock::now();
+  while (calls < 3 || since(t0) < budget) {
+    adam.step();
+    ++calls;
+  }
+  return since(t0) / calls;
+}
+
+/// Seconds of one whole training step (forward, loss, backward, Adam) at `batch`.
+double time_step(Module<float>& model, std::size_t batch, double budget, Rng& rng) {
+  Tensor<float> x(Shape{batch, 32, 32, 3});
+  for (float& v : x) v = float(rng.uniform());
+  std::vector<int> y(batch);
+  for (int& v : y) v = int(rng.below(10));
+  Adam<float> adam(model.parameters());
+  Tape<float> tape;
+  Context<float> ctx(Mode::train, 1);
+  auto step = [&] {
+    tape.clear();
+    auto loss = softmax_cross_entropy(model.forward(tape.input(x), ctx), y);
+    adam.zero_grad();
+    tape.backward(loss);
+    adam.step();
+  };
+  step();
+  step();
+  int calls = 0;
+  const auto t0 = Clock::now();
+  while (calls < 3 || since(t0) < budget) {
+    step();
+    ++calls;
+  }
+  return since(t0) / calls;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_roofline: a CIFAR CNN's training step per layer kind against the core's peak and memory bandwidth"};
+  std::string model_name = "mobilenet";
+  std::size_t batch = 128;
+  int threads = 1;
+  double seconds = 0.3;
+  app.add_option("--model", model_name, "mobilenet (alpha 0.75) or resnet (ResNet-18)")
+      ->check(CLI::IsMember({"mobilenet", "resnet"}));
+  app.add_option("--batch", batch, "training batch")->check(CLI::Range(1, 4096));
+  app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 1024));
+  app.add_option("--seconds", seconds, "seconds each layer is timed for")->check(CLI::Range(0.01, 60.0));
+  CLI11_PARSE(app, argc, argv);
+  set_num_threads(threads);
+
+  const auto [peak, isa] = measure_peak(1.0);
+  const double bandwidth = measure_bandwidth(1.0);
+  std::printf("machine: peak %.1f GFLOP/s (%s FMA loop, 1 core), memory bandwidth %.1f GB/s (triad, 1 core); "
+              "ridge %.1f FLOP/byte; OpenBLAS kernels %s\n",
+              peak, isa, bandwidth, peak / bandwidth, blas_kernels());
+  std::fflush(stdout);
+
+  Rng rng(1);
+  std::unique_ptr<Sequential<float>> model = model_name == "resnet" ? build_resnet<float>(ResNetOptions{}, rng)
+                                                                    : build_mobilenet<float>(MobileNetOptions{}, rng);
+  std::map<std::string, Cost> kinds;
+  walk(*model, Shape{batch, 32, 32, 3}, seconds, rng, kinds);
+  double params = 0;
+  for (Parameter<float>* p : model->parameters()) params += p->trainable() ? double(p->value().size()) : 0.0;
+  Cost& adam = kinds["adam update"];
+  adam.layers = 1;
+  adam.backward_s = time_adam(*model, seconds);
+  adam.bytes = 7 * 4 * params;
+  const double step = time_step(*model, batch, 4 * seconds, rng);
+
+  double total_s = 0, total_flops = 0;
+  for (const auto& [kind, c] : kinds) total_s += c.forward_s + c.backward_s, total_flops += c.flops;
+  std::printf("%s, batch %zu, %d thread(s): whole training step %.1f ms (%.1f images/s); layers timed alone sum "
+              "to %.1f ms\n",
+              model_name.c_str(), batch, threads, 1e3 * step, double(batch) / step, 1e3 * total_s);
+  std::printf("%-24s %6s %9s %9s %9s %6s %8s %8s %6s %9s %7s %6s %9s %s\n", "kind", "layers", "fwd_ms", "bwd_ms",
+              "total_ms", "share", "GFLOP", "GFLOP/s", "%peak", "MB", "GB/s", "%bw", "FLOP/B", "bound");
+  for (const auto& [kind, c] : kinds) {
+    const double s = c.forward_s + c.backward_s, gflops = c.flops / s / 1e9, gbs = c.bytes / s / 1e9,
+                 intensity = c.flops / c.bytes;
+    std::printf("%-24s %6d %9.2f %9.2f %9.2f %5.1f%% %8.3f %8.1f %5.1f%% %9.1f %7.1f %5.1f%% %9.2f %s\n",
+                kind.c_str(), c.layers, 1e3 * c.forward_s, 1e3 * c.backward_s, 1e3 * s, 100 * s / total_s,
+                c.flops / 1e9, gflops, 100 * gflops / peak, c.bytes / 1e6, gbs, 100 * gbs / bandwidth, intensity,
+                intensity > peak / bandwidth ? "compute" : "memory");
+  }
+  std::printf("%-24s %6s %9s %9s %9.2f %5.1f%% %8.3f %8.1f %5.1f%%\n", "all layers and Adam", "", "", "",
+              1e3 * total_s, 100.0, total_flops / 1e9, total_flops / total_s / 1e9,
+              100 * total_flops / total_s / 1e9 / peak);
+  std::printf("whole step: %.3f GFLOP in %.1f ms = %.1f GFLOP/s, %.1f%% of peak\n", total_flops / 1e9, 1e3 * step,
+              total_flops / step / 1e9, 100 * total_flops / step / 1e9 / peak);
+  return 0;
+}
