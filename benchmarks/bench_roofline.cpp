@@ -6,11 +6,11 @@
 // GFLOP/s and GB/s beside those limits (a roofline table).
 // Run: ./bench_roofline [--model mobilenet|resnet] [--batch 128] [--threads 1] [--seconds 0.3]
 //
-// Counting conventions (docs/performance.md): FLOPs only for the product layers: a forward
-// output element of a convolution, depthwise convolution or dense layer is a dot product of
-// (kernel elements / output channels) terms, 2 FLOPs each, and the backward pass computes the
-// input and kernel gradients at the same cost each (3x the forward in all). Bytes are what the
-// layer must read or write once at least: forward input, output and parameters; backward
+// Counting conventions (docs/performance.md): FLOPs only for the product layers, 2 per
+// multiply-add that touches the input (kernel taps on padding are not counted: on ResNet's
+// 1x1 maps a 3x3 convolution does a ninth of its nominal work); the backward pass computes the
+// input and kernel gradients at the forward's cost each (3x the forward in all). Bytes are what
+// the layer must read or write once at least: forward input, output and parameters; backward
 // upstream gradient, saved input, input gradient, parameters and parameter gradients
 // (4 bytes each, so 4 * (3 in + 2 out + 3 params)); Adam reads the parameter, its gradient
 // and two moments and writes back three (7 * 4 bytes per parameter).
@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,13 @@ const char* blas_kernels() {
   using NameFn = char* (*)();
   const auto fn = reinterpret_cast<NameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
   return fn ? fn() : "not OpenBLAS";
+}
+
+/// "(128, 32, 32, 3)".
+std::string text(const Shape& s) {
+  std::ostringstream out;
+  out << s;
+  return out.str();
 }
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -130,6 +138,35 @@ std::string kind_of(Module<float>& m) {
   return kind;
 }
 
+/// Kernel taps that land inside an input of `in` positions (not in the padding), summed over
+/// the `out` output positions of one axis, for a window of `k` at `stride` (padding as SAME
+/// or VALID imply: what the output size needs, split evenly with the extra one after).
+double taps(std::size_t in, std::size_t out, std::size_t k, std::size_t stride) {
+  const long pad_total = std::max(0L, long((out - 1) * stride + k) - long(in)), before = pad_total / 2;
+  double n = 0;
+  for (std::size_t o = 0; o < out; ++o)
+    for (std::size_t t = 0; t < k; ++t) {
+      const long i = long(o * stride + t) - before;
+      n += i >= 0 && i < long(in);
+    }
+  return n;
+}
+
+/// Forward FLOPs of a product layer (2 per multiply-add, taps on padding not counted), else 0.
+double forward_flops(Module<float>& layer, const Shape& in, const Shape& out) {
+  std::size_t sh = 0, sw = 0;
+  if (auto* conv = dynamic_cast<Conv2D<float>*>(&layer)) sh = conv->options().stride_height, sw = conv->options().stride_width;
+  if (auto* dw = dynamic_cast<DepthwiseConv2D<float>*>(&layer)) sh = dw->options().stride_height, sw = dw->options().stride_width;
+  for (Parameter<float>* p : layer.parameters()) {
+    const Shape& k = p->value().shape();
+    if (k.rank() == 2 && dynamic_cast<Dense<float>*>(&layer)) return 2.0 * double(in[0]) * double(k.numel());
+    if (k.rank() == 4 && sh > 0)  // per tap: (in channels x out channels) for a convolution, channels for a depthwise one
+      return 2.0 * double(in[0]) * taps(in[1], out[1], k[0], sh) * taps(in[2], out[2], k[1], sw) *
+             double(k.numel() / (k[0] * k[1]));
+  }
+  return 0;
+}
+
 /// Times `layer` forward and backward on random input of shape `in` (training mode) and
 /// returns its cost and output shape.
 std::pair<Cost, Shape> time_layer(Module<float>& layer, const Shape& in, double budget, Rng& rng) {
@@ -159,29 +196,30 @@ std::pair<Cost, Shape> time_layer(Module<float>& layer, const Shape& in, double 
   }
   c.forward_s /= calls;
   c.backward_s /= calls;
-  double params = 0, kernel = 0;
-  for (Parameter<float>* p : layer.parameters()) {
-    params += p->trainable() ? double(p->value().size()) : 0.0;
-    if (p->value().rank() >= 2) kernel = double(p->value().size());
-  }
+  double params = 0;
+  for (Parameter<float>* p : layer.parameters()) params += p->trainable() ? double(p->value().size()) : 0.0;
   const double out = double(y.value().size());
-  if (kernel > 0) c.flops = 3 * 2 * out * kernel / double(y.shape().back());
+  c.flops = 3 * forward_flops(layer, in, y.shape());
   c.bytes = 4 * (3 * double(in.numel()) + 2 * out + 3 * params);
   return {c, y.shape()};
 }
 
 /// Walks `m` (chains and residual blocks down to their layers), timing each layer on the
 /// shape it receives; returns the output shape.
-Shape walk(Module<float>& m, Shape in, double budget, Rng& rng, std::map<std::string, Cost>& kinds) {
+Shape walk(Module<float>& m, Shape in, double budget, Rng& rng, std::map<std::string, Cost>& kinds, bool print) {
   if (auto* seq = dynamic_cast<Sequential<float>*>(&m)) {
-    for (std::size_t i = 0; i < seq->size(); ++i) in = walk((*seq)[i], in, budget, rng, kinds);
+    for (std::size_t i = 0; i < seq->size(); ++i) in = walk((*seq)[i], in, budget, rng, kinds, print);
     return in;
   }
   if (auto* block = dynamic_cast<ResidualBlock<float>*>(&m)) {
-    walk(block->shortcut(), in, budget, rng, kinds);
-    return walk(block->residual(), in, budget, rng, kinds);
+    walk(block->shortcut(), in, budget, rng, kinds, print);
+    return walk(block->residual(), in, budget, rng, kinds, print);
   }
   auto [c, out] = time_layer(m, in, budget, rng);
+  if (print)
+    std::printf("  %-40s %-24s in %-18s out %-18s %8.3f ms %8.4f GFLOP %7.1f GFLOP/s\n", m.name().c_str(),
+                kind_of(m).c_str(), text(in).c_str(), text(out).c_str(), 1e3 * (c.forward_s + c.backward_s),
+                c.flops / 1e9, c.flops / (c.forward_s + c.backward_s) / 1e9);
   Cost& k = kinds[kind_of(m)];
   k.layers += 1;
   k.forward_s += c.forward_s;
@@ -239,11 +277,13 @@ int main(int argc, char** argv) {
   std::size_t batch = 128;
   int threads = 1;
   double seconds = 0.3;
+  bool print_layers = false;
   app.add_option("--model", model_name, "mobilenet (alpha 0.75) or resnet (ResNet-18)")
       ->check(CLI::IsMember({"mobilenet", "resnet"}));
   app.add_option("--batch", batch, "training batch")->check(CLI::Range(1, 4096));
   app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 1024));
   app.add_option("--seconds", seconds, "seconds each layer is timed for")->check(CLI::Range(0.01, 60.0));
+  app.add_flag("--layers", print_layers, "also print every layer's shapes, time and FLOPs");
   CLI11_PARSE(app, argc, argv);
   set_num_threads(threads);
 
@@ -258,7 +298,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<Sequential<float>> model = model_name == "resnet" ? build_resnet<float>(ResNetOptions{}, rng)
                                                                     : build_mobilenet<float>(MobileNetOptions{}, rng);
   std::map<std::string, Cost> kinds;
-  walk(*model, Shape{batch, 32, 32, 3}, seconds, rng, kinds);
+  walk(*model, Shape{batch, 32, 32, 3}, seconds, rng, kinds, print_layers);
   double params = 0;
   for (Parameter<float>* p : model->parameters()) params += p->trainable() ? double(p->value().size()) : 0.0;
   Cost& adam = kinds["adam update"];

@@ -119,10 +119,11 @@ std::string budget_text(const Run& r) {
   return text + variation(r);
 }
 
-/// "quick, 3 it." (short label of a run in the claims table).
+/// "quick, seed 7, 3 it." (short label of a run in the claims table).
 std::string short_label(const Run& r) {
-  return (r.record ? r.record->profile : std::string("profile?")) + ", " + std::to_string(r.table.iterations()) +
-         " it." + variation(r);
+  const std::string seed = r.record ? ", seed " + setting_value(r.record->settings, "seed") : "";
+  return (r.record ? r.record->profile : std::string("profile?")) + seed + ", " +
+         std::to_string(r.table.iterations()) + " it." + variation(r);
 }
 
 /// The results CSVs under `dirs`, sorted; files that are not results tables are named and skipped.
