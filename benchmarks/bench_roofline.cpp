@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -29,6 +30,8 @@
 
 #include <CLI/CLI.hpp>
 #include <resilinet/resilinet.hpp>
+
+#include "step_timer.hpp"
 
 using namespace resilinet;
 
@@ -53,56 +56,51 @@ std::string text(const Shape& s) {
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-/// The core's peak in GFLOP/s from 12 independent FMA chains in the widest vectors built for
-/// (12 chains cover the FMA latency of every current x86-64 core), and the vector width's name.
-std::pair<double, const char*> measure_peak(double budget) {
-  constexpr int kChains = 12;
+// The widest vectors this build has, and a multiply-add on them (fused where FMA exists).
+#if defined(__AVX512F__)
+using Vec = __m512;
+const char* const kIsa = "AVX-512";
+Vec splat(float f) { return _mm512_set1_ps(f); }
+Vec madd(Vec v, Vec a, Vec b) { return _mm512_fmadd_ps(v, a, b); }
+#elif defined(__AVX2__) && defined(__FMA__)
+using Vec = __m256;
+const char* const kIsa = "AVX2+FMA";
+Vec splat(float f) { return _mm256_set1_ps(f); }
+Vec madd(Vec v, Vec a, Vec b) { return _mm256_fmadd_ps(v, a, b); }
+#else
+using Vec = __m128;
+const char* const kIsa = "SSE2 (no FMA)";
+Vec splat(float f) { return _mm_set1_ps(f); }
+Vec madd(Vec v, Vec a, Vec b) { return _mm_add_ps(_mm_mul_ps(v, a), b); }
+#endif
+
+/// The core's peak in GFLOP/s from 12 independent multiply-add chains in the widest vectors
+/// built for (12 chains cover the FMA latency of every current x86-64 core).
+double measure_peak(double budget) {
+  constexpr int kChains = 12, kLanes = sizeof(Vec) / sizeof(float);
   const long reps = 1 << 20;
   double best = 0;
-  const char* isa = "scalar";
   for (int trial = 0; trial < 5; ++trial) {
     const auto t0 = Clock::now();
     double flops = 0, sink = 0;
     while (since(t0) < budget / 5) {
-#if defined(__AVX512F__)
-      isa = "AVX-512";
-      __m512 acc[kChains], a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-3f);
-      for (auto& v : acc) v = _mm512_set1_ps(1.0f);
+      Vec acc[kChains];
+      const Vec a = splat(0.999f), b = splat(1e-3f);
+      for (auto& v : acc) v = splat(1.0f);
       for (long r = 0; r < reps; ++r)
-        for (auto& v : acc) v = _mm512_fmadd_ps(v, a, b);
-      for (auto& v : acc) sink += _mm512_reduce_add_ps(v);
-      flops += 2.0 * 16 * kChains * reps;
-#elif defined(__AVX2__) && defined(__FMA__)
-      isa = "AVX2+FMA";
-      __m256 acc[kChains], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-3f);
-      for (auto& v : acc) v = _mm256_set1_ps(1.0f);
-      for (long r = 0; r < reps; ++r)
-        for (auto& v : acc) v = _mm256_fmadd_ps(v, a, b);
-      alignas(32) float out[8];
-      for (auto& v : acc) {
-        _mm256_store_ps(out, v);
-        for (float f : out) sink += f;
+        for (auto& v : acc) v = madd(v, a, b);
+      float lanes[kLanes];
+      for (const auto& v : acc) {
+        std::memcpy(lanes, &v, sizeof v);
+        for (float f : lanes) sink += f;
       }
-      flops += 2.0 * 8 * kChains * reps;
-#else
-      isa = "SSE2 (no FMA)";
-      __m128 acc[kChains], a = _mm_set1_ps(0.999f), b = _mm_set1_ps(1e-3f);
-      for (auto& v : acc) v = _mm_set1_ps(1.0f);
-      for (long r = 0; r < reps; ++r)
-        for (auto& v : acc) v = _mm_add_ps(_mm_mul_ps(v, a), b);
-      alignas(16) float out[4];
-      for (auto& v : acc) {
-        _mm_store_ps(out, v);
-        for (float f : out) sink += f;
-      }
-      flops += 2.0 * 4 * kChains * reps;
-#endif
+      flops += 2.0 * kLanes * kChains * reps;
     }
     const double seconds = since(t0);
     if (sink == 42.0) std::printf(" ");  // keeps the chains alive
     best = std::max(best, flops / seconds / 1e9);
   }
-  return {best, isa};
+  return best;
 }
 
 /// One core's memory bandwidth in GB/s: a[i] = b[i] + s c[i] over 3 x 128 MiB, counting 12
@@ -136,6 +134,13 @@ std::string kind_of(Module<float>& m) {
     if (p->value().rank() == 4)
       kind += " " + std::to_string(p->value().dim(0)) + "x" + std::to_string(p->value().dim(1));
   return kind;
+}
+
+/// Elements of `m`'s trainable parameters (what Adam updates and a backward pass writes).
+double trainable_elements(Module<float>& m) {
+  double n = 0;
+  for (Parameter<float>* p : m.parameters()) n += p->trainable() ? double(p->value().size()) : 0.0;
+  return n;
 }
 
 /// Kernel taps that land inside an input of `in` positions (not in the padding), summed over
@@ -196,9 +201,7 @@ std::pair<Cost, Shape> time_layer(Module<float>& layer, const Shape& in, double 
   }
   c.forward_s /= calls;
   c.backward_s /= calls;
-  double params = 0;
-  for (Parameter<float>* p : layer.parameters()) params += p->trainable() ? double(p->value().size()) : 0.0;
-  const double out = double(y.value().size());
+  const double params = trainable_elements(layer), out = double(y.value().size());
   c.flops = 3 * forward_flops(layer, in, y.shape());
   c.bytes = 4 * (3 * double(in.numel()) + 2 * out + 3 * params);
   return {c, y.shape()};
@@ -232,14 +235,7 @@ Shape walk(Module<float>& m, Shape in, double budget, Rng& rng, std::map<std::st
 /// Seconds of one Adam update of `model`'s parameters.
 double time_adam(Module<float>& model, double budget) {
   Adam<float> adam(model.parameters());
-  int calls = 0;
-  adam.step();
-  const auto t0 = Clock::now();
-  while (calls < 3 || since(t0) < budget) {
-    adam.step();
-    ++calls;
-  }
-  return since(t0) / calls;
+  return bench::seconds_per_call([&] { adam.step(); }, 1, budget);
 }
 
 /// Seconds of one whole training step (forward, loss, backward, Adam) at `batch`.
@@ -258,15 +254,7 @@ double time_step(Module<float>& model, std::size_t batch, double budget, Rng& rn
     tape.backward(loss);
     adam.step();
   };
-  step();
-  step();
-  int calls = 0;
-  const auto t0 = Clock::now();
-  while (calls < 3 || since(t0) < budget) {
-    step();
-    ++calls;
-  }
-  return since(t0) / calls;
+  return bench::seconds_per_call(step, 2, budget);
 }
 
 }  // namespace
@@ -287,11 +275,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   set_num_threads(threads);
 
-  const auto [peak, isa] = measure_peak(1.0);
+  const double peak = measure_peak(1.0);
   const double bandwidth = measure_bandwidth(1.0);
   std::printf("machine: peak %.1f GFLOP/s (%s FMA loop, 1 core), memory bandwidth %.1f GB/s (triad, 1 core); "
               "ridge %.1f FLOP/byte; OpenBLAS kernels %s\n",
-              peak, isa, bandwidth, peak / bandwidth, blas_kernels());
+              peak, kIsa, bandwidth, peak / bandwidth, blas_kernels());
   std::fflush(stdout);
 
   Rng rng(1);
@@ -299,12 +287,10 @@ int main(int argc, char** argv) {
                                                                     : build_mobilenet<float>(MobileNetOptions{}, rng);
   std::map<std::string, Cost> kinds;
   walk(*model, Shape{batch, 32, 32, 3}, seconds, rng, kinds, print_layers);
-  double params = 0;
-  for (Parameter<float>* p : model->parameters()) params += p->trainable() ? double(p->value().size()) : 0.0;
   Cost& adam = kinds["adam update"];
   adam.layers = 1;
   adam.backward_s = time_adam(*model, seconds);
-  adam.bytes = 7 * 4 * params;
+  adam.bytes = 7 * 4 * trainable_elements(*model);
   const double step = time_step(*model, batch, 4 * seconds, rng);
 
   double total_s = 0, total_flops = 0;

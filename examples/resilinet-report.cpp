@@ -251,9 +251,8 @@ std::string changes_text(const std::vector<Run>& runs) {
   int rows = 0;
   for (const auto& change : kChanges)
     for (const auto& r : runs) {
-      if (!r.record || setting_value(r.record->settings, change.key) == change.off ||
-          setting_value(r.record->settings, change.key).empty())
-        continue;
+      const std::string value = r.record ? setting_value(r.record->settings, change.key) : "";
+      if (value.empty() || value == change.off) continue;
       const auto wanted = settings_with(r.record->settings, change.key, change.off);
       const auto base = std::find_if(runs.begin(), runs.end(), [&](const Run& b) {
         return b.record && words_of(b.record->settings) == wanted;

@@ -8,7 +8,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "results_table.hpp"
@@ -46,6 +49,20 @@ inline std::string mean_std_text(const resilinet::MeanStd& m) {
   return buf;
 }
 
+/// Over the iterations both `x` and `y` have: how many there are, and in how many x's value
+/// exceeds y's (or equals it, with `or_equal`).
+inline std::pair<int, int> paired_leads(const std::map<int, double>& x, const std::map<int, double>& y,
+                                        bool or_equal) {
+  int n = 0, k = 0;
+  for (const auto& [it, v] : x) {
+    const auto other = y.find(it);
+    if (other == y.end()) continue;
+    ++n;
+    k += or_equal ? v >= other->second : v > other->second;
+  }
+  return {n, k};
+}
+
 /// One comparison of a claim: series `a` beats series `b` (or equals it, when `or_equal`) at
 /// `setting`; its verdict, and in how many of the shared iterations it held.
 struct Comparison {
@@ -64,14 +81,7 @@ struct Comparison {
   }
   /// "a ≥ b in k of n iterations" over the iterations both have at `setting`.
   std::string iterations_text(const ResultsTable& t, const std::string& setting) const {
-    const auto x = t.cell(a, setting), y = t.cell(b, setting);
-    int n = 0, k = 0;
-    for (const auto& [it, v] : x) {
-      const auto other = y.find(it);
-      if (other == y.end()) continue;
-      ++n;
-      k += or_equal ? v >= other->second : v > other->second;
-    }
+    const auto [n, k] = paired_leads(t.cell(a, setting), t.cell(b, setting), or_equal);
     return a + (or_equal ? " ≥ " : " > ") + b + " in " + std::to_string(k) + " of " + std::to_string(n) +
            " iteration(s)";
   }
@@ -253,13 +263,8 @@ inline ChangeCheck check_change(const ResultsTable& without_table, const std::st
   c.with = with_table.stats(with_series, setting);
   c.difference = c.with.mean - c.without.mean;
   c.within_noise = std::abs(c.difference) < std::max(spread(c.without), spread(c.with));
-  const auto x = without_table.cell(without_series, setting), y = with_table.cell(with_series, setting);
-  for (const auto& [it, v] : y) {
-    const auto other = x.find(it);
-    if (other == x.end()) continue;
-    ++c.paired;
-    c.raised += v > other->second;
-  }
+  std::tie(c.paired, c.raised) =
+      paired_leads(with_table.cell(with_series, setting), without_table.cell(without_series, setting), false);
   return c;
 }
 
