@@ -128,6 +128,15 @@ TEST_CASE("gradient check: depthwise_conv2d (3x3 same stride 1, valid stride 2 a
                                     r2);
                    },
                    {&x, &w});
+  // 35 channels: one full block of 32 in registers and a tail, stride 2 with same padding.
+  auto xb = param("xb", Shape{2, 5, 4, 35}, rng);
+  auto wb = param("wb", Shape{3, 3, 35, 1}, rng);
+  const auto r3 = testing::random_tensor<double>(Shape{2, 3, 2, 35}, rng);
+  expect_gradients("depthwise 3x3/2 same, 35 channels",
+                   [&](Tape<double>& t) {
+                     return project(depthwise_conv2d<double>(t.param(xb), wb, 2, 2, Padding::same, ctx), r3);
+                   },
+                   {&xb, &wb});
   // Hand case: channel c is scaled by its own centre tap only.
   Tape<double> tape;
   Tensor<double> ones(Shape{1, 3, 3, 2}, 1.0);
@@ -279,6 +288,20 @@ TEST_CASE("max pool: same padding ignores padded cells, ties go to the first cel
   tape.backward(sum(max_pool2d<double>(x, 2, 2, 2, 2, Padding::valid)));
   CHECK(x.grad()[0] == 1.0);
   CHECK(x.grad()[1] + x.grad()[2] + x.grad()[3] == 0.0);
+  // Wide enough for the vectorised channel loop: channel k ties everywhere when k is even,
+  // else its maximum sits in the last cell.
+  tape.clear();
+  const std::size_t c = 37;
+  Tensor<double> wide(Shape{1, 2, 2, c}, 7.0);
+  for (std::size_t k = 1; k < c; k += 2) wide[3 * c + k] = 8.0;
+  auto xw = tape.input(wide, true);
+  auto yw = max_pool2d<double>(xw, 2, 2, 2, 2, Padding::valid);
+  tape.backward(sum(yw));
+  for (std::size_t k = 0; k < c; ++k) {
+    CHECK(yw.value()[k] == (k % 2 ? 8.0 : 7.0));
+    CHECK(xw.grad()[k] == (k % 2 ? 0.0 : 1.0));
+    CHECK(xw.grad()[3 * c + k] == (k % 2 ? 1.0 : 0.0));
+  }
 }
 
 TEST_CASE("dropout: inverted scaling, rate statistics, identity in inference, gradient") {

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "helpers.hpp"
@@ -108,6 +110,55 @@ TEST_CASE("Adam counts steps per step() call, not per parameter tensor") {
   }
   CHECK(both.step_count() == 3);
   CHECK(q.value()[0] == doctest::Approx(r.value()[0]).epsilon(1e-15));
+}
+
+TEST_CASE_TEMPLATE("Adam's whole-vector update equals its one-by-one update bit for bit", T, float, double) {
+  // 67 values in one tensor run mostly through Lanes<T> (with a tail); 67 one-value tensors
+  // run only through the scalar loop. Gradients span zero, tiny and large magnitudes.
+  constexpr std::size_t n = 67;
+  Parameter<T> whole("whole", Tensor<T>(Shape{n}));
+  std::vector<std::unique_ptr<Parameter<T>>> single;
+  std::vector<Parameter<T>*> singles;
+  Rng rng(11);
+  for (std::size_t i = 0; i < n; ++i) {
+    whole.mutable_value()[i] = T(rng.normal());
+    single.push_back(std::make_unique<Parameter<T>>("p" + std::to_string(i), Tensor<T>(Shape{1}, {whole.value()[i]})));
+    singles.push_back(single.back().get());
+  }
+  Adam<T> vectors({&whole}), scalars(singles);
+  for (int step = 0; step < 5; ++step) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const T g = i % 7 == 0 ? T(0) : T(rng.normal() * std::pow(10.0, double(i % 5) * 2 - 6));
+      whole.mutable_grad()[i] = g;
+      single[i]->mutable_grad()[0] = g;
+    }
+    vectors.step();
+    scalars.step();
+  }
+  for (std::size_t i = 0; i < n; ++i) CHECK(whole.value()[i] == single[i]->value()[0]);
+  CHECK(whole.value()[0] != T(0));
+}
+
+TEST_CASE("Adam over a large tensor gives the same values on one thread and on two") {
+  constexpr std::size_t n = 150001;  // split over two threads (more than 2 x 65536 values)
+  Parameter<float> one("one", Tensor<float>(Shape{n})), two("two", Tensor<float>(Shape{n}));
+  Rng rng(5);
+  for (std::size_t i = 0; i < n; ++i) one.mutable_value()[i] = two.mutable_value()[i] = float(rng.normal());
+  const float last = one.value()[n - 1];
+  Adam<float> a({&one}), b({&two});
+  const int before = max_threads();
+  for (int step = 0; step < 3; ++step) {
+    for (std::size_t i = 0; i < n; ++i) one.mutable_grad()[i] = two.mutable_grad()[i] = float(rng.normal());
+    set_num_threads(1);
+    a.step();
+    set_num_threads(2);
+    b.step();
+  }
+  set_num_threads(before);
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < n; ++i) differ += one.value()[i] != two.value()[i];
+  CHECK(differ == 0);
+  CHECK(two.value()[n - 1] != last);  // the second thread's part was updated
 }
 
 TEST_CASE("optimizers reject out-of-range hyperparameters, naming the value") {
