@@ -251,19 +251,27 @@ struct Launch {
 
 /// The test set to stream, chosen by the deployment's example shape: the health split the
 /// model was trained with (`a.seed`, `a.split`) for 23 features, the multi-view holdout_dir
-/// for six views (the camera network; object grouping and RGB, the programs' defaults).
+/// for six views (the camera network; object grouping and RGB, the programs' defaults), the
+/// CIFAR-10 test split of `a.seed` for one H W 3 image, scaled to [0, 1] as the CIFAR
+/// programs scale it (its first examples are those of a --subset run's smaller test split).
 resilinet::Dataset<float> load_test_set(const resilinet::Shape& input, examples::Args a) {
-  const bool camera = input.rank() == 4 && input[0] == 6;
-  require(camera || input == resilinet::Shape{23}, "resilinet-launch streams the health (input 23) and camera (input 6 H W 3) ",
-          "test sets; the deployment's input is ", input);
+  const bool camera = input.rank() == 4 && input[0] == 6, cifar = input.rank() == 3 && input[2] == 3;
+  require(camera || cifar || input == resilinet::Shape{23}, "resilinet-launch streams the health (input 23), camera ",
+          "(input 6 H W 3) and CIFAR-10 (input H W 3) test sets; the deployment's input is ", input);
   const char* env = std::getenv("RESILINET_DATA_DIR");
-  if (a.data.empty() && env) a.data = std::string(env) + (camera ? "/multiview" : "/mhealth-window-means");
+  if (a.data.empty() && env)
+    a.data = std::string(env) + (camera ? "/multiview" : cifar ? "/cifar10-jpg" : "/mhealth-window-means");
   require(!a.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
   resilinet::Dataset<float> test;
+  resilinet::Rng split_rng = examples::iteration_split_rng(a.seed, 1);  // as the programs derive it
   if (camera) {
     test = resilinet::load_multiview<float>(a.data + "/holdout_dir");
+  } else if (cifar) {
+    const resilinet::ImageDataset images = std::move(examples::load_cifar_splits(a, split_rng, true)[2]);
+    resilinet::ImageSource<float> source(images);
+    source.start_epoch(split_rng);  // in order: a source that does not shuffle ignores the generator
+    source.next(std::max<std::size_t>(1, images.size()), test.x, test.y);
   } else {
-    resilinet::Rng split_rng = examples::iteration_split_rng(a.seed, 1);  // as the health programs derive it
     test = std::move(examples::load_health_splits(a, split_rng)[2]);
   }
   require(test.size() > 0, "the test set in '", a.data, "' is empty");
@@ -592,12 +600,13 @@ int main(int argc, char** argv) {
   app.add_option("--restart", restarts, "restart node NODE before request K is sent, e.g. edge@400 (repeatable)");
   app.add_option("--data", a.data, "the test data: for the health network (input 23) a folder with mHealth_subject1..10.log "
                                    "(default: $RESILINET_DATA_DIR/mhealth-window-means), for the camera network (input 6 H W "
-                                   "3) the multi-view folder whose holdout_dir is streamed (default: $RESILINET_DATA_DIR/multiview)");
+                                   "3) the multi-view folder whose holdout_dir is streamed (default: $RESILINET_DATA_DIR/multiview), "
+                                   "for CIFAR-10 (input H W 3) its JPEG tree or binary batches (default: $RESILINET_DATA_DIR/cifar10-jpg)");
   a.split = "fresh";
   app.add_option("--split", a.split, "the data split the model was trained with: fresh or seeded (both: the "
                                      "first iteration's split, that of Health1... models) or reference")
       ->check(CLI::IsMember({"fresh", "seeded", "reference"}))->capture_default_str();
-  app.add_option("--seed", a.seed, "the seed the model was trained with (selects the seeded split's test set)")
+  app.add_option("--seed", a.seed, "the seed the model was trained with (selects the seeded health split's and CIFAR's test set)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--out", out, "folder for requests.csv, report.txt, timeline.svg and the node logs")->capture_default_str();
   app.add_option("--node-binary", node_binary, "resilinet-node executable (default: next to this program)");

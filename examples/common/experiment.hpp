@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -303,6 +304,41 @@ inline std::vector<resilinet::Dataset<float>> split_health(const Args& a, const 
 /// (`split_rng`: the run generator's first fork).
 inline std::vector<resilinet::Dataset<float>> load_health_splits(const Args& a, resilinet::Rng& split_rng) {
   return split_health(a, load_health_data(a), split_rng);
+}
+
+/// CIFAR-10 split as the CIFAR programs split it (`split_rng`: the run generator's first fork): the
+/// 50k training and 10k test images joined and resplit 80/10/10 (spec §6.2), then with --subset
+/// the training part cut to it and the validation and test parts to a quarter of it. From a
+/// JPEG tree only the images of the splits are decoded (with `test_only`, only the test part's:
+/// the other two stay empty).
+inline std::array<resilinet::ImageDataset, 3> load_cifar_splits(const Args& a, resilinet::Rng& split_rng,
+                                                                bool test_only = false) {
+  const auto limit = [&a](std::vector<std::vector<std::size_t>>& idx) {
+    if (!a.subset) return;
+    idx[0].resize(std::min(idx[0].size(), a.subset));
+    for (int k = 1; k < 3; ++k) idx[std::size_t(k)].resize(std::min(idx[std::size_t(k)].size(), std::max<std::size_t>(1, a.subset / 4)));
+  };
+  std::array<resilinet::ImageDataset, 3> parts;
+  if (std::ifstream(a.data + "/data_batch_1.bin").good()) {
+    auto c = resilinet::load_cifar10_binary(a.data);
+    resilinet::ImageDataset all = std::move(c.train);
+    all.append(c.test);
+    auto idx = resilinet::split_indices(all.size(), {0.8, 0.1, 0.1}, split_rng);
+    limit(idx);
+    for (int k = test_only ? 2 : 0; k < 3; ++k) parts[std::size_t(k)] = all.subset(idx[std::size_t(k)]);
+  } else {
+    with_layout_hint("CIFAR-10 as a JPEG tree (train/<class>/, test/<class>/) or as its binary batches "
+                     "(data_batch_1.bin ... data_batch_5.bin, test_batch.bin)",
+                     [&] {
+                       resilinet::ImageFileList all = resilinet::list_image_folder(a.data + "/train");
+                       all.append(resilinet::list_image_folder(a.data + "/test"));
+                       auto idx = resilinet::split_indices(all.paths.size(), {0.8, 0.1, 0.1}, split_rng);
+                       limit(idx);
+                       for (int k = test_only ? 2 : 0; k < 3; ++k)
+                         parts[std::size_t(k)] = resilinet::load_images(all.subset(idx[std::size_t(k)]));
+                     });
+  }
+  return parts;
 }
 
 /// Everything one program run shares: data, the sweep's plan and results, and the report.
@@ -740,27 +776,9 @@ class Experiment {
                 "single-label data equals accuracy\n", class_weights_[0], class_weights_[1], class_weights_[2]);
   }
 
-  // CIFAR-10: the 50k training and 10k test images joined and resplit 80/10/10 (spec §6.2).
-  // From a JPEG tree only the images of the split (and --subset) are decoded.
+  // CIFAR-10 split and cut as load_cifar_splits() says.
   void load_cifar(resilinet::Rng& split_rng) {
-    if (std::ifstream(args_.data + "/data_batch_1.bin").good()) {
-      auto c = resilinet::load_cifar10_binary(args_.data);
-      resilinet::ImageDataset all = std::move(c.train);
-      all.append(c.test);
-      auto idx = resilinet::split_indices(all.size(), {0.8, 0.1, 0.1}, split_rng);
-      limit(idx);
-      for (int k = 0; k < 3; ++k) images_[k] = all.subset(idx[std::size_t(k)]);
-    } else {
-      with_layout_hint("CIFAR-10 as a JPEG tree (train/<class>/, test/<class>/) or as its binary batches "
-                       "(data_batch_1.bin ... data_batch_5.bin, test_batch.bin)",
-                       [&] {
-                         resilinet::ImageFileList all = resilinet::list_image_folder(args_.data + "/train");
-                         all.append(resilinet::list_image_folder(args_.data + "/test"));
-                         auto idx = resilinet::split_indices(all.paths.size(), {0.8, 0.1, 0.1}, split_rng);
-                         limit(idx);
-                         for (int k = 0; k < 3; ++k) images_[k] = resilinet::load_images(all.subset(idx[std::size_t(k)]));
-                       });
-    }
+    images_ = load_cifar_splits(args_, split_rng);
     for (const auto& part : images_)
       resilinet::require<resilinet::ShapeError>(part.height == args_.image_size && part.width == args_.image_size,
                                                 "CIFAR images are ", part.height, "x", part.width,
@@ -817,12 +835,6 @@ class Experiment {
   }
 
   // --subset: the first N training and N/4 validation and test indices of the split.
-  void limit(std::vector<std::vector<std::size_t>>& idx) const {
-    if (!args_.subset) return;
-    idx[0].resize(std::min(idx[0].size(), args_.subset));
-    for (int k = 1; k < 3; ++k) idx[std::size_t(k)].resize(std::min(idx[std::size_t(k)].size(), std::max<std::size_t>(1, args_.subset / 4)));
-  }
-
   void describe_data(std::size_t train, std::size_t val, std::size_t test) const {
     const double seconds = seconds_since(load_start_);
     std::printf("%s: %zu train, %zu validation, %zu test examples (loaded in %.1f s); %d iteration(s) of %zu "
@@ -915,7 +927,7 @@ class Experiment {
   std::chrono::steady_clock::time_point load_start_;  // when the data began to load
   resilinet::Dataset<float> in_memory_[3];  // health or camera: train, validation, test
   resilinet::Dataset<float> health_all_;      // kept for --split fresh
-  resilinet::ImageDataset images_[3];
+  std::array<resilinet::ImageDataset, 3> images_;
   std::unique_ptr<resilinet::ImageFolderSource<float>> folder_train_;
   std::unique_ptr<resilinet::BatchSource<float>> train_, val_, test_;
   std::vector<int> train_labels_;
