@@ -834,7 +834,6 @@ class Experiment {
     return all;
   }
 
-  // --subset: the first N training and N/4 validation and test indices of the split.
   void describe_data(std::size_t train, std::size_t val, std::size_t test) const {
     const double seconds = seconds_since(load_start_);
     std::printf("%s: %zu train, %zu validation, %zu test examples (loaded in %.1f s); %d iteration(s) of %zu "

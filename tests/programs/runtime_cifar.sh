@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CIFAR MobileNet deployed from its model files alone: four resilinet-node processes (IoT,
-# edge, fog, cloud) with convolutional activations on the wire, 150 examples of the run's
+# edge, fog, cloud) with convolutional activations on the wire, 250 examples of the run's
 # CIFAR-10 test split streamed to the ResiliNet and the deepFogGuard model while the edge is
 # SIGKILLed at request 50 and restarted at 100. Checks: every request answered once, every
 # comparable answer bit-identical to the simulation, the edge seen failed while down and used
@@ -18,7 +18,7 @@ for v in ResiliNet DFG; do
     k=1
     for n in iot edge fog cloud; do echo "node $n tcp://127.0.0.1:${ports[$k]}"; k=$((k + 1)); done
   } >"$work/$v.txt"
-  launch "$v" --requests 150 --interval-ms 5 --kill edge@50 --restart edge@100 --seed 7
+  launch "$v" --requests 250 --interval-ms 5 --kill edge@50 --restart edge@100 --seed 7
 done
 python3 - "$work" <<'PY'
 import csv, re, sys
@@ -29,16 +29,16 @@ for v in ["ResiliNet", "DFG"]:
     assert "guarantees: all held" in text, text
     skip[v] = int(re.search(r"skip hyperconnections (\d+) bytes", text).group(1))
     rows = list(csv.DictReader(open(f"{work}/{v}/requests.csv")))
-    assert [int(r["request"]) for r in rows] == list(range(150)) and all(r["answered"] == "1" for r in rows)
+    assert [int(r["request"]) for r in rows] == list(range(250)) and all(r["answered"] == "1" for r in rows)
     sim = [r["simulation"] for r in rows]
     assert "differs" not in sim, "every comparable answer equals the simulation"
     odd = [i for i, s in enumerate(sim) if s == "not-comparable"]
-    assert set(odd) <= {50} | set(range(100, 150)) and len(odd) <= 15, odd
+    assert set(odd) <= {50} | set(range(100, 250)) and len(odd) <= 15, odd
     assert all(r["failed_nodes"] == "" for r in rows[:50]), "no failure before the kill"
     assert all("edge" in r["failed_nodes"] for r in rows[51:100]), "edge seen failed while down"
-    back = [i for i in range(100, 150) if rows[i]["failed_nodes"] == ""]
+    back = [i for i in range(100, 250) if rows[i]["failed_nodes"] == ""]
     assert back, "the restarted edge was used again"
-    print(f"{v}: 150 answered, {sim.count('equal')} equal to the simulation, {len(odd)} not comparable; "
+    print(f"{v}: 250 answered, {sim.count('equal')} equal to the simulation, {len(odd)} not comparable; "
           f"edge used again from request {back[0]}; skip bytes {skip[v]}")
 assert skip["ResiliNet"] < skip["DFG"] / 2, skip
 PY
