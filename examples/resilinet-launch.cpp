@@ -660,7 +660,9 @@ int main(int argc, char** argv) {
     for (const resilinet::runtime::LinkConditions& l : launch.deployment.links)
       report << "emulated link " << l.from << " -> " << l.to << ": latency " << l.latency_ms << " ms, "
              << (l.mbit > 0 ? std::to_string(l.mbit) + " Mbit/s" : std::string("unlimited rate")) << ", loss " << l.loss
-             << " (lost answers: see the stats lines)\n";
+             << (l.from == "client" ? " (lost examples: " + std::to_string(client.lost()) + " on the client's links)"
+                                    : std::string(" (lost answers: see the stats lines)"))
+             << "\n";
     report << "requests " << launch.requests << ", answered " << v.answered << " (errors " << v.errors
            << "), duplicates or stale " << client.stale() << "\n";
     report << "accuracy " << double(v.correct) / double(std::max<std::size_t>(v.answered - v.errors, 1)) << " ("

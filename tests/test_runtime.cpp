@@ -174,10 +174,12 @@ TEST_CASE("read_deployment reads a description and names every problem") {
   CHECK(d.links.empty());
   const std::string linked = write_temp("deploy_links.txt", std::string(good_deployment) +
                                                                 "link iot cloud latency-ms=20 mbit=10 loss=0.01\n"
-                                                                "link cloud client latency-ms=2.5\n");
+                                                                "link cloud client latency-ms=2.5\n"
+                                                                "link client iot mbit=1\n");
   const Deployment l = read_deployment(linked);
   std::remove(linked.c_str());
-  REQUIRE(l.links.size() == 2);
+  REQUIRE(l.links.size() == 3);
+  CHECK((l.links[2].from == "client" && l.links[2].to == "iot" && l.links[2].mbit == 1));
   CHECK((l.links[0].from == "iot" && l.links[0].to == "cloud"));
   CHECK((l.links[0].latency_ms == 20 && l.links[0].mbit == 10 && l.links[0].loss == 0.01));
   CHECK((l.links[1].to == "client" && l.links[1].latency_ms == 2.5 && l.links[1].mbit == 0 && l.links[1].loss == 0));
@@ -207,6 +209,7 @@ TEST_CASE("read_deployment reads a description and names every problem") {
       {"link iot cloud latency-ms=-1\n", "latency-ms '-1' is not a number in [0, 60000]"},
       {"link iot fog latency-ms=1\n", "link iot -> fog does not join two deployed nodes"},
       {"link iot iot latency-ms=1\n", "link iot -> iot does not join two deployed nodes"},
+      {"link client client latency-ms=1\n", "link client -> client does not join two deployed nodes"},
       {"link iot cloud loss=0.1\nlink iot cloud mbit=2\n", "line 10: link iot -> cloud is listed twice"},
       {"node client tcp://127.0.0.1:5609\n", "'client' names the launcher; a node may not take it"},
       {"curve-keys\n", "line 9: 'curve-keys' takes 1 value, got 0"},

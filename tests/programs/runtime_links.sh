@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Link emulation end to end: deploys a small health ResiliNet (rebuilt from its model file
 # alone) three times on loopback and streams 200 test examples through each: with no link
-# conditions; with 80 ms of latency on iot -> edge and 1 Mbit/s on edge -> fog2, where the
-# median latency must grow by 80 ms plus the edge answer's time on the wire, within 10% (80 ms,
+# conditions; with 80 ms of latency on iot -> edge, 1 Mbit/s on edge -> fog2 and 40 ms and
+# 1 Mbit/s on the examples' link (client -> iot), where the median latency must grow by 120 ms
+# plus the edge answer's and the example's time on the wire, within 10% (80 ms,
 # not 20: a loaded machine's few ms of late wake-ups stay well inside it); and
 # with 20% loss on fog1 -> cloud, where about a fifth of the answers must see fog1 failed and
 # still equal the simulation.
@@ -13,7 +14,8 @@ source "$(dirname "$0")/runtime_setup.sh" "$1" "$2" 6
 # cloud's wait for a lost answer (45% of it) short.
 model=Health1average_accuracy_ResiliNet.rsln
 health_deployment "$work/plain.txt" $model 20000
-health_deployment "$work/slow.txt" $model 20000 "link iot edge latency-ms=80" "link edge fog2 mbit=1"
+health_deployment "$work/slow.txt" $model 20000 "link iot edge latency-ms=80" "link edge fog2 mbit=1" \
+  "link client iot latency-ms=40 mbit=1"
 health_deployment "$work/lossy.txt" $model 400 "link fog1 cloud loss=0.2"
 for d in plain slow lossy; do launch "$d" --requests 200 --interval-ms 1 --seed 7; done
 python3 - "$work" <<'PY'
@@ -32,7 +34,8 @@ def run(name):
 plain, slow, lossy = run("plain"), run("slow"), run("lossy")
 p50 = lambda rows: statistics.median(float(r["latency_ms"]) for r in rows)
 wire_ms = (68 + 4 * 2 + 4 * 250) * 8 / 1e6 * 1e3  # the edge's (1, 250) answer at 1 Mbit/s
-expected = 80 + wire_ms
+example_ms = (68 + 4 * 2 + 4 * 23) * 8 / 1e6 * 1e3  # the (1, 23) example at 1 Mbit/s
+expected = 80 + wire_ms + 40 + example_ms
 added = p50(slow) - p50(plain)
 print(f"p50 latency: {p50(plain):.2f} ms plain, {p50(slow):.2f} ms with the links: {added:.2f} ms added, "
       f"{expected:.2f} ms configured")

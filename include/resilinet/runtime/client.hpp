@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// Client: asks a deployed network for answers. It is the deployment's example source (input
-/// nodes pull the examples of a request from it) and pulls the output node's answer.
+/// nodes pull the examples of a request from it, through the `link client NODE` conditions
+/// when the deployment gives them) and pulls the output node's answer.
 
 #include <zmq.hpp>
 
@@ -13,6 +14,7 @@
 
 #include "resilinet/core/tensor_view.hpp"
 #include "resilinet/runtime/deployment.hpp"
+#include "resilinet/runtime/link_emulator.hpp"
 #include "resilinet/runtime/message.hpp"
 #include "resilinet/runtime/sockets.hpp"
 
@@ -26,7 +28,8 @@ class Client {
   Client(const Deployment& deployment, const std::string& output_node, zmq::context_t& zctx)
       : deployment_(deployment), zctx_(zctx), security_(deployment, "client", zctx), source_(zctx, zmq::socket_type::router),
         output_(connect_dealer(zctx, security_, output_node, deployment_.node(output_node).endpoint,
-                               deployment_.max_message_bytes, "client")) {
+                               deployment_.max_message_bytes, "client")),
+        links_out_(deployment, "client", 0xc11e47) {
     configure_socket(source_, deployment_.max_message_bytes);
     security_.serve(source_);
     source_.bind(deployment_.source);
@@ -62,7 +65,9 @@ class Client {
       if (left <= 0) return std::nullopt;
       zmq::pollitem_t items[2] = {{static_cast<void*>(source_), 0, ZMQ_POLLIN, 0},
                                   {static_cast<void*>(output_), 0, ZMQ_POLLIN, 0}};
-      zmq::poll(items, 2, std::chrono::milliseconds(std::max<std::int64_t>(1, left / 1000)));
+      const std::int64_t wait_us = links_out_.wait_us(left);  // examples on emulated links keep travelling
+      zmq::poll(items, 2, std::chrono::milliseconds(std::max<std::int64_t>(1, (wait_us + 999) / 1000)));
+      links_out_.flush(source_);
       if (items[0].revents & ZMQ_POLLIN) serve_example(id, example_bytes);
       if (!(items[1].revents & ZMQ_POLLIN)) continue;
       zmq::message_t f;
@@ -110,10 +115,10 @@ class Client {
   /// false when the node is not connected.
   bool send_raw(const std::string& name, const std::string& bytes) { return send_now(probe(name), bytes); }
 
-  /// Bytes of example messages served to input nodes so far.
+  /// Bytes of example messages served to input nodes so far (not counting lost ones).
   std::uint64_t source_bytes() const { return source_bytes_; }
 
-  /// Pulls of examples served so far.
+  /// Pulls of examples served so far (not counting lost examples).
   std::uint64_t source_pulls() const { return source_pulls_; }
 
   /// Answers (and example pulls) that belonged to no current request.
@@ -121,6 +126,9 @@ class Client {
 
   /// Connections to the example source refused for a key the deployment does not name.
   std::uint64_t refused() const { return security_.refused(); }
+
+  /// Examples lost on emulated source links so far.
+  std::uint64_t lost() const { return links_out_.lost(); }
 
  private:
   zmq::socket_t& probe(const std::string& name) {
@@ -146,15 +154,17 @@ class Client {
         e.request = m.request;
       } catch (const FormatError&) {
       }
-      if (reply.empty()) {
+      const bool example = !reply.empty();
+      if (!example) {
         ++stale_;
         e.text = "no example for this request";
         reply = encode(e);
-      } else {
-        ++source_pulls_;
-        source_bytes_ += reply.size();
       }
-      reply_routed(source_, frames[0], reply);
+      const std::size_t bytes = reply.size();
+      if (links_out_.send(source_, frames[0], std::move(reply)) && example) {
+        ++source_pulls_;
+        source_bytes_ += bytes;
+      }
     }
   }
 
@@ -164,6 +174,7 @@ class Client {
   zmq::socket_t source_;
   zmq::socket_t output_;
   std::map<std::string, zmq::socket_t> probes_;
+  LinkEmulator links_out_;  // the examples' emulated links to input nodes
   std::uint64_t source_bytes_ = 0, source_pulls_ = 0, stale_ = 0;
 };
 

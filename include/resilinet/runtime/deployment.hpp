@@ -15,9 +15,10 @@
 ///     ...                                            # it binds and its sources connect to
 ///
 /// Optional `link FROM TO latency-ms=L mbit=B loss=P` lines give the link that carries FROM's
-/// answers to TO (a node, or `client` for the output node's answers) a one-way delay, a rate
-/// and a loss probability, which the sending node emulates (LinkEmulator), so one machine
-/// behaves like the IoT/edge/fog/cloud hierarchy. The pulls that ask for data travel free.
+/// answers to TO (a node, or `client` for the output node's answers; FROM `client` for the
+/// examples an input node pulls from the source) a one-way delay, a rate and a loss
+/// probability, which the sending side emulates (LinkEmulator), so one machine behaves like
+/// the IoT/edge/fog/cloud hierarchy. The pulls that ask for data travel free.
 ///
 /// An optional `curve-keys DIR` line (relative to this file) makes every connection a CURVE
 /// one: each process's key pair is in DIR (`<name>.key`, `<name>.pub`; `resilinet-keys` writes
@@ -49,7 +50,7 @@ struct DeployedNode {
 
 /// The conditions of the link carrying one node's answers to one consumer.
 struct LinkConditions {
-  /// Sending node.
+  /// Sending node, or "client" for the examples the client serves to an input node.
   std::string from;
   /// Receiving node, or "client" for the output node's answers to the client.
   std::string to;
@@ -216,8 +217,10 @@ inline Deployment read_deployment(const std::string& path) {
   };
   require<FormatError>(!deployed("client"), "'", path, "': 'client' names the launcher; a node may not take it");
   for (const LinkConditions& l : d.links)
-    require<FormatError>(deployed(l.from) && (deployed(l.to) || l.to == "client") && l.from != l.to, "'", path,
-                         "': link ", l.from, " -> ", l.to, " does not join two deployed nodes (or a node and client)");
+    require<FormatError>((deployed(l.from) || l.from == "client") && (deployed(l.to) || l.to == "client") &&
+                             l.from != l.to,
+                         "'", path, "': link ", l.from, " -> ", l.to,
+                         " does not join two deployed nodes (or a node and client)");
   return d;
 }
 

@@ -33,17 +33,17 @@ class LinkEmulator {
   }
 
   /// Sends `reply` on ROUTER `router` to the consumer whose routing id is `identity`: at once
-  /// when its link has no conditions, else lost or queued as the link says.
-  void send(zmq::socket_t& router, zmq::message_t& identity, std::string reply) {
+  /// when its link has no conditions, else lost or queued as the link says; false when lost.
+  bool send(zmq::socket_t& router, zmq::message_t& identity, std::string reply) {
     const std::string to = links_.empty() ? std::string() : identity.to_string();
     auto link = std::find_if(links_.begin(), links_.end(), [&](const Link& l) { return l.conditions.to == to; });
     if (link == links_.end()) {
       reply_routed(router, identity, reply);
-      return;
+      return true;
     }
     if (link->conditions.loss > 0 && rng_.uniform() < link->conditions.loss) {
       ++lost_;
-      return;
+      return false;
     }
     const std::int64_t now = now_us();
     const double send_us = link->conditions.mbit > 0 ? double(reply.size()) * 8.0 / link->conditions.mbit : 0.0;
@@ -52,6 +52,7 @@ class LinkEmulator {
     const auto at = std::upper_bound(queue_.begin(), queue_.end(), due,
                                      [](std::int64_t t, const Queued& q) { return t < q.due_us; });
     queue_.insert(at, Queued{due, to, std::move(reply)});
+    return true;
   }
 
   /// Sends every queued answer whose time has come.
