@@ -663,6 +663,8 @@ int main(int argc, char** argv) {
              << (l.from == "client" ? " (lost examples: " + std::to_string(client.lost()) + " on the client's links)"
                                     : std::string(" (lost answers: see the stats lines)"))
              << "\n";
+    for (const auto& [from, mbit] : launch.deployment.uplinks)
+      report << "emulated uplink " << from << ": " << mbit << " Mbit/s shared by everything it sends\n";
     report << "requests " << launch.requests << ", answered " << v.answered << " (errors " << v.errors
            << "), duplicates or stale " << client.stale() << "\n";
     report << "accuracy " << double(v.correct) / double(std::max<std::size_t>(v.answered - v.errors, 1)) << " ("

@@ -175,11 +175,13 @@ TEST_CASE("read_deployment reads a description and names every problem") {
   const std::string linked = write_temp("deploy_links.txt", std::string(good_deployment) +
                                                                 "link iot cloud latency-ms=20 mbit=10 loss=0.01\n"
                                                                 "link cloud client latency-ms=2.5\n"
-                                                                "link client iot mbit=1\n");
+                                                                "link client iot mbit=1\n"
+                                                                "uplink cloud mbit=0.5\n");
   const Deployment l = read_deployment(linked);
   std::remove(linked.c_str());
   REQUIRE(l.links.size() == 3);
   CHECK((l.links[2].from == "client" && l.links[2].to == "iot" && l.links[2].mbit == 1));
+  CHECK((l.uplinks.size() == 1 && l.uplinks.at("cloud") == 0.5));
   CHECK((l.links[0].from == "iot" && l.links[0].to == "cloud"));
   CHECK((l.links[0].latency_ms == 20 && l.links[0].mbit == 10 && l.links[0].loss == 0.01));
   CHECK((l.links[1].to == "client" && l.links[1].latency_ms == 2.5 && l.links[1].mbit == 0 && l.links[1].loss == 0));
@@ -210,6 +212,12 @@ TEST_CASE("read_deployment reads a description and names every problem") {
       {"link iot fog latency-ms=1\n", "link iot -> fog does not join two deployed nodes"},
       {"link iot iot latency-ms=1\n", "link iot -> iot does not join two deployed nodes"},
       {"link client client latency-ms=1\n", "link client -> client does not join two deployed nodes"},
+      {"uplink iot\n", "line 9: 'uplink' takes 2 values, got 1"},
+      {"uplink iot rate=3\n", "uplink setting 'rate=3' is not mbit="},
+      {"uplink iot mbit=0\n", "mbit '0' is not a number in [0.001"},
+      {"uplink iot mbit=1\nuplink iot mbit=2\n", "line 10: uplink iot is listed twice"},
+      {"uplink fog mbit=1\n", "uplink fog is not a deployed node (or client)"},
+      {"uplink iot mbit=1\nlink iot cloud mbit=2\n", "link iot -> cloud sets mbit= but iot sends on a shared uplink"},
       {"link iot cloud loss=0.1\nlink iot cloud mbit=2\n", "line 10: link iot -> cloud is listed twice"},
       {"node client tcp://127.0.0.1:5609\n", "'client' names the launcher; a node may not take it"},
       {"curve-keys\n", "line 9: 'curve-keys' takes 1 value, got 0"},

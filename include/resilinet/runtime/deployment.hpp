@@ -18,7 +18,10 @@
 /// answers to TO (a node, or `client` for the output node's answers; FROM `client` for the
 /// examples an input node pulls from the source) a one-way delay, a rate and a loss
 /// probability, which the sending side emulates (LinkEmulator), so one machine behaves like
-/// the IoT/edge/fog/cloud hierarchy. The pulls that ask for data travel free.
+/// the IoT/edge/fog/cloud hierarchy. The pulls that ask for data travel free. An optional
+/// `uplink NODE mbit=B` line gives NODE (or `client`) one transmitter of B Mbit/s that every
+/// answer it sends, to any consumer, goes out on in turn (a sensor's one radio), in place of
+/// per-link rates; its links may still add latency and loss.
 ///
 /// An optional `curve-keys DIR` line (relative to this file) makes every connection a CURVE
 /// one: each process's key pair is in DIR (`<name>.key`, `<name>.pub`; `resilinet-keys` writes
@@ -82,6 +85,8 @@ struct Deployment {
   std::vector<DeployedNode> nodes;
   /// The emulated links (`link` lines); every other link is the machine's own.
   std::vector<LinkConditions> links;
+  /// Shared uplink rates in Mbit/s by sending node (`uplink` lines).
+  std::map<std::string, double> uplinks;
   /// Folder of the processes' CURVE keys (made absolute like `model`); empty: no CURVE.
   std::string curve_keys;
 
@@ -198,10 +203,16 @@ inline Deployment read_deployment(const std::string& path) {
         else throw FormatError(where + ": link setting '" + resilinet::quoted(w[k]) + "' is not latency-ms=, mbit= or loss=");
       }
       d.links.push_back(c);
+    } else if (key == "uplink") {
+      need(3);
+      require<FormatError>(w[2].rfind("mbit=", 0) == 0, where, ": uplink setting '", resilinet::quoted(w[2]),
+                           "' is not mbit=");
+      require<FormatError>(!d.uplinks.count(w[1]), where, ": uplink ", w[1], " is listed twice");
+      d.uplinks[w[1]] = number_of(w[2].substr(5), 1e-3, 1e6, "mbit");
     } else {
       throw FormatError(where + ": unknown item '" + resilinet::quoted(key) +
                         "' (expected network, model, input, source, deadline-ms, "
-                        "max-message-bytes, node, link or curve-keys)");
+                        "max-message-bytes, node, link, uplink or curve-keys)");
     }
   }
   for (const auto& [item, missing] : {std::pair<const char*, bool>{"model", d.model.empty()},
@@ -221,6 +232,13 @@ inline Deployment read_deployment(const std::string& path) {
                              l.from != l.to,
                          "'", path, "': link ", l.from, " -> ", l.to,
                          " does not join two deployed nodes (or a node and client)");
+  for (const auto& [from, mbit] : d.uplinks) {
+    require<FormatError>(deployed(from) || from == "client", "'", path, "': uplink ", from,
+                         " is not a deployed node (or client)");
+    for (const LinkConditions& l : d.links)
+      require<FormatError>(l.from != from || l.mbit == 0, "'", path, "': link ", l.from, " -> ", l.to,
+                           " sets mbit= but ", from, " sends on a shared uplink");
+  }
   return d;
 }
 
