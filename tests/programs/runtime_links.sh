@@ -6,7 +6,7 @@
 # plus the edge answer's and the example's time on the wire, within 10% (80 ms,
 # not 20: a loaded machine's few ms of late wake-ups stay well inside it); and
 # with 20% loss on fog1 -> cloud, where about a fifth of the answers must see fog1 failed and
-# still equal the simulation; then, with the IoT's answers on one shared 0.02 Mbit/s uplink,
+# still equal the simulation; then, with the IoT's answers on one shared 0.01 Mbit/s uplink,
 # ResiliNet's latency must grow by one answer's time on it and deepFogGuard's by two.
 # usage: runtime_links.sh PROGRAM_DIR WORK_DIR
 source "$(dirname "$0")/runtime_setup.sh" "$1" "$2" 6
@@ -18,10 +18,10 @@ health_deployment "$work/plain.txt" $model 20000
 health_deployment "$work/slow.txt" $model 20000 "link iot edge latency-ms=80" "link edge fog2 mbit=1" \
   "link client iot latency-ms=40 mbit=1"
 health_deployment "$work/lossy.txt" $model 400 "link fog1 cloud loss=0.2"
-# The IoT's one 0.02 Mbit/s radio: ResiliNet sends it one 168-byte answer per request (to the
+# The IoT's one 0.01 Mbit/s radio: ResiliNet sends it one 168-byte answer per request (to the
 # edge), deepFogGuard two (the edge's and the skip to fog2, which fog2 waits for).
-health_deployment "$work/uplink.txt" $model 20000 "uplink iot mbit=0.02"
-health_deployment "$work/uplink_dfg.txt" Health1average_accuracy_DFG.rsln 20000 "uplink iot mbit=0.02"
+health_deployment "$work/uplink.txt" $model 20000 "uplink iot mbit=0.01"
+health_deployment "$work/uplink_dfg.txt" Health1average_accuracy_DFG.rsln 20000 "uplink iot mbit=0.01"
 for d in plain slow lossy; do launch "$d" --requests 200 --interval-ms 1 --seed 7; done
 for d in uplink uplink_dfg; do launch "$d" --requests 60 --interval-ms 1 --seed 7; done
 python3 - "$work" <<'PY'
@@ -47,7 +47,7 @@ print(f"p50 latency: {p50(plain):.2f} ms plain, {p50(slow):.2f} ms with the link
       f"{expected:.2f} ms configured")
 assert abs(added - expected) <= 0.1 * expected, (added, expected)
 assert sum(r["failed_nodes"] != "" for r in plain + slow + uplink + uplink_dfg) <= 4, "no node fails without loss"
-answer_ms = (68 + 4 * 2 + 4 * 23) * 8 / 0.02e6 * 1e3  # the IoT's (1, 23) answer at 0.02 Mbit/s
+answer_ms = (68 + 4 * 2 + 4 * 23) * 8 / 0.01e6 * 1e3  # the IoT's (1, 23) answer at 0.01 Mbit/s
 for rows, answers, name in ((uplink, 1, "ResiliNet"), (uplink_dfg, 2, "deepFogGuard")):
     added, expected = p50(rows) - p50(plain), answers * answer_ms
     print(f"shared IoT uplink, {name}: {added:.2f} ms added, {expected:.2f} ms for {answers} answer(s) on it")
