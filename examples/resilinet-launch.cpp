@@ -70,6 +70,8 @@ struct Outcome {
   bool simulated_equal = false;
   bool consistent = false;
   bool flow = false;
+  /// The node whose early exit gave the answer (-1: the output node answered).
+  int exit_node = -1;
 
   /// Whether the answer names the example's label.
   bool correct() const { return prediction == label; }
@@ -418,6 +420,36 @@ std::map<std::string, long long> send_malformed(resilinet::runtime::Client& clie
   return rejected;
 }
 
+/// When the output node's answer says no information reached it, asks the early exits from
+/// the deepest down, skipping nodes the answer saw dead, and takes the first whose node the
+/// input reached: its logits become the answer; returns its node (-1: none). What each exit
+/// saw joins the answer's failure pattern, and a failable exit node that does not answer is
+/// counted dead.
+int ask_exits(resilinet::runtime::Client& client, const Launch& launch, std::size_t i, Message& answer) {
+  const auto& net = *launch.net;
+  std::vector<std::size_t> nodes;
+  for (const auto& e : net.exits()) nodes.push_back(e.node);
+  std::sort(nodes.rbegin(), nodes.rend());
+  for (std::size_t node : nodes) {
+    const std::uint64_t bit = std::uint64_t(1) << node;
+    if (answer.dead & bit) continue;
+    const auto r = client.ask_exit(net.nodes()[node]->name, i, launch.example(i), launch.deployment.deadline_ms * 2);
+    if (!r || r->type != resilinet::runtime::MessageType::output) {
+      if (net.nodes()[node]->failable) answer.dead |= bit;
+      continue;
+    }
+    answer.dead |= r->dead;
+    answer.alive |= r->alive;
+    answer.delivered |= r->delivered;
+    answer.pulled |= r->pulled;
+    if (!r->reached) continue;
+    answer.shape = r->shape;
+    answer.values = r->values;
+    return int(node);
+  }
+  return -1;
+}
+
 /// Streams the requests one example each, restarting and killing nodes as scheduled (a kill
 /// lands while its request is in flight), with a progress line every 100 requests.
 std::vector<Outcome> stream(resilinet::runtime::Client& client, Cluster& cluster, const Launch& launch) {
@@ -440,17 +472,21 @@ std::vector<Outcome> stream(resilinet::runtime::Client& client, Cluster& cluster
     const auto r = client.ask(i, launch.example(i), launch.deployment.deadline_ms * 2, [&] {
       for (const std::string& name : to_kill) cluster.kill(name);
     });
-    o.latency_ms = double(resilinet::runtime::now_us() - t0) / 1000.0;
     for (const std::string& name : to_kill) std::printf("[request %zu] killed %s (SIGKILL, request in flight)\n", i, name.c_str());
-    if (!r) continue;
+    if (!r) {
+      o.latency_ms = double(resilinet::runtime::now_us() - t0) / 1000.0;
+      continue;
+    }
     o.answered = true;
     o.error = r->type != resilinet::runtime::MessageType::output;
     o.answer = *r;
+    if (!o.error && !o.answer.reached && !launch.net->exits().empty()) o.exit_node = ask_exits(client, launch, i, o.answer);
+    o.latency_ms = double(resilinet::runtime::now_us() - t0) / 1000.0;
     if (o.error) continue;
-    o.prediction = int(std::max_element(r->values.begin(), r->values.end()) - r->values.begin());
+    o.prediction = int(std::max_element(o.answer.values.begin(), o.answer.values.end()) - o.answer.values.begin());
     if ((i + 1) % 100 == 0 || i + 1 == launch.requests) {
       const std::size_t from = window_start(i, launch.window);
-      const std::string dead = launch.node_names(r->dead, " ");
+      const std::string dead = launch.node_names(o.answer.dead, " ");
       std::printf("[request %zu/%zu] accuracy (last %zu) %.3f, latency %.2f ms, failed: %s\n", i + 1, launch.requests,
                   i + 1 - from, double(tally(outcomes, from, i + 1).correct) / double(i + 1 - from), o.latency_ms,
                   dead.empty() ? "none" : dead.c_str());
@@ -462,14 +498,16 @@ std::vector<Outcome> stream(resilinet::runtime::Client& client, Cluster& cluster
 
 /// Counts of the answers and of their comparison with the simulation.
 struct Verification {
-  std::size_t answered = 0, errors = 0, equal = 0, inconsistent = 0, correct = 0, guesses = 0, flow_mismatch = 0;
+  std::size_t answered = 0, errors = 0, equal = 0, inconsistent = 0, correct = 0, guesses = 0, flow_mismatch = 0,
+              exits = 0, exit_mismatch = 0;
 
   /// Answers compared with the simulation (answered without error, with a consistent report).
   std::size_t checked() const { return answered - errors - inconsistent; }
 };
 
 /// Simulates every answer under the failure pattern it reports (infer(x, mask) must give the
-/// same bits, has_information_flow the same guess flag) and marks the outcomes with the result.
+/// same bits, has_information_flow the same guess flag, answering_exit the same exit) and
+/// marks the outcomes with the result.
 Verification verify(std::vector<Outcome>& outcomes, const Launch& launch, resilinet::Inference<float>& inf) {
   const auto& net = *launch.net;
   const std::uint64_t failable_bits = [&] {
@@ -487,7 +525,8 @@ Verification verify(std::vector<Outcome>& outcomes, const Launch& launch, resili
       continue;
     }
     v.correct += o.correct();
-    v.guesses += !o.answer.reached;
+    v.guesses += !o.answer.reached && o.exit_node < 0;
+    v.exits += o.exit_node >= 0;
     o.consistent = (o.answer.dead & o.answer.alive) == 0 && (o.answer.dead & ~failable_bits) == 0;
     if (!o.consistent) {
       ++v.inconsistent;
@@ -500,6 +539,8 @@ Verification verify(std::vector<Outcome>& outcomes, const Launch& launch, resili
     v.equal += o.simulated_equal;
     o.flow = net.has_information_flow(mask);
     v.flow_mismatch += o.flow != o.answer.reached;
+    const std::size_t e = net.answering_exit(mask);
+    v.exit_mismatch += (e == resilinet::Partition<float>::npos ? -1 : int(net.exits()[e].node)) != o.exit_node;
   }
   return v;
 }
@@ -513,6 +554,8 @@ void add_problems(const Verification& v, const resilinet::runtime::Client& clien
   if (v.equal != v.checked()) problems.push_back(std::to_string(v.checked() - v.equal) + " answers differ from the simulation");
   if (v.flow_mismatch)
     problems.push_back(std::to_string(v.flow_mismatch) + " guess flags differ from the simulation's information flow");
+  if (v.exit_mismatch)
+    problems.push_back(std::to_string(v.exit_mismatch) + " answering exits differ from the simulation's");
 }
 
 /// Accuracy and latency per stretch between events.
@@ -569,16 +612,17 @@ void report_bytes(std::ostream& report, const std::vector<Outcome>& outcomes, co
          << "% saved)\n";
 }
 
-/// One line per request: label, prediction, latency, failed nodes, guess flag, simulation.
+/// One line per request: label, prediction, latency, failed nodes, guess flag, simulation,
+/// answering exit.
 std::string requests_csv(const std::vector<Outcome>& outcomes, const Launch& launch) {
   std::ostringstream csv;
-  csv << "request,label,prediction,answered,latency_ms,failed_nodes,guess,simulation\n";
+  csv << "request,label,prediction,answered,latency_ms,failed_nodes,guess,simulation,exit\n";
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const Outcome& o = outcomes[i];
     csv << i << "," << o.label << "," << o.prediction << "," << int(o.answered && !o.error) << ","
-        << o.latency_ms << "," << launch.node_names(o.answer.dead, " ") << "," << int(o.answered && !o.answer.reached) << ","
+        << o.latency_ms << "," << launch.node_names(o.answer.dead, " ") << "," << int(o.answered && !o.answer.reached && o.exit_node < 0) << ","
         << (!o.answered || o.error ? "-" : !o.consistent ? "not-comparable" : o.simulated_equal ? "equal" : "differs")
-        << "\n";
+        << "," << (o.exit_node < 0 ? "-" : launch.net->nodes()[std::size_t(o.exit_node)]->name) << "\n";
   }
   return csv.str();
 }
@@ -668,7 +712,8 @@ int main(int argc, char** argv) {
     report << "requests " << launch.requests << ", answered " << v.answered << " (errors " << v.errors
            << "), duplicates or stale " << client.stale() << "\n";
     report << "accuracy " << double(v.correct) / double(std::max<std::size_t>(v.answered - v.errors, 1)) << " ("
-           << v.correct << "/" << v.answered - v.errors << "), answers without information flow (guesses) " << v.guesses << "\n";
+           << v.correct << "/" << v.answered - v.errors << "), answers without information flow (guesses) " << v.guesses
+           << ", answers from an early exit " << v.exits << "\n";
     report << "latency ms: p50 " << percentile(latencies, 0.5) << ", p99 " << percentile(latencies, 0.99)
            << ", max " << percentile(latencies, 1.0) << "\n";
     report_stretches(report, outcomes, launch);

@@ -99,12 +99,14 @@ std::string setting_value(const std::string& settings, const std::string& key) {
   return "";
 }
 
-/// What a run changed beyond the paper's models ("ResiliNet+, standardized"), from its settings.
+/// What a run changed beyond the paper's models ("ResiliNet+, standardized, early exits"), from its settings.
 std::string variation(const Run& r) {
   if (!r.record) return "";
   std::string v;
   if (setting_value(r.record->settings, "plus") == "1") v += ", ResiliNet+";
   if (setting_value(r.record->settings, "standardize") == "1") v += ", standardized";
+  const std::string exits = setting_value(r.record->settings, "exits");
+  if (!exits.empty()) v += ", early exits (loss weight " + exits + ")";
   return v;
 }
 
@@ -210,7 +212,8 @@ struct Change {
 
 const std::vector<Change> kChanges = {
     {"plus", "0", "ResiliNet+ (the mux adds its inputs)", "ResiliNet+", "ResiliNet"},
-    {"standardize", "", "standardized features", "", ""}};
+    {"standardize", "", "standardized features", "", ""},
+    {"exits", "", "early exits instead of a random guess", "", ""}};
 
 /// The words of a settings line.
 std::vector<std::string> words_of(const std::string& settings) {

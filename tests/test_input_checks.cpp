@@ -60,6 +60,8 @@ TEST_CASE("every row of docs/input-checks.md's library table is checked") {
       {"`BatchNorm` with epsilon 0", [] { BatchNorm<float>(3, "bn", BatchNormOptions{0.99, 0.0, Activation::linear}); }},
       {"`Failout(1.5)`", [] { Failout(1.5); }},
       {"`set_failout` with 2 rates for 3 nodes", [] { health()->set_failout({0.9, 0.9}); }},
+      {"`add_exit` with loss weight −1", [] { health()->add_exit("edge", std::make_unique<Flatten<float>>(), -1); }},
+      {"`add_exit` at the output node", [] { health()->add_exit("cloud", std::make_unique<Flatten<float>>(), 1); }},
       {"`forward(x, mask)` with a 2-bit mask for 3 nodes",
        [] {
          Tape<float> tape;

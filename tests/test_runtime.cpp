@@ -128,6 +128,13 @@ TEST_CASE("decode refuses every malformed message by name") {
   bad[63] = 1;
   CHECK(decode_error(bad) == "reserved header bytes are not 0");
   CHECK(decode_error(good + "x") == "a pull carries 1 bytes after its header");
+  Message exit_pull;
+  exit_pull.type = MessageType::exit_pull;
+  CHECK(decode_error(encode(exit_pull)).empty());
+  CHECK(decode_error(encode(exit_pull) + "xy") == "an exit pull carries 2 bytes after its header");
+  bad = good;
+  bad[5] = 7;
+  CHECK(decode_error(bad) == "unknown message type 7");
   CHECK(decode_error(std::string(2000, 'a')).find("does not start with RSRT") != std::string::npos);
   CHECK_THROWS_WITH_AS(decode(good.data(), good.size(), 10), "message of 64 bytes exceeds the limit of 10",
                        FormatError);

@@ -240,7 +240,7 @@ inline ClaimCheck check_scheme_one(const ResultsTable& t) {
   return c;
 }
 
-/// A change beyond the paper (ResiliNet+, standardized features) measured at one setting as
+/// A change beyond the paper (ResiliNet+, standardized features, early exits) measured at one setting as
 /// series `with` of one run against series `without` of a run that differs only in that change.
 struct ChangeCheck {
   /// Mean and standard deviation over the iterations, without and with the change.

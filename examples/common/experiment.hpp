@@ -55,6 +55,7 @@ struct Args {
   bool load = false;
   bool resume = false;
   bool standardize = false;
+  double exits = 0;
   std::string profile = "paper";
   bool quick = false;
   bool show_plan = false;
@@ -194,6 +195,9 @@ inline void add_flags(CLI::App& app, Args& a, Kind kind, const std::vector<doubl
   app.add_option("--failout-granularity", a.granularity, "failout draws per batch or per example")
       ->check(CLI::IsMember({"batch", "example"}))->capture_default_str();
   app.add_flag("--guess-index", a.guess_index, "reproduce the reference's random guess of a class index");
+  app.add_option("--exits", a.exits, "early exits: a classifier on every failable node, trained with this loss weight, "
+                                     "answers when no live path reaches the cloud instead of a random guess (0: none)")
+      ->check(real_range(0.0, 100.0))->capture_default_str();
   a.failout_rates = failout_rates;
   if (!failout_rates.empty())
     app.add_option("--failout-rates", a.failout_rates, "fixed failout survival rates to train, comma-separated (1: no failout)")
@@ -248,6 +252,7 @@ inline std::string settings_flags(const Args& a) {
     << a.bn_average << " --grouping " << a.grouping;
   if (a.subset) f << " --subset " << a.subset;
   if (a.image_size) f << " --image-size " << a.image_size;
+  if (a.exits > 0) f << " --exits " << exact_text(a.exits);
   for (std::size_t i = 0; i < a.failout_rates.size(); ++i)
     f << (i ? "," : " --failout-rates ") << exact_text(a.failout_rates[i]);
   for (const auto& [flag, on] : {std::pair<const char*, bool>{"--resilinet-plus", a.resilinet_plus},
@@ -700,12 +705,13 @@ class Experiment {
         if (h.standardize)  // the statistics of this iteration's training split only
           dynamic_cast<resilinet::Standardize<float>&>(net->nodes()[net->index_of("iot")]->layers[0])
               .fit(in_memory_[0].x.view());
-        return net;
+        return with_exits(std::move(net), resilinet::Shape{h.in_features}, h.classes, rng);
       }
       case Kind::camera: {
         resilinet::CameraMlpOptions c;
         static_cast<resilinet::ResilienceOptions&>(c) = o;
-        return resilinet::build_camera_mlp<float>(c, rng);
+        return with_exits(resilinet::build_camera_mlp<float>(c, rng),
+                          resilinet::Shape{6, c.image_size, c.image_size, c.channels}, c.classes, rng);
       }
       case Kind::cifar_resnet: {
         resilinet::PartitionedResNetOptions r;
@@ -714,7 +720,7 @@ class Experiment {
         r.net.bn_momentum = args_.bn_momentum;
         r.net.bn_zero_debias = args_.bn_average == "keras";
         r.image_size = args_.image_size;
-        return resilinet::build_partitioned_resnet<float>(r, rng);
+        return with_exits(resilinet::build_partitioned_resnet<float>(r, rng), image_shape(), classes_, rng);
       }
       default: {
         resilinet::PartitionedMobileNetOptions m;
@@ -725,9 +731,20 @@ class Experiment {
         m.net.bn_zero_debias = args_.bn_average == "keras";
         m.net.strides = program_.kind == Kind::imagenet ? 2 : 1;
         m.image_size = args_.image_size;
-        return resilinet::build_partitioned_mobilenet<float>(m, rng);
+        return with_exits(resilinet::build_partitioned_mobilenet<float>(m, rng), image_shape(), classes_, rng);
       }
     }
+  }
+
+  // One (H, W, 3) example of the CNN programs.
+  resilinet::Shape image_shape() const { return resilinet::Shape{args_.image_size, args_.image_size, 3}; }
+
+  // `net` with an exit head on every failable node when --exits asks (after the model's own
+  // draws from `rng`, so its weights are those of the run without exits).
+  std::unique_ptr<Net> with_exits(std::unique_ptr<Net> net, const resilinet::Shape& example, std::size_t classes,
+                                  resilinet::Rng& rng) const {
+    if (args_.exits > 0) resilinet::add_exit_heads(*net, example, classes, args_.exits, rng);
+    return net;
   }
 
   // Serves in_memory_ (train shuffled every epoch, validation, test).
@@ -857,6 +874,7 @@ class Experiment {
       << " bgr " << args_.bgr << " ranks-per-model " << (group_ ? group_->size() : 1);
     if (args_.failout_rates != program_.failout_rates) m << " failout-rates " << py(args_.failout_rates);
     if (args_.standardize) m << " standardize 1";  // only then: older runs' settings stay as they were
+    if (args_.exits > 0) m << " exits " << exact_text(args_.exits);
     return m.str();
   }
 

@@ -72,6 +72,7 @@
 #include "resilinet/resilience/failout.hpp"
 #include "resilinet/resilience/failure_mask.hpp"
 #include "resilinet/resilience/hyperconnection_weights.hpp"
+#include "resilinet/resilience/exit_heads.hpp"
 #include "resilinet/resilience/partitioned_network.hpp"
 #include "resilinet/resilience/variant.hpp"
 

@@ -80,8 +80,9 @@ std::vector<int> collect_labels(BatchSource<T>& source, std::size_t batch_size =
 
 /// Accuracy of `net` on `test` for every failure combination, in index order (MSB first).
 ///
-/// Combinations where no information reaches the output are not run: they score the random
-/// guess (from `train_labels`) or the configured constant.
+/// Combinations where no information reaches the output are answered by the network's
+/// answering exit (PartitionedNetwork::add_exit) when it has one; the others are not run:
+/// they score the random guess (from `train_labels`) or the configured constant.
 template <class T>
 std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, BatchSource<T>& test,
                                            const std::vector<int>& train_labels,
@@ -112,11 +113,11 @@ std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, BatchSour
     for (std::size_t i = 0; i < masks.size(); ++i) shared[i] = double(hits[i]) / double(seen);
   }
   for (const FailureMask& mask : masks) {
-    const bool flow = net.has_information_flow(mask);
+    const bool answered = net.answers(mask);
     double a;
-    if (flow && options.share_work) {
+    if (answered && options.share_work) {
       a = shared[acc.size()];
-    } else if (flow) {
+    } else if (answered) {
       a = evaluate_with([&](TensorView<const T> v) { return inf.run(net, v, mask); }, test,
                         options.batch_size);
     } else if (options.no_flow_accuracy) {
@@ -125,9 +126,14 @@ std::vector<double> combination_accuracies(PartitionedNetwork<T>& net, BatchSour
       if (test_labels.empty()) test_labels = collect_labels(test);
       a = random_guess_accuracy(train_labels, test_labels, rng, options.guess_index);
     }
-    if (options.log)
-      *options.log << "  " << to_string(mask) << (flow ? "" : " (no flow)") << " accuracy " << a
-                   << "\n";
+    if (options.log) {
+      const std::size_t exit = net.answering_exit(mask);
+      *options.log << "  " << to_string(mask)
+                   << (exit != Partition<T>::npos ? " (exit " + net.nodes()[net.exits()[exit].node]->name + ")"
+                       : answered                 ? std::string()
+                                                  : std::string(" (no flow)"))
+                   << " accuracy " << a << "\n";
+    }
     acc.push_back(a);
   }
   return acc;
@@ -192,8 +198,8 @@ struct MonteCarloOptions {
   std::uint64_t seed = 0;
   /// Normal quantile of the interval (1.96: 95%).
   double z = 1.96;
-  /// Accuracy of a pattern without information flow; unset: random guessing with the
-  /// training class frequencies, as combination_accuracies() does.
+  /// Accuracy of a pattern without an answer (no information flow, no answering exit);
+  /// unset: random guessing with the training class frequencies, as combination_accuracies() does.
   std::optional<double> no_flow_accuracy;
   /// Reproduce the reference's random-guess bug (see random_guess_accuracy()).
   bool guess_index = false;
@@ -241,7 +247,7 @@ AccuracyEstimate monte_carlo_expected_accuracy(PartitionedNetwork<T>& net, const
       rows[i] = std::size_t(rng.below(test.size()));
       labels[i] = test.y[rows[i]];
     }
-    if (net.has_information_flow(mask)) {
+    if (net.answers(mask)) {
       test.x.gather_rows(rows.data(), rows.size(), batch);
       a = double(count_correct(inf.run(net, batch.view(), mask), labels)) / double(rows.size());
     } else {

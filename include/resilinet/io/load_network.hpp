@@ -21,7 +21,7 @@ namespace resilinet {
 namespace detail {
 
 /// Builds the network a version-2 partition description names (`where` names it in errors):
-/// nodes, input slots, layers, links with their transforms and the failure order; its failout,
+/// nodes, input slots, layers, links with their transforms, the failure order and the exits; its failout,
 /// link weights and enabled flags are then adopted through configure(). Parameters start at 0
 /// and none may hold more than `max_values` values.
 template <class T>
@@ -55,19 +55,17 @@ std::unique_ptr<PartitionedNetwork<T>> build_from_description(const std::string&
     } else if (w[0] == "input" && w.size() >= 2 && net) {
       std::vector<std::size_t>& slots = net->nodes()[net->index_of(w[1])]->input_slots;
       for (std::size_t k = 2; k < w.size(); ++k) slots.push_back(std::size_t(small(i, k, 1 << 20)));
-    } else if (w[0] != "partitioned-network" && w[0] != "link" && w[0] != "failure-order") {
+    } else if (w[0] != "partitioned-network" && w[0] != "link" && w[0] != "failure-order" && w[0] != "exit") {
       throw bad(i);
     }
   }
   require<FormatError>(net != nullptr, where, ": the description has no merge line");
-  std::map<std::string, std::unique_ptr<Module<T>>> transforms;
+  std::map<std::string, std::unique_ptr<Module<T>>> transforms, heads;
   std::vector<bool> filled(net->nodes().size(), false);
   for (std::size_t i = 0; i < parts.layers.size();) {  // each node's layers, each transform
     const std::vector<std::string> w = text_words(parts.layers[i]);
     std::size_t end = i + 1;
-    while (end < parts.layers.size() && parts.layers[end].rfind("layers ", 0) != 0 &&
-           parts.layers[end].rfind("transform ", 0) != 0)
-      ++end;
+    while (end < parts.layers.size() && !starts_section(parts.layers[end])) ++end;
     LayerReader<T> reader(std::vector<std::string>(parts.layers.begin() + long(i) + 1, parts.layers.begin() + long(end)),
                           where, parts.first_layer_line + i + 1, max_values);
     require<FormatError>(w.size() == 2, where, " line ", parts.first_layer_line + i, ": malformed '",
@@ -78,8 +76,9 @@ std::unique_ptr<PartitionedNetwork<T>> build_from_description(const std::string&
       reader.fill(net->nodes()[n]->layers);
       filled[n] = true;
     } else {
-      require<FormatError>(!transforms.count(w[1]), where, ": two transforms for link '", resilinet::quoted(w[1]), "'");
-      transforms[w[1]] = reader.next();
+      auto& into = w[0] == "head" ? heads : transforms;
+      require<FormatError>(!into.count(w[1]), where, ": two ", w[0], "s for '", resilinet::quoted(w[1]), "'");
+      into[w[1]] = reader.next();
     }
     require<FormatError>(reader.at_end(), where, " line ", parts.first_layer_line + i,
                          ": more layer lines than '", resilinet::quoted(parts.layers[i], 120), "' holds");
@@ -106,12 +105,21 @@ std::unique_ptr<PartitionedNetwork<T>> build_from_description(const std::string&
       }
     } else if (w[0] == "failure-order") {
       net->set_failure_order(std::vector<std::string>(w.begin() + 1, w.end()));
+    } else if (w[0] == "exit") {
+      if (w.size() != 3) throw bad(i);
+      auto head = heads.find(w[1]);
+      require<FormatError>(head != heads.end(), where, " line ", i + 1, ": exit at '", resilinet::quoted(w[1]),
+                           "' but the layers hold no head for it");
+      net->add_exit(w[1], std::move(head->second), text_number(w[2], i + 1));
+      heads.erase(head);
     }
   }
   for (std::size_t n = 0; n < filled.size(); ++n)
     require<FormatError>(filled[n], where, ": no layers for node '", net->nodes()[n]->name, "'");
   require<FormatError>(transforms.empty(), where, ": a transform for link '",
                        transforms.empty() ? "" : resilinet::quoted(transforms.begin()->first), "', which the network does not have");
+  require<FormatError>(heads.empty(), where, ": an exit head for node '",
+                       heads.empty() ? "" : resilinet::quoted(heads.begin()->first), "', which has no exit line");
   net->configure(description, true);  // failout, link weights and enabled flags
   return net;
 }

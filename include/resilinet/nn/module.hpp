@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "resilinet/autodiff/loss_ops.hpp"
 #include "resilinet/autodiff/tape.hpp"
 #include "resilinet/core/context.hpp"
 #include "resilinet/nn/inference.hpp"
@@ -46,6 +47,13 @@ class Module {
   virtual TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const {
     Tape<T>& tape = inf.fallback_tape();
     return const_cast<Module&>(*this).forward(tape.input(x), inf.context()).value();
+  }
+
+  /// The loss fit() minimises for `output` (this module's last forward result): softmax
+  /// cross-entropy against `labels`, with optional per-class weights; a network with extra
+  /// heads (PartitionedNetwork's exits) adds theirs.
+  virtual Var<T> training_loss(Var<T> output, const std::vector<int>& labels, const std::vector<T>& class_weights) {
+    return softmax_cross_entropy(output, labels, class_weights);
   }
 
   /// The module's name.

@@ -29,12 +29,17 @@ class InferencePass {
   /// A pass over `partition` with buffers from `inf`.
   InferencePass(const Partition<T>& partition, Inference<T>& inf) : partition_(partition), inf_(inf) {}
 
-  /// The output with the failable nodes failed as `mask` says (nullptr: all alive).
+  /// The network's answer with the failable nodes failed as `mask` says (nullptr: all
+  /// alive): the output node's, or the answering exit's when no information reaches the
+  /// output (Partition::answering_exit).
   TensorView<const T> run(TensorView<const T> x, const FailureMask* mask) {
     Outputs& out = inf_.view_list(partition_.nodes().size());
-    for (std::size_t n = 0; n < partition_.nodes().size(); ++n)
+    const std::size_t answering = mask ? partition_.answering_exit(*mask) : Partition<T>::npos;
+    const std::size_t last = answering == Partition<T>::npos ? partition_.nodes().size() - 1
+                                                             : partition_.exits()[answering].node;
+    for (std::size_t n = 0; n <= last; ++n)
       if (!mask || partition_.node_alive(*mask, n)) out[n] = node(n, x, out);
-    return node_value(partition_.nodes().size() - 1, x, out);
+    return answer(answering, x, out);
   }
 
   /// Node n's output from the outputs of the nodes before it (see Outputs). Input nodes read
@@ -44,12 +49,13 @@ class InferencePass {
     return partition_.nodes()[n]->layers.infer(input(n, x, outputs), inf_);
   }
 
-  /// Calls `visit(mask, logits)` once for every failure combination with information flow
-  /// (all-alive first), walking the nodes depth-first and branching alive/dead at each
-  /// failable node: a node is computed once per state of the nodes before it, a dead node's
-  /// layers are not run, and nothing after the last failable node is run for a combination
-  /// without information flow. Buffers of a finished branch are handed back
-  /// (Inference::mark/release), so memory stays that of one pass per depth.
+  /// Calls `visit(mask, logits)` once for every failure combination with an answer
+  /// (information flow, or an answering exit; all-alive first), walking the nodes depth-first
+  /// and branching alive/dead at each failable node: a node is computed once per state of the
+  /// nodes before it, a dead node's layers are not run, and for a combination without
+  /// information flow nothing after the last failable node is run but up to its exit's node.
+  /// Buffers of a finished branch are handed back (Inference::mark/release), so memory stays
+  /// that of one pass per depth.
   template <class Visit>
   void combinations(TensorView<const T> x, Visit&& visit) {
     const std::size_t nodes = partition_.nodes().size();
@@ -59,7 +65,13 @@ class InferencePass {
     for (std::size_t n = 0; n < nodes; ++n)
       if (partition_.nodes()[n]->failable) after_failable = n + 1;
     std::function<void(std::size_t)> walk = [&](std::size_t n) {
-      if (n == after_failable && !partition_.has_information_flow(mask)) return;
+      if (n == after_failable && !partition_.has_information_flow(mask)) {
+        const std::size_t answering = partition_.answering_exit(mask);
+        if (answering == Partition<T>::npos) return;
+        for (std::size_t m = n; m <= partition_.exits()[answering].node; ++m) out[m] = node(m, x, out);
+        visit(static_cast<const FailureMask&>(mask), answer(answering, x, out));
+        return;
+      }
       if (n == nodes) {
         visit(static_cast<const FailureMask&>(mask), node_value(n - 1, x, out));
         return;
@@ -101,6 +113,13 @@ class InferencePass {
   }
 
  private:
+  /// Exit `answering`'s logits from its node's output, or the output node's value for npos.
+  TensorView<const T> answer(std::size_t answering, TensorView<const T> x, const Outputs& out) {
+    if (answering == Partition<T>::npos) return node_value(partition_.nodes().size() - 1, x, out);
+    const ExitHead<T>& e = partition_.exits()[answering];
+    return e.head->infer(out[e.node], inf_);
+  }
+
   /// The output of node n: its computed value, or zeros of its output shape when it failed.
   TensorView<const T> node_value(std::size_t n, TensorView<const T> x, const Outputs& out) {
     if (out[n].data()) return out[n];

@@ -11,6 +11,7 @@
 /// a partition are TapedPass (training, taped inference) and InferencePass (tape-free).
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -89,7 +90,19 @@ struct PhysicalNode {
   std::vector<std::size_t> input_slots;
 };
 
-/// The nodes, links and failure order of a partitioned network; see the file comment.
+/// An early exit: a small classifier on one node's output that answers when no path of live
+/// nodes reaches the output node (instead of a random guess), as DDNN's local exits do.
+template <class T>
+struct ExitHead {
+  /// Index of the node whose output the head reads.
+  std::size_t node = 0;
+  /// The classifier (its output: logits like the network's).
+  std::unique_ptr<Module<T>> head;
+  /// Weight of the head's loss in the training loss (the output's loss has weight 1).
+  double loss_weight = 1.0;
+};
+
+/// The nodes, links, exits and failure order of a partitioned network; see the file comment.
 template <class T>
 class Partition {
  public:
@@ -140,6 +153,25 @@ class Partition {
     return links_.back();
   }
 
+  /// Adds an early exit reading node `name`'s output (not the output node's; one per node)
+  /// with `loss_weight` (finite, ≥ 0) in the training loss. Returns the exit.
+  ExitHead<T>& add_exit(const std::string& name, std::unique_ptr<Module<T>> head, double loss_weight) {
+    const std::size_t n = index_of(name);
+    require(head != nullptr, "PartitionedNetwork: exit at '", name, "' has no head");
+    require(n + 1 < nodes_.size(), "PartitionedNetwork: node '", name, "' is the output; an exit ",
+            "must read a node below it");
+    require(std::isfinite(loss_weight) && loss_weight >= 0, "PartitionedNetwork: exit loss weight must be ",
+            "finite and >= 0, got ", loss_weight);
+    for (const ExitHead<T>& e : exits_)
+      require(e.node != n, "PartitionedNetwork: node '", name, "' already has an exit");
+    ExitHead<T> e;
+    e.node = n;
+    e.head = std::move(head);
+    e.loss_weight = loss_weight;
+    exits_.push_back(std::move(e));
+    return exits_.back();
+  }
+
   /// Sets the order of the failable nodes used by masks, reliabilities and survival vectors
   /// (default: reverse order of addition, i.e. cloud side first for a bottom-up build).
   void set_failure_order(const std::vector<std::string>& names) {
@@ -172,6 +204,9 @@ class Partition {
 
   /// Every link in order of addition.
   const std::vector<Link<T>>& links() const { return links_; }
+
+  /// The early exits in order of addition.
+  const std::vector<ExitHead<T>>& exits() const { return exits_; }
 
   /// Node indices of the failable nodes in failure order.
   const std::vector<std::size_t>& failure_order() const { return failure_order_; }
@@ -259,17 +294,34 @@ class Partition {
                                             : group_uses_skips(links_[l].group, main_alive);
   }
 
-  /// True when a path of alive nodes and enabled links leads from an input node to the output.
-  bool has_information_flow(const FailureMask& mask) const {
-    check_mask(mask, "has_information_flow");
-    std::vector<std::uint8_t> reached(nodes_.size(), 0);
+  /// Per node, whether a path of alive nodes and enabled links leads to it from an input node.
+  std::vector<std::uint8_t> reached(const FailureMask& mask) const {
+    check_mask(mask, "reached");
+    std::vector<std::uint8_t> out(nodes_.size(), 0);
     for (std::size_t n = 0; n < nodes_.size(); ++n) {
       if (!node_alive(mask, n)) continue;
-      if (nodes_[n]->inputs.empty()) reached[n] = 1;
+      if (nodes_[n]->inputs.empty()) out[n] = 1;
       for (std::size_t l : nodes_[n]->inputs)
-        if (links_[l].enabled && reached[links_[l].from]) reached[n] = 1;
+        if (links_[l].enabled && out[links_[l].from]) out[n] = 1;
     }
-    return !nodes_.empty() && reached.back();
+    return out;
+  }
+
+  /// True when a path of alive nodes and enabled links leads from an input node to the output.
+  bool has_information_flow(const FailureMask& mask) const {
+    return !nodes_.empty() && reached(mask).back();
+  }
+
+  /// The exit that answers under `mask`: npos when information flows to the output (it
+  /// answers) or no exit's node is reached, else the reached exit on the deepest node.
+  std::size_t answering_exit(const FailureMask& mask) const {
+    if (exits_.empty()) return npos;
+    const std::vector<std::uint8_t> r = reached(mask);
+    if (r.back()) return npos;
+    std::size_t best = npos;
+    for (std::size_t e = 0; e < exits_.size(); ++e)
+      if (r[exits_[e].node] && (best == npos || exits_[e].node > exits_[best].node)) best = e;
+    return best;
   }
 
  private:
@@ -287,6 +339,7 @@ class Partition {
   MergeRule rule_;
   std::vector<std::unique_ptr<PhysicalNode<T>>> nodes_;
   std::vector<Link<T>> links_;
+  std::vector<ExitHead<T>> exits_;
   std::vector<std::size_t> failure_order_;
   std::vector<std::size_t> failure_index_;  // node index -> position in failure_order_
 };

@@ -9,10 +9,13 @@
 ///     input <name> <slot>...
 ///     link <key> <from> <to> <kind> <group key> <transform or -> <weight> <enabled>
 ///     failure-order <name>...
+///     exit <node> <loss weight>          (one per early exit, none in a network without)
 ///     layers <node>                      (version 2: each node's layers, then each link
-///     <the node's layer lines>            transform's, as LayerReader reads them, so that
-///     transform <link key>                load_network() rebuilds the network from the file)
-///     <the transform's layer lines>
+///     <the node's layer lines>            transform's, then each exit head's, as LayerReader
+///     transform <link key>                reads them, so that load_network() rebuilds the
+///     <the transform's layer lines>       network from the file)
+///     head <node>
+///     <the exit head's layer lines>
 ///
 /// A file is read against a partition built the same way: every word before the layers must
 /// match except a node's failout settings and a link's weight and enabled flag, which the file
@@ -122,6 +125,7 @@ std::string describe_partition(const Partition<T>& p, bool with_layers = true) {
   out << "failure-order";
   for (std::size_t n : p.failure_order()) out << " " << p.nodes()[n]->name;
   out << "\n";
+  for (const ExitHead<T>& e : p.exits()) out << "exit " << p.nodes()[e.node]->name << " " << e.loss_weight << "\n";
   if (!with_layers) return out.str();
   for (const auto& n : p.nodes()) {
     out << "layers " << n->name << "\n";
@@ -132,6 +136,10 @@ std::string describe_partition(const Partition<T>& p, bool with_layers = true) {
     out << "transform " << l.key << "\n";
     write_layer_specs(*l.transform, out);
   }
+  for (const ExitHead<T>& e : p.exits()) {
+    out << "head " << p.nodes()[e.node]->name << "\n";
+    write_layer_specs(*e.head, out);
+  }
   return out.str();
 }
 
@@ -140,13 +148,18 @@ namespace detail {
 /// The lines of a partition's text form before its layers, the header read as version 1, and
 /// the layer lines after them (see the file comment).
 struct PartitionTextParts {
-  /// Everything up to the failure order, as describe_partition(p, false) writes it.
+  /// Everything up to the exits, as describe_partition(p, false) writes it.
   std::string structure;
-  /// The "layers" and "transform" sections (empty for version 1).
+  /// The "layers", "transform" and "head" sections (empty for version 1).
   std::vector<std::string> layers;
   /// Line number of layers[0] in the whole text.
   std::size_t first_layer_line = 0;
 };
+
+/// True for the first line of a layer section ("layers", "transform" or "head").
+inline bool starts_section(const std::string& line) {
+  return line.rfind("layers ", 0) == 0 || line.rfind("transform ", 0) == 0 || line.rfind("head ", 0) == 0;
+}
 
 /// Splits `description` into its structure and layer lines.
 inline PartitionTextParts split_partition_text(const std::string& description) {
@@ -156,7 +169,7 @@ inline PartitionTextParts split_partition_text(const std::string& description) {
   for (std::string line; std::getline(in, line);) {
     ++number;
     if (number == 1 && line == "partitioned-network 2") line = "partitioned-network 1";
-    const bool section = line.rfind("layers ", 0) == 0 || line.rfind("transform ", 0) == 0;
+    const bool section = starts_section(line);
     if (parts.layers.empty() && !section) {
       parts.structure += line + "\n";
       continue;

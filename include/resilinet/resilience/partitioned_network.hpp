@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "resilinet/autodiff/elementwise_ops.hpp"
+#include "resilinet/autodiff/loss_ops.hpp"
 #include "resilinet/core/error.hpp"
 #include "resilinet/nn/module.hpp"
 #include "resilinet/resilience/inference_pass.hpp"
@@ -55,6 +57,13 @@ class PartitionedNetwork : public Module<T> {
     if (l.transform) this->register_module(*l.transform);
   }
 
+  /// Adds an early exit: `head` classifies node `node`'s output and answers when no path of
+  /// live nodes reaches the output (infer, infer_combinations and forward under a mask), and
+  /// its softmax cross-entropy times `loss_weight` joins the training loss (training_loss).
+  void add_exit(const std::string& node, std::unique_ptr<Module<T>> head, double loss_weight) {
+    this->register_module(*partition_.add_exit(node, std::move(head), loss_weight).head);
+  }
+
   /// Sets the order of the failable nodes used by masks, reliabilities and survival vectors
   /// (default: reverse order of addition, i.e. cloud side first for a bottom-up build).
   void set_failure_order(const std::vector<std::string>& names) { partition_.set_failure_order(names); }
@@ -91,8 +100,20 @@ class PartitionedNetwork : public Module<T> {
     return pass_.run(partition_, x, nullptr, ctx);
   }
 
-  /// Records the forward pass with the failable nodes failed as `mask` says (failure order);
-  /// failout is not applied.
+  /// The output's softmax cross-entropy plus each exit head's, weighted by its loss weight,
+  /// from the last forward pass (`output` is its result).
+  Var<T> training_loss(Var<T> output, const std::vector<int>& labels, const std::vector<T>& class_weights) override {
+    Var<T> loss = softmax_cross_entropy(output, labels, class_weights);
+    for (std::size_t e = 0; e < partition_.exits().size(); ++e) {
+      const double w = partition_.exits()[e].loss_weight;
+      if (w > 0) loss = add(loss, multiply(softmax_cross_entropy(pass_.exit_outputs()[e], labels, class_weights), T(w)));
+    }
+    return loss;
+  }
+
+  /// Records the forward pass with the failable nodes failed as `mask` says (failure order)
+  /// and returns the network's answer (the answering exit's when no information reaches the
+  /// output); failout is not applied.
   Var<T> forward(Var<T> x, const FailureMask& mask, Context<T>& ctx) {
     partition_.check_mask(mask, "forward");
     require_nodes();
@@ -105,9 +126,9 @@ class PartitionedNetwork : public Module<T> {
     return InferencePass<T>(partition_, inf).run(x, nullptr);
   }
 
-  /// The inference output with the failable nodes failed as `mask` says (failure order),
-  /// without a tape (InferencePass); equals forward(x, mask, ctx) in inference mode. Call
-  /// through Inference::run(net, x, mask).
+  /// The answer with the failable nodes failed as `mask` says (failure order; the answering
+  /// exit's when no information reaches the output), without a tape (InferencePass); equals
+  /// forward(x, mask, ctx) in inference mode. Call through Inference::run(net, x, mask).
   TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf, const FailureMask& mask) const {
     partition_.check_mask(mask, "infer");
     require_batch(x, "infer");
@@ -137,7 +158,7 @@ class PartitionedNetwork : public Module<T> {
 
   /// Runs every failure combination on one inference batch without a tape, sharing work
   /// between them (InferencePass::combinations), and calls `visit(mask, logits)` once for
-  /// each combination with information flow (all-alive first); the logits equal those of
+  /// each combination with an answer (answers(mask); all-alive first); the logits equal those of
   /// infer(x, inf, mask), and so of forward(x, mask, ctx), and stay valid only during the call.
   template <class Visit>
   void infer_combinations(TensorView<const T> x, Inference<T>& inf, Visit&& visit) const {
@@ -163,6 +184,18 @@ class PartitionedNetwork : public Module<T> {
 
   /// True when a path of alive nodes and enabled links leads from an input node to the output.
   bool has_information_flow(const FailureMask& mask) const { return partition_.has_information_flow(mask); }
+
+  /// The exit answering under `mask` (index into exits()), or Partition::npos when the output
+  /// answers or nothing does (Partition::answering_exit).
+  std::size_t answering_exit(const FailureMask& mask) const { return partition_.answering_exit(mask); }
+
+  /// True when the network answers under `mask`: information reaches the output or an exit.
+  bool answers(const FailureMask& mask) const {
+    return has_information_flow(mask) || answering_exit(mask) != Partition<T>::npos;
+  }
+
+  /// The early exits in order of addition.
+  const std::vector<ExitHead<T>>& exits() const { return partition_.exits(); }
 
   /// The physical nodes in order of addition.
   const std::vector<std::unique_ptr<PhysicalNode<T>>>& nodes() const { return partition_.nodes(); }

@@ -30,16 +30,21 @@ bool batch_sum_nonzero(TensorView<const T> main_value) {
 template <class T>
 class TapedPass {
  public:
-  /// Records the pass: with `mask` (failure order) the failable nodes fail as it says and
-  /// failout is not applied; without it failout draws from ctx.rng() when training and every
-  /// node is alive when inferring.
+  /// Records the pass and returns the network's answer: with `mask` (failure order) the
+  /// failable nodes fail as it says and failout is not applied, and when no information flows
+  /// to the output the answering exit's logits are returned (Partition::answering_exit);
+  /// without it failout draws from ctx.rng() when training and every node is alive when
+  /// inferring. Every exit head reads its node's output as computed, before failout masks it.
   Var<T> run(Partition<T>& p, Var<T> x, const FailureMask* mask, Context<T>& ctx) {
     const std::size_t batch = x.shape().rank() ? x.shape()[0] : 1;
     outputs_.assign(p.nodes().size(), Var<T>());
+    exit_outputs_.assign(p.exits().size(), Var<T>());
     alive_.resize(p.nodes().size());
     for (std::size_t n = 0; n < p.nodes().size(); ++n) {
       PhysicalNode<T>& node = *p.nodes()[n];
       outputs_[n] = node.layers.forward(node_input(p, n, x, ctx), ctx);
+      for (std::size_t e = 0; e < p.exits().size(); ++e)
+        if (p.exits()[e].node == n) exit_outputs_[e] = p.exits()[e].head->forward(outputs_[n], ctx);
       alive_[n].assign(batch, 1);
       if (!node.failable) continue;
       if (mask)
@@ -50,8 +55,12 @@ class TapedPass {
       if (mask || (ctx.training() && node.failout.survival_rate() < 1))
         outputs_[n] = mask_rows(outputs_[n], alive_[n]);
     }
-    return outputs_.back();
+    const std::size_t answering = mask ? p.answering_exit(*mask) : Partition<T>::npos;
+    return answering == Partition<T>::npos ? outputs_.back() : exit_outputs_[answering];
   }
+
+  /// The logits of every exit head in the last pass (Partition::exits order).
+  const std::vector<Var<T>>& exit_outputs() const { return exit_outputs_; }
 
  private:
   /// The weighted (and transformed) value a link delivers.
@@ -101,6 +110,7 @@ class TapedPass {
   }
 
   std::vector<Var<T>> outputs_;
+  std::vector<Var<T>> exit_outputs_;
   std::vector<RowFlags> alive_;
   RowFlags flags_;
 };

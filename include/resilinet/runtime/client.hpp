@@ -2,7 +2,7 @@
 /// \file
 /// Client: asks a deployed network for answers. It is the deployment's example source (input
 /// nodes pull the examples of a request from it, through the `link client NODE` conditions
-/// when the deployment gives them) and pulls the output node's answer.
+/// when the deployment gives them) and pulls the output node's answer, or a node's early exit.
 
 #include <zmq.hpp>
 
@@ -41,49 +41,14 @@ class Client {
   /// nothing when none came within `timeout_ms`. `after_send` runs once the pull is out.
   std::optional<Message> ask(std::uint64_t id, TensorView<const float> x, double timeout_ms,
                              const std::function<void()>& after_send = {}) {
-    require<ShapeError>(x.rank() >= 1 && x.shape()[0] >= 1 && x.shape().with_leading(1) == deployment_.input.prepend(1),
-                        "ask: examples of shape ", x.shape(), " where the deployment takes ",
-                        deployment_.input.prepend(x.rank() ? x.shape()[0] : 0));
-    Message example;
-    example.type = MessageType::output;
-    example.request = id;
-    example.reached = true;
-    example.shape = x.shape();
-    example.values.assign(x.begin(), x.end());
-    const std::string example_bytes = encode(example);
-    Message pull;
-    pull.type = MessageType::pull;
-    pull.request = id;
-    pull.batch = std::uint32_t(x.shape()[0]);
-    pull.budget_us = std::uint32_t(deployment_.deadline_ms * 1000);
-    const std::int64_t end = now_us() + std::int64_t(timeout_ms * 1000);
-    const bool sent = send_now(output_, encode(pull));
-    if (after_send) after_send();
-    if (!sent) return std::nullopt;
-    while (true) {
-      const std::int64_t left = end - now_us();
-      if (left <= 0) return std::nullopt;
-      zmq::pollitem_t items[2] = {{static_cast<void*>(source_), 0, ZMQ_POLLIN, 0},
-                                  {static_cast<void*>(output_), 0, ZMQ_POLLIN, 0}};
-      const std::int64_t wait_us = links_out_.wait_us(left);  // examples on emulated links keep travelling
-      zmq::poll(items, 2, std::chrono::milliseconds(std::max<std::int64_t>(1, (wait_us + 999) / 1000)));
-      links_out_.flush(source_);
-      if (items[0].revents & ZMQ_POLLIN) serve_example(id, example_bytes);
-      if (!(items[1].revents & ZMQ_POLLIN)) continue;
-      zmq::message_t f;
-      while (output_.recv(f, zmq::recv_flags::dontwait)) {
-        Message m;
-        try {
-          m = decode(f.data(), f.size(), deployment_.max_message_bytes);
-        } catch (const FormatError&) {
-          ++stale_;
-          continue;
-        }
-        if (m.request == id && (m.type == MessageType::output || m.type == MessageType::error))
-          return m;
-        ++stale_;
-      }
-    }
+    return exchange(output_, MessageType::pull, id, x, timeout_ms, after_send);
+  }
+
+  /// Asks node `name` for its early exit's answer to request `id` (an exit pull, served like
+  /// ask(): its logits, an error, or nothing within `timeout_ms`).
+  std::optional<Message> ask_exit(const std::string& name, std::uint64_t id, TensorView<const float> x,
+                                  double timeout_ms) {
+    return exchange(probe(name), MessageType::exit_pull, id, x, timeout_ms, {});
   }
 
   /// The stats words of node `name` ("key=value ..."), or nothing when it does not answer
@@ -137,6 +102,55 @@ class Client {
       it = probes_.emplace(name, connect_dealer(zctx_, security_, name, deployment_.node(name).endpoint,
                                                 deployment_.max_message_bytes)).first;
     return it->second;
+  }
+
+  // Sends a pull of `type` for request `id` on `to` and serves `x` to the input nodes until
+  // the answer comes (returned) or `timeout_ms` passes (nothing).
+  std::optional<Message> exchange(zmq::socket_t& to, MessageType type, std::uint64_t id, TensorView<const float> x,
+                                  double timeout_ms, const std::function<void()>& after_send) {
+    require<ShapeError>(x.rank() >= 1 && x.shape()[0] >= 1 && x.shape().with_leading(1) == deployment_.input.prepend(1),
+                        "ask: examples of shape ", x.shape(), " where the deployment takes ",
+                        deployment_.input.prepend(x.rank() ? x.shape()[0] : 0));
+    Message example;
+    example.type = MessageType::output;
+    example.request = id;
+    example.reached = true;
+    example.shape = x.shape();
+    example.values.assign(x.begin(), x.end());
+    const std::string example_bytes = encode(example);
+    Message pull;
+    pull.type = type;
+    pull.request = id;
+    pull.batch = std::uint32_t(x.shape()[0]);
+    pull.budget_us = std::uint32_t(deployment_.deadline_ms * 1000);
+    const std::int64_t end = now_us() + std::int64_t(timeout_ms * 1000);
+    const bool sent = send_now(to, encode(pull));
+    if (after_send) after_send();
+    if (!sent) return std::nullopt;
+    while (true) {
+      const std::int64_t left = end - now_us();
+      if (left <= 0) return std::nullopt;
+      zmq::pollitem_t items[2] = {{static_cast<void*>(source_), 0, ZMQ_POLLIN, 0},
+                                  {static_cast<void*>(to), 0, ZMQ_POLLIN, 0}};
+      const std::int64_t wait_us = links_out_.wait_us(left);  // examples on emulated links keep travelling
+      zmq::poll(items, 2, std::chrono::milliseconds(std::max<std::int64_t>(1, (wait_us + 999) / 1000)));
+      links_out_.flush(source_);
+      if (items[0].revents & ZMQ_POLLIN) serve_example(id, example_bytes);
+      if (!(items[1].revents & ZMQ_POLLIN)) continue;
+      zmq::message_t f;
+      while (to.recv(f, zmq::recv_flags::dontwait)) {
+        Message m;
+        try {
+          m = decode(f.data(), f.size(), deployment_.max_message_bytes);
+        } catch (const FormatError&) {
+          ++stale_;
+          continue;
+        }
+        if (m.request == id && (m.type == MessageType::output || m.type == MessageType::error))
+          return m;
+        ++stale_;
+      }
+    }
   }
 
   // Answers every waiting example pull: the example for request `id`, an error otherwise.

@@ -6,8 +6,8 @@
 /// Layout (little-endian): a 64-byte header — magic "RSRT", u8 version (1), u8 type, u8
 /// reached, u8 reserved (0), u64 request, u32 budget_us, u32 batch, u64 dead, u64 alive, u64
 /// delivered, u64 pulled, u64 reserved (0) — then, for an output, u32 rank, rank × u32 dimensions and the float
-/// values; for stats and errors, text. A pull and a stats request carry nothing after the
-/// header. decode() accepts exactly this and nothing else.
+/// values; for stats and errors, text. A pull, an exit pull and a stats request carry nothing
+/// after the header. decode() accepts exactly this and nothing else.
 
 #include <cstdint>
 #include <cstring>
@@ -31,6 +31,9 @@ enum class MessageType : std::uint8_t {
   stats = 4,
   /// The answer to a pull that could not be served, with the reason.
   error = 5,
+  /// "Send me your early exit's answer for this request": the node answers as to a pull, but
+  /// with its exit head's logits (PartitionedNetwork::add_exit) instead of its output.
+  exit_pull = 6,
 };
 
 /// One message; which fields matter depends on the type (see each field).
@@ -39,9 +42,9 @@ struct Message {
   MessageType type = MessageType::pull;
   /// Identifier of the request the message belongs to.
   std::uint64_t request = 0;
-  /// Pull: microseconds the puller waits for the answer (the node plans its own waits in it).
+  /// Pull and exit pull: microseconds the puller waits for the answer (the node plans its own waits in it).
   std::uint32_t budget_us = 0;
-  /// Pull: examples in the request (a node whose sources all failed still answers this many).
+  /// Pull and exit pull: examples in the request (a node whose sources all failed still answers this many).
   std::uint32_t batch = 0;
   /// Output: information from the network input reached this output along alive nodes.
   bool reached = false;
@@ -168,7 +171,7 @@ inline Message decode(const void* data, std::size_t size, std::size_t max_bytes)
   require<FormatError>(version == detail::message_version, "message version ", int(version),
                        " (expected ", int(detail::message_version), ")");
   const auto type = detail::read_at<std::uint8_t>(p, message_offset::type);
-  require<FormatError>(type >= 1 && type <= 5, "unknown message type ", int(type));
+  require<FormatError>(type >= 1 && type <= 6, "unknown message type ", int(type));
   const auto reached = detail::read_at<std::uint8_t>(p, message_offset::reached);
   require<FormatError>(reached <= 1 && detail::read_at<std::uint8_t>(p, message_offset::reached + 1) == 0,
                        "message flags ", int(reached), "/", int(detail::read_at<std::uint8_t>(p, message_offset::reached + 1)),
@@ -188,9 +191,10 @@ inline Message decode(const void* data, std::size_t size, std::size_t max_bytes)
   const std::size_t rest = size - at;
   switch (m.type) {
     case MessageType::pull:
+    case MessageType::exit_pull:
     case MessageType::stats_request:
-      require<FormatError>(rest == 0, "a ", type == 1 ? "pull" : "stats request", " carries ", rest,
-                           " bytes after its header");
+      require<FormatError>(rest == 0, type == 1 ? "a pull" : type == 6 ? "an exit pull" : "a stats request", " carries ",
+                           rest, " bytes after its header");
       return m;
     case MessageType::stats:
     case MessageType::error:

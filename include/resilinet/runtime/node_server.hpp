@@ -22,6 +22,10 @@
 /// Link conditions: answers to a consumer with a `link` line leave through a LinkEmulator
 /// (delay, rate, loss); the node polls its sockets only until the next queued answer is due.
 ///
+/// Early exits: a node with an exit head answers an exit pull as it answers a pull, with the
+/// head's logits on its output instead (the client asks when the output node's answer says
+/// no information reached it).
+///
 /// Every answer carries what was seen computing it (nodes found dead or alive, links pulled
 /// and delivered, whether the input reached the output), so the client can recompute the
 /// same answer in simulation. Answers are cached for the last 64 requests: a node pulled by
@@ -62,6 +66,8 @@ struct NodeCounters {
   std::uint64_t source_failures = 0;
   /// Answers that arrived after their request was given up.
   std::uint64_t stale = 0;
+  /// Exit pulls received (answered with the node's early exit).
+  std::uint64_t exits = 0;
 };
 
 /// Serves one node of a deployed network (see the file comment).
@@ -126,7 +132,7 @@ class NodeServer {
     return "node=" + net_.nodes()[node_index_]->name + " requests=" + std::to_string(counters_.requests) +
            " computed=" + std::to_string(counters_.computed) + " cached=" + std::to_string(counters_.cached) +
            " rejected=" + std::to_string(counters_.rejected) +
-           " source_failures=" + std::to_string(counters_.source_failures) + " stale=" + std::to_string(counters_.stale) +
+           " source_failures=" + std::to_string(counters_.source_failures) + " stale=" + std::to_string(counters_.stale) + " exits=" + std::to_string(counters_.exits) +
            " lost=" + std::to_string(links_out_.lost()) + " refused=" + std::to_string(security_.refused());
   }
 
@@ -183,10 +189,10 @@ class NodeServer {
       s.type = MessageType::stats;
       s.text = stats_text();
       reply = encode(s);
-    } else if (m.type == MessageType::pull) {
+    } else if (m.type == MessageType::pull || m.type == MessageType::exit_pull) {
       ++counters_.requests;
       if (m.batch == 0 || m.batch > max_batch) return reject("pull with batch " + std::to_string(m.batch));
-      reply = answer(m);
+      reply = m.type == MessageType::pull ? answer(m) : exit_answer(m);
     } else {
       return reject("unexpected message type " + std::to_string(int(m.type)));
     }
@@ -205,6 +211,27 @@ class NodeServer {
     cache_[cache_next_] = {pull.request, bytes};
     cache_next_ = (cache_next_ + 1) % cache_.size();
     return bytes;
+  }
+
+  // The encoded answer to an exit pull: this node's answer to the same pull (cached or
+  // computed) with its exit head's logits in place of its output, or an error.
+  std::string exit_answer(const Message& pull) {
+    const auto& exits = net_.exits();
+    const auto exit = std::find_if(exits.begin(), exits.end(), [&](const auto& e) { return e.node == node_index_; });
+    if (exit == exits.end()) return error(pull, "has no early exit");
+    ++counters_.exits;
+    const std::string bytes = answer(pull);
+    Message out = decode(bytes.data(), bytes.size(), bytes.size());  // encoded by this node
+    if (out.type != MessageType::output) return encode(out);
+    try {
+      inf_.reset();
+      const TensorView<const float> y = exit->head->infer(TensorView<const float>(out.values.data(), out.shape), inf_);
+      out.shape = y.shape();
+      out.values.assign(y.begin(), y.end());
+    } catch (const Error& e) {
+      return error(pull, e.what());
+    }
+    return encode(out);
   }
 
   // Pulls what node n needs, runs it and encodes the output (or an error message).

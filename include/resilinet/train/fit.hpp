@@ -243,7 +243,7 @@ class FitRun {
       const double share = split ? parallel_->keep_share(batch_x_, batch_y_, ctx_) : 1.0;
       tape_.clear();
       Var<T> logits = model_.forward(tape_.input(batch_x_), ctx_);
-      Var<T> loss = softmax_cross_entropy(logits, batch_y_, class_weights_);
+      Var<T> loss = model_.training_loss(logits, batch_y_, class_weights_);
       optimizer_.zero_grad();
       tape_.backward(loss);
       if (split) parallel_->sum_gradients(share);
