@@ -21,7 +21,9 @@ std::unique_ptr<PartitionedNetwork<double>> health_with_exits(Variant v, double 
   o.hidden = 5;
   o.classes = 4;
   auto net = build_health_mlp<double>(o, rng);
-  add_exit_heads(*net, Shape{3}, 4, loss_weight, rng);
+  ExitHeadOptions heads;
+  heads.loss_weight = loss_weight;
+  add_exit_heads(*net, Shape{3}, 4, rng, heads);
   return net;
 }
 
@@ -184,11 +186,17 @@ TEST_CASE("exit heads fit any node output: pooled for images, flattened otherwis
   net.add_main_link("iot", "edge", "ie");
   net.add_main_link("edge", "fog", "ef");
   net.add_main_link("fog", "cloud", "fc");
-  add_exit_heads(net, Shape{8, 8, 2}, 3, 1.0, rng);
+  add_exit_heads(net, Shape{8, 8, 2}, 3, rng);
   REQUIRE(net.exits().size() == 2);
   const std::string text = net.describe();
   CHECK(text.find("global_average_pooling2d name=exit_edge_pool") != std::string::npos);
   CHECK(text.find("flatten name=exit_fog_flatten") != std::string::npos);
+  ExitHeadOptions flat;
+  flat.pool_images = false;
+  flat.nodes = {"iot"};
+  add_exit_heads(net, Shape{8, 8, 2}, 3, rng, flat);
+  CHECK(net.describe().find("flatten name=exit_iot_flatten") != std::string::npos);
+  CHECK(net.describe().find("dense name=exit_iot_dense in=128 units=3") != std::string::npos);
   const Tensor<float> x = testing::random_tensor<float>(Shape{2, 8, 8, 2}, rng);
   Inference<float> inf;
   CHECK(inf.run(net, x.view(), FailureMask{0, 1}).shape() == Shape{2, 3});  // fog dead: the edge answers

@@ -743,7 +743,10 @@ class Experiment {
   // draws from `rng`, so its weights are those of the run without exits).
   std::unique_ptr<Net> with_exits(std::unique_ptr<Net> net, const resilinet::Shape& example, std::size_t classes,
                                   resilinet::Rng& rng) const {
-    if (args_.exits > 0) resilinet::add_exit_heads(*net, example, classes, args_.exits, rng);
+    resilinet::ExitHeadOptions heads;
+    heads.loss_weight = args_.exits;
+    heads.pool_images = program_.kind != Kind::camera;  // as the cloud's classifier: the camera's flattens
+    if (args_.exits > 0) resilinet::add_exit_heads(*net, example, classes, rng, heads);
     return net;
   }
 
