@@ -117,6 +117,8 @@ TEST_CASE("the training loss adds each exit's weighted cross-entropy, and its gr
       want += 0.3 * softmax_cross_entropy(t.input(Tensor<double>(e.head->infer(outs[e.node], inf))), y).value()[0];
     }
     CHECK(net->training_loss(out, y, {}).value()[0] == doctest::Approx(want).epsilon(1e-12));
+    auto fresh = health_with_exits(v);
+    CHECK_THROWS_WITH_AS(fresh->training_loss(out, y, {}), doctest::Contains("call forward() first"), Error);
     const GradCheckResult r = check_gradients<double>(
         [&](Tape<double>& t) { return net->training_loss(net->forward(t.input(x), ctx), y, {}); },
         net->parameters());

@@ -103,6 +103,9 @@ class PartitionedNetwork : public Module<T> {
   /// The output's softmax cross-entropy plus each exit head's, weighted by its loss weight,
   /// from the last forward pass (`output` is its result).
   Var<T> training_loss(Var<T> output, const std::vector<int>& labels, const std::vector<T>& class_weights) override {
+    require(pass_.exit_outputs().size() == partition_.exits().size(), "training_loss: the last forward pass ran ",
+            pass_.exit_outputs().size(), " exit heads but the network has ", partition_.exits().size(),
+            "; call forward() first");
     Var<T> loss = softmax_cross_entropy(output, labels, class_weights);
     for (std::size_t e = 0; e < partition_.exits().size(); ++e) {
       const double w = partition_.exits()[e].loss_weight;
