@@ -472,17 +472,15 @@ std::vector<Outcome> stream(resilinet::runtime::Client& client, Cluster& cluster
     const auto r = client.ask(i, launch.example(i), launch.deployment.deadline_ms * 2, [&] {
       for (const std::string& name : to_kill) cluster.kill(name);
     });
-    for (const std::string& name : to_kill) std::printf("[request %zu] killed %s (SIGKILL, request in flight)\n", i, name.c_str());
-    if (!r) {
-      o.latency_ms = double(resilinet::runtime::now_us() - t0) / 1000.0;
-      continue;
+    if (r) {
+      o.answered = true;
+      o.error = r->type != resilinet::runtime::MessageType::output;
+      o.answer = *r;
+      if (!o.error && !o.answer.reached && !launch.net->exits().empty()) o.exit_node = ask_exits(client, launch, i, o.answer);
     }
-    o.answered = true;
-    o.error = r->type != resilinet::runtime::MessageType::output;
-    o.answer = *r;
-    if (!o.error && !o.answer.reached && !launch.net->exits().empty()) o.exit_node = ask_exits(client, launch, i, o.answer);
     o.latency_ms = double(resilinet::runtime::now_us() - t0) / 1000.0;
-    if (o.error) continue;
+    for (const std::string& name : to_kill) std::printf("[request %zu] killed %s (SIGKILL, request in flight)\n", i, name.c_str());
+    if (!r || o.error) continue;
     o.prediction = int(std::max_element(o.answer.values.begin(), o.answer.values.end()) - o.answer.values.begin());
     if ((i + 1) % 100 == 0 || i + 1 == launch.requests) {
       const std::size_t from = window_start(i, launch.window);
