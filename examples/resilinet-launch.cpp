@@ -19,6 +19,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -235,6 +236,7 @@ struct Launch {
   std::vector<Event> events;
   std::size_t window = 50;
   double interval_ms = 0;
+  std::size_t inflight = 1;
 
   /// Request i's example (the test set cycled through) as a batch of one.
   resilinet::TensorView<const float> example(std::size_t i) const {
@@ -450,37 +452,32 @@ int ask_exits(resilinet::runtime::Client& client, const Launch& launch, std::siz
   return -1;
 }
 
-/// Streams the requests one example each, restarting and killing nodes as scheduled (a kill
-/// lands while its request is in flight), with a progress line every 100 requests.
+/// Streams the requests one example each, up to `launch.inflight` in flight at once,
+/// restarting and killing nodes as scheduled (a kill lands while its request is in flight),
+/// with a progress line every 100 requests.
 std::vector<Outcome> stream(resilinet::runtime::Client& client, Cluster& cluster, const Launch& launch) {
+  using resilinet::runtime::now_us;
   std::vector<Outcome> outcomes(launch.requests);
+  std::vector<std::int64_t> sent_at(launch.requests);
+  std::set<std::size_t> in_flight;
   const auto& events = launch.events;
-  std::size_t next_event = 0;
-  const std::int64_t stream_start = resilinet::runtime::now_us();
-  for (std::size_t i = 0; i < launch.requests; ++i) {
-    const std::int64_t due = stream_start + std::int64_t(double(i) * launch.interval_ms * 1000);
-    if (const std::int64_t wait = due - resilinet::runtime::now_us(); wait > 0) ::usleep(useconds_t(wait));
-    for (; next_event < events.size() && events[next_event].at == i && !events[next_event].kill; ++next_event) {
-      cluster.start(events[next_event].node);
-      std::printf("[request %zu] restarted %s\n", i, events[next_event].node.c_str());
-    }
-    std::vector<std::string> to_kill;
-    for (; next_event < events.size() && events[next_event].at == i; ++next_event) to_kill.push_back(events[next_event].node);
+  const std::int64_t timeout_us = std::int64_t(launch.deployment.deadline_ms * 2000);
+  std::size_t next = 0, next_event = 0;
+  const std::int64_t stream_start = now_us();
+  const auto due = [&](std::size_t i) { return stream_start + std::int64_t(double(i) * launch.interval_ms * 1000); };
+  const auto done = [&](std::size_t i, const Message* r) {
     Outcome& o = outcomes[i];
-    o.label = launch.test.y[i % launch.test.size()];
-    const std::int64_t t0 = resilinet::runtime::now_us();
-    const auto r = client.ask(i, launch.example(i), launch.deployment.deadline_ms * 2, [&] {
-      for (const std::string& name : to_kill) cluster.kill(name);
-    });
+    in_flight.erase(i);
     if (r) {
       o.answered = true;
       o.error = r->type != resilinet::runtime::MessageType::output;
       o.answer = *r;
       if (!o.error && !o.answer.reached && !launch.net->exits().empty()) o.exit_node = ask_exits(client, launch, i, o.answer);
+    } else {
+      client.forget(i);
     }
-    o.latency_ms = double(resilinet::runtime::now_us() - t0) / 1000.0;
-    for (const std::string& name : to_kill) std::printf("[request %zu] killed %s (SIGKILL, request in flight)\n", i, name.c_str());
-    if (!r || o.error) continue;
+    o.latency_ms = double(now_us() - sent_at[i]) / 1000.0;
+    if (!r || o.error) return;
     o.prediction = int(std::max_element(o.answer.values.begin(), o.answer.values.end()) - o.answer.values.begin());
     if ((i + 1) % 100 == 0 || i + 1 == launch.requests) {
       const std::size_t from = window_start(i, launch.window);
@@ -490,6 +487,38 @@ std::vector<Outcome> stream(resilinet::runtime::Client& client, Cluster& cluster
                   dead.empty() ? "none" : dead.c_str());
       std::fflush(stdout);
     }
+  };
+  while (next < launch.requests || !in_flight.empty()) {
+    while (next < launch.requests && in_flight.size() < launch.inflight && due(next) <= now_us()) {
+      const std::size_t i = next++;
+      for (; next_event < events.size() && events[next_event].at == i && !events[next_event].kill; ++next_event) {
+        cluster.start(events[next_event].node);
+        std::printf("[request %zu] restarted %s\n", i, events[next_event].node.c_str());
+      }
+      std::vector<std::string> to_kill;
+      for (; next_event < events.size() && events[next_event].at == i; ++next_event) to_kill.push_back(events[next_event].node);
+      outcomes[i].label = launch.test.y[i % launch.test.size()];
+      sent_at[i] = now_us();
+      in_flight.insert(i);
+      const bool sent = client.send(i, launch.example(i));
+      for (const std::string& name : to_kill) cluster.kill(name);
+      for (const std::string& name : to_kill) std::printf("[request %zu] killed %s (SIGKILL, request in flight)\n", i, name.c_str());
+      if (!sent) done(i, nullptr);
+    }
+    // Wait for an answer until the next request is due or the oldest in flight times out.
+    std::int64_t until = now_us() + timeout_us;
+    if (!in_flight.empty()) until = std::min(until, sent_at[*in_flight.begin()] + timeout_us);
+    if (next < launch.requests && in_flight.size() < launch.inflight) until = std::min(until, due(next));
+    if (in_flight.empty()) {
+      if (const std::int64_t wait = until - now_us(); wait > 0) ::usleep(useconds_t(wait));
+      continue;
+    }
+    if (const auto r = client.next(double(std::max<std::int64_t>(until - now_us(), 0)) / 1000.0); r && in_flight.count(r->request))
+      done(std::size_t(r->request), &*r);
+    for (auto it = in_flight.begin(); it != in_flight.end();) {
+      const std::size_t i = *it++;
+      if (now_us() - sent_at[i] >= timeout_us) done(i, nullptr);
+    }
   }
   return outcomes;
 }
@@ -498,6 +527,8 @@ std::vector<Outcome> stream(resilinet::runtime::Client& client, Cluster& cluster
 struct Verification {
   std::size_t answered = 0, errors = 0, equal = 0, inconsistent = 0, correct = 0, guesses = 0, flow_mismatch = 0,
               exits = 0, exit_mismatch = 0;
+  /// Seconds the simulation's infer(x, mask) took over the checked answers.
+  double infer_seconds = 0;
 
   /// Answers compared with the simulation (answered without error, with a consistent report).
   std::size_t checked() const { return answered - errors - inconsistent; }
@@ -531,7 +562,9 @@ Verification verify(std::vector<Outcome>& outcomes, const Launch& launch, resili
       continue;
     }
     const resilinet::FailureMask mask = net.partition().mask_of([&](std::size_t n) { return !(o.answer.dead >> n & 1); });
+    const std::int64_t t0 = resilinet::runtime::now_us();
     const auto y = inf.run(net, launch.example(i), mask);
+    v.infer_seconds += double(resilinet::runtime::now_us() - t0) / 1e6;
     o.simulated_equal = y.shape() == o.answer.shape &&
                         std::memcmp(y.data(), o.answer.values.data(), 4 * y.size()) == 0;
     v.equal += o.simulated_equal;
@@ -656,6 +689,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000))->capture_default_str();
   app.add_option("--interval-ms", launch.interval_ms, "send a request every T ms (a sensor's rate; 0: each as soon as the last is answered)")
       ->check(CLI::Range(0.0, 60000.0))->capture_default_str();
+  app.add_option("--inflight", launch.inflight, "requests in flight at once (1: each sent when the last is answered)")
+      ->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--window", launch.window, "requests per accuracy window")->check(CLI::Range(1, 1000000))->capture_default_str();
   if (const int code = examples::parse_command_line(app, argc, argv); code >= 0) return code;
   try {
@@ -685,7 +720,9 @@ int main(int argc, char** argv) {
     const std::map<std::string, long long> rejected =
         malformed_count > 0 ? send_malformed(client, launch, malformed_count, a.seed, problems)
                             : std::map<std::string, long long>{};
+    const std::int64_t stream_start = resilinet::runtime::now_us();
     std::vector<Outcome> outcomes = stream(client, cluster, launch);
+    const double stream_seconds = double(resilinet::runtime::now_us() - stream_start) / 1e6;
     const std::map<std::string, std::string> final_stats = cluster.stop(client);
     resilinet::Inference<float> inf;
     const Verification v = verify(outcomes, launch, inf);
@@ -714,6 +751,10 @@ int main(int argc, char** argv) {
            << ", answers from an early exit " << v.exits << "\n";
     report << "latency ms: p50 " << percentile(latencies, 0.5) << ", p99 " << percentile(latencies, 0.99)
            << ", max " << percentile(latencies, 1.0) << "\n";
+    report << "throughput: " << launch.requests << " requests in " << stream_seconds << " s, "
+           << double(launch.requests) / stream_seconds << " requests/s with up to " << launch.inflight
+           << " in flight; infer(x, mask) in one process: " << double(v.checked()) / std::max(v.infer_seconds, 1e-9)
+           << " requests/s\n";
     report_stretches(report, outcomes, launch);
     report << "simulation: " << v.equal << " of " << v.checked() << " answers bit-identical to infer(x, mask) under "
            << "their reported failure pattern; " << v.inconsistent << " answers saw a node both failed and alive "

@@ -3,9 +3,13 @@
 /// Client: asks a deployed network for answers. It is the deployment's example source (input
 /// nodes pull the examples of a request from it, through the `link client NODE` conditions
 /// when the deployment gives them) and pulls the output node's answer, or a node's early exit.
+/// Requests go one at a time (ask) or several in flight at once (send, then next), matched to
+/// their answers by request id.
 
 #include <zmq.hpp>
 
+#include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -41,14 +45,32 @@ class Client {
   /// nothing when none came within `timeout_ms`. `after_send` runs once the pull is out.
   std::optional<Message> ask(std::uint64_t id, TensorView<const float> x, double timeout_ms,
                              const std::function<void()>& after_send = {}) {
-    return exchange(output_, MessageType::pull, id, x, timeout_ms, after_send);
+    const bool sent = send(output_, MessageType::pull, id, x);
+    if (after_send) after_send();
+    return sent ? wait(output_, id, timeout_ms) : std::nullopt;
   }
 
   /// Asks node `name` for its early exit's answer to request `id` (an exit pull, served like
   /// ask(): its logits, an error, or nothing within `timeout_ms`).
   std::optional<Message> ask_exit(const std::string& name, std::uint64_t id, TensorView<const float> x,
                                   double timeout_ms) {
-    return exchange(probe(name), MessageType::exit_pull, id, x, timeout_ms, {});
+    zmq::socket_t& s = probe(name);
+    return send(s, MessageType::exit_pull, id, x) ? wait(s, id, timeout_ms) : std::nullopt;
+  }
+
+  /// Sends request `id` as ask() does without waiting for its answer (next() returns it), so
+  /// that several requests are in flight; false when the output node is not connected.
+  bool send(std::uint64_t id, TensorView<const float> x) { return send(output_, MessageType::pull, id, x); }
+
+  /// The next answer (an output or an error) to a request sent with send() or ask() and not
+  /// answered yet, in the order they come; nothing when none comes within `timeout_ms`.
+  std::optional<Message> next(double timeout_ms) { return wait(output_, std::nullopt, timeout_ms); }
+
+  /// Gives up on request `id`: its example is no longer served, and its answer, should it
+  /// still come, is stale.
+  void forget(std::uint64_t id) {
+    for (auto it = waiting_.begin(); it != waiting_.end();)
+      it = it->second == id ? finish(it) : std::next(it);
   }
 
   /// The stats words of node `name` ("key=value ..."), or nothing when it does not answer
@@ -104,57 +126,98 @@ class Client {
     return it->second;
   }
 
-  // Sends a pull of `type` for request `id` on `to` and serves `x` to the input nodes until
-  // the answer comes (returned) or `timeout_ms` passes (nothing).
-  std::optional<Message> exchange(zmq::socket_t& to, MessageType type, std::uint64_t id, TensorView<const float> x,
-                                  double timeout_ms, const std::function<void()>& after_send) {
+  using Waiting = std::multimap<const zmq::socket_t*, std::uint64_t>;
+
+  // Sends a pull of `type` for request `id` on `to`, and serves `x` to the input nodes while
+  // any pull for `id` waits for its answer; false (nothing waits) when `to` is not connected.
+  bool send(zmq::socket_t& to, MessageType type, std::uint64_t id, TensorView<const float> x) {
     require<ShapeError>(x.rank() >= 1 && x.shape()[0] >= 1 && x.shape().with_leading(1) == deployment_.input.prepend(1),
                         "ask: examples of shape ", x.shape(), " where the deployment takes ",
                         deployment_.input.prepend(x.rank() ? x.shape()[0] : 0));
-    Message example;
-    example.type = MessageType::output;
-    example.request = id;
-    example.reached = true;
-    example.shape = x.shape();
-    example.values.assign(x.begin(), x.end());
-    const std::string example_bytes = encode(example);
     Message pull;
     pull.type = type;
     pull.request = id;
     pull.batch = std::uint32_t(x.shape()[0]);
     pull.budget_us = std::uint32_t(deployment_.deadline_ms * 1000);
-    const std::int64_t end = now_us() + std::int64_t(timeout_ms * 1000);
-    const bool sent = send_now(to, encode(pull));
-    if (after_send) after_send();
-    if (!sent) return std::nullopt;
-    while (true) {
-      const std::int64_t left = end - now_us();
-      if (left <= 0) return std::nullopt;
-      zmq::pollitem_t items[2] = {{static_cast<void*>(source_), 0, ZMQ_POLLIN, 0},
-                                  {static_cast<void*>(to), 0, ZMQ_POLLIN, 0}};
-      const std::int64_t wait_us = links_out_.wait_us(left);  // examples on emulated links keep travelling
-      zmq::poll(items, 2, std::chrono::milliseconds(std::max<std::int64_t>(1, (wait_us + 999) / 1000)));
-      links_out_.flush(source_);
-      if (items[0].revents & ZMQ_POLLIN) serve_example(id, example_bytes);
-      if (!(items[1].revents & ZMQ_POLLIN)) continue;
-      zmq::message_t f;
-      while (to.recv(f, zmq::recv_flags::dontwait)) {
-        Message m;
-        try {
-          m = decode(f.data(), f.size(), deployment_.max_message_bytes);
-        } catch (const FormatError&) {
-          ++stale_;
-          continue;
-        }
-        if (m.request == id && (m.type == MessageType::output || m.type == MessageType::error))
-          return m;
-        ++stale_;
-      }
+    if (!send_now(to, encode(pull))) return false;
+    auto& [bytes, pulls] = examples_[id];
+    if (pulls++ == 0) {
+      Message example;
+      example.type = MessageType::output;
+      example.request = id;
+      example.reached = true;
+      example.shape = x.shape();
+      example.values.assign(x.begin(), x.end());
+      bytes = encode(example);
     }
+    waiting_.emplace(&to, id);
+    return true;
   }
 
-  // Answers every waiting example pull: the example for request `id`, an error otherwise.
-  void serve_example(std::uint64_t id, const std::string& example_bytes) {
+  // Drops a waiting pull, and its request's example when no other pull needs it.
+  Waiting::iterator finish(Waiting::iterator w) {
+    const auto e = examples_.find(w->second);
+    if (e != examples_.end() && --e->second.second == 0) examples_.erase(e);
+    return waiting_.erase(w);
+  }
+
+  // The waiting pull on `from` for request `id`, or waiting_.end().
+  Waiting::iterator find_waiting(const zmq::socket_t* from, std::uint64_t id) {
+    const auto [first, last] = waiting_.equal_range(from);
+    const auto w = std::find_if(first, last, [&](const auto& p) { return p.second == id; });
+    return w == last ? waiting_.end() : w;
+  }
+
+  // Serves examples until an answer comes on `to` for request `id` (any waiting request when
+  // `id` is empty), and returns it; nothing after `timeout_ms`, when a pull for `id` is
+  // given up. Answers from the output node to other waiting requests are kept for next().
+  std::optional<Message> wait(zmq::socket_t& to, std::optional<std::uint64_t> id, double timeout_ms) {
+    const auto kept = std::find_if(arrived_.begin(), arrived_.end(), [&](const Message& m) { return !id || m.request == *id; });
+    if (&to == &output_ && kept != arrived_.end()) {
+      Message m = std::move(*kept);
+      arrived_.erase(kept);
+      return m;
+    }
+    const std::int64_t end = now_us() + std::int64_t(timeout_ms * 1000);
+    while (true) {
+      const std::int64_t left = end - now_us();
+      if (left <= 0) break;
+      zmq::pollitem_t items[3] = {{static_cast<void*>(source_), 0, ZMQ_POLLIN, 0},
+                                  {static_cast<void*>(output_), 0, ZMQ_POLLIN, 0},
+                                  {static_cast<void*>(to), 0, ZMQ_POLLIN, 0}};
+      const std::int64_t wait_us = links_out_.wait_us(left);  // examples on emulated links keep travelling
+      zmq::poll(items, &to == &output_ ? 2 : 3, std::chrono::milliseconds(std::max<std::int64_t>(1, (wait_us + 999) / 1000)));
+      links_out_.flush(source_);
+      if (items[0].revents & ZMQ_POLLIN) serve_examples();
+      for (zmq::socket_t* from : {&output_, &to}) {
+        zmq::message_t f;
+        while (from->recv(f, zmq::recv_flags::dontwait)) {
+          Message m;
+          try {
+            m = decode(f.data(), f.size(), deployment_.max_message_bytes);
+          } catch (const FormatError&) {
+            ++stale_;
+            continue;
+          }
+          const auto w = find_waiting(from, m.request);
+          if (w == waiting_.end() || (m.type != MessageType::output && m.type != MessageType::error)) {
+            ++stale_;
+            continue;
+          }
+          finish(w);
+          if (from == &to && (!id || m.request == *id)) return m;
+          if (from == &output_) arrived_.push_back(std::move(m));  // for next()
+        }
+        if (&to == &output_) break;
+      }
+    }
+    if (id)
+      if (const auto w = find_waiting(&to, *id); w != waiting_.end()) finish(w);
+    return std::nullopt;
+  }
+
+  // Answers every waiting example pull: the example of a waiting request, an error otherwise.
+  void serve_examples() {
     while (true) {
       std::vector<zmq::message_t> frames = receive_routed(source_);
       if (frames.empty()) return;
@@ -164,7 +227,8 @@ class Client {
       e.type = MessageType::error;
       try {
         const Message m = decode(frames[1].data(), frames[1].size(), deployment_.max_message_bytes);
-        if (m.type == MessageType::pull && m.request == id) reply = example_bytes;
+        if (const auto it = examples_.find(m.request); m.type == MessageType::pull && it != examples_.end())
+          reply = it->second.first;
         e.request = m.request;
       } catch (const FormatError&) {
       }
@@ -188,6 +252,9 @@ class Client {
   zmq::socket_t source_;
   zmq::socket_t output_;
   std::map<std::string, zmq::socket_t> probes_;
+  std::map<std::uint64_t, std::pair<std::string, int>> examples_;  // encoded example, pulls waiting for it
+  Waiting waiting_;                                                // pulls sent and not answered, by socket
+  std::deque<Message> arrived_;  // answers from the output node that next() has not returned
   LinkEmulator links_out_;  // the examples' emulated links to input nodes
   std::uint64_t source_bytes_ = 0, source_pulls_ = 0, stale_ = 0;
 };

@@ -8,6 +8,12 @@
 /// tape-free inference path (PartitionedNetwork::infer_node) and answers. Links point from
 /// earlier nodes to later ones, so pulls never wait in a cycle.
 ///
+/// Many requests in flight: the node never blocks on its sources. Each pulled request is a
+/// job (its sources' answers, its deadline, who waits for it); one loop polls the consumers'
+/// pulls, the sources' answers and the deadlines, and computes a job as soon as its sources
+/// answered or its phase's deadline passed. So a node computes request r while its sources
+/// compute r+1, and sources' answers are matched to jobs by request id, in any order.
+///
 /// Failure detection: a source is failed for a request when it cannot be reached (no
 /// connection: ZMQ_IMMEDIATE makes the send fail at once), when its connection drops while the
 /// node waits (a socket monitor reports it), when its answer is malformed or an error, or when
@@ -38,6 +44,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -116,11 +123,26 @@ class NodeServer {
 
   /// Serves until `*stop` is non-zero (checked at least every 100 ms).
   void serve(const volatile int* stop) {
+    std::vector<zmq::pollitem_t> items;
     while (!*stop) {
-      zmq::pollitem_t item{static_cast<void*>(router_), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds((links_out_.wait_us(100000) + 999) / 1000));
+      items.assign(1, {static_cast<void*>(router_), 0, ZMQ_POLLIN, 0});
+      for (Source& s : sources_) {
+        items.push_back({static_cast<void*>(s.socket), 0, ZMQ_POLLIN, 0});
+        items.push_back({static_cast<void*>(s.monitor), 0, ZMQ_POLLIN, 0});
+      }
+      std::int64_t wait = links_out_.wait_us(100000);
+      const std::int64_t now = now_us();
+      for (const auto& [request, job] : jobs_) wait = std::min(wait, std::max<std::int64_t>(job.deadline - now, 0));
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds((wait + 999) / 1000));
       links_out_.flush(router_);
-      if (item.revents & ZMQ_POLLIN) handle_one();
+      for (std::size_t k = 0; k < sources_.size(); ++k) {
+        if (items[1 + 2 * k].revents & ZMQ_POLLIN) receive(k);
+        if ((items[2 + 2 * k].revents & ZMQ_POLLIN) && disconnected(k)) dropped(k);
+      }
+      if (items[0].revents & ZMQ_POLLIN)
+        while (handle_one()) {
+        }
+      advance();
     }
   }
 
@@ -156,9 +178,20 @@ class NodeServer {
     return dropped;
   }
 
-  // Whether the main source of link l's mux group answered this request.
-  bool main_alive(std::size_t l) const {
-    return replies_[source_slot(net_.links()[net_.group_of(l)].from)].has_value();
+  // One request this node is computing: who waits for it, and what its sources answered.
+  struct Job {
+    Message pull;  // the first pull (request, batch, budget)
+    std::vector<std::pair<zmq::message_t, bool>> waiters;  // routing id, and whether it asked the exit
+    std::int64_t start = 0, deadline = 0;
+    int phase = 1;  // 1: main sources (and a sum rule's skips); 2: skips of failed mains
+    std::vector<std::optional<Message>> replies;
+    std::vector<std::uint8_t> pulled, sent;  // per source
+    std::vector<std::size_t> pending;        // sources pulled and not yet answered or failed
+  };
+
+  // Whether the main source of link l's mux group answered `job`.
+  bool main_alive(const Job& job, std::size_t l) const {
+    return job.replies[source_slot(net_.links()[net_.group_of(l)].from)].has_value();
   }
 
   std::size_t source_slot(std::size_t node) const {
@@ -173,59 +206,101 @@ class NodeServer {
                    static_cast<unsigned long long>(counters_.rejected), why.c_str());
   }
 
-  // Receives one [identity, payload] message on the ROUTER and answers it.
-  void handle_one() {
+  // Receives one [identity, payload] message on the ROUTER and answers it, or starts (or
+  // joins) the job that will; false when none was waiting.
+  bool handle_one() {
     std::vector<zmq::message_t> frames = receive_routed(router_);
-    if (frames.size() != 2) return reject(std::to_string(frames.size()) + " frames (expected identity and payload)");
+    if (frames.empty()) return false;
+    if (frames.size() != 2) {
+      reject(std::to_string(frames.size()) + " frames (expected identity and payload)");
+      return true;
+    }
     Message m;
     try {
       m = decode(frames[1].data(), frames[1].size(), deployment_.max_message_bytes);
     } catch (const FormatError& e) {
-      return reject(e.what());
+      reject(e.what());
+      return true;
     }
-    std::string reply;
     if (m.type == MessageType::stats_request) {
       Message s;
       s.type = MessageType::stats;
       s.text = stats_text();
-      reply = encode(s);
+      links_out_.send(router_, frames[0], encode(s));
     } else if (m.type == MessageType::pull || m.type == MessageType::exit_pull) {
       ++counters_.requests;
-      if (m.batch == 0 || m.batch > max_batch) return reject("pull with batch " + std::to_string(m.batch));
-      reply = m.type == MessageType::pull ? answer(m) : exit_answer(m);
+      if (m.batch == 0 || m.batch > max_batch) {
+        reject("pull with batch " + std::to_string(m.batch));
+        return true;
+      }
+      pulled(m, frames[0]);
     } else {
-      return reject("unexpected message type " + std::to_string(int(m.type)));
+      reject("unexpected message type " + std::to_string(int(m.type)));
     }
-    links_out_.send(router_, frames[0], std::move(reply));
+    return true;
   }
 
-  // The encoded answer to a pull: from the cache, or computed.
-  std::string answer(const Message& pull) {
+  // A pull or exit pull from `who`: answered from the cache, joined to the job already
+  // computing its request, or a new job.
+  void pulled(const Message& pull, zmq::message_t& who) {
+    const bool exit = pull.type == MessageType::exit_pull;
+    if (exit && !exit_head()) {
+      links_out_.send(router_, who, error(pull, "has no early exit"));
+      return;
+    }
+    counters_.exits += exit;
     for (const auto& [request, bytes] : cache_)
       if (request == pull.request && !bytes.empty()) {
         ++counters_.cached;
-        return bytes;
+        links_out_.send(router_, who, exit ? exit_answer(pull, bytes) : bytes);
+        return;
       }
+    if (const auto it = jobs_.find(pull.request); it != jobs_.end()) {
+      ++counters_.cached;  // computed once, for every consumer
+      it->second.waiters.emplace_back(std::move(who), exit);
+      return;
+    }
+    if (jobs_.size() >= max_jobs) {
+      links_out_.send(router_, who, error(pull, "has " + std::to_string(max_jobs) + " requests in flight"));
+      return;
+    }
     ++counters_.computed;
-    std::string bytes = compute(pull);
-    cache_[cache_next_] = {pull.request, bytes};
-    cache_next_ = (cache_next_ + 1) % cache_.size();
-    return bytes;
+    Job& job = jobs_[pull.request];
+    job.pull = pull;
+    job.waiters.emplace_back(std::move(who), exit);
+    job.start = now_us();
+    job.replies.assign(sources_.size(), std::nullopt);
+    job.pulled.assign(sources_.size(), 0);
+    job.sent.assign(sources_.size(), 0);
+    // Phase 1: every main source, and the skips a sum rule always adds.
+    bool fallback = false;  // some mux group fetches its skips only when the main source fails
+    std::vector<std::size_t> wanted;
+    const PhysicalNode<float>& node = *net_.nodes()[node_index_];
+    if (node.inputs.empty()) wanted.push_back(0);
+    for (std::size_t l : node.inputs) {
+      const Link<float>& link = net_.links()[l];
+      if (link.kind == LinkKind::main || net_.link_used(l, true)) wanted.push_back(source_slot(link.from));
+      if (link.kind == LinkKind::main && net_.group_uses_skips(l, false) && !net_.group_uses_skips(l, true))
+        fallback = true;
+    }
+    fetch(job, wanted, job.start + std::int64_t(double(pull.budget_us) * (fallback ? 0.45 : 0.85)));
   }
 
-  // The encoded answer to an exit pull: this node's answer to the same pull (cached or
-  // computed) with its exit head's logits in place of its output, or an error.
-  std::string exit_answer(const Message& pull) {
-    const auto& exits = net_.exits();
-    const auto exit = std::find_if(exits.begin(), exits.end(), [&](const auto& e) { return e.node == node_index_; });
-    if (exit == exits.end()) return error(pull, "has no early exit");
-    ++counters_.exits;
-    const std::string bytes = answer(pull);
+  // This node's exit head, or null.
+  const Module<float>* exit_head() const {
+    for (const auto& e : net_.exits())
+      if (e.node == node_index_) return e.head.get();
+    return nullptr;
+  }
+
+  // The encoded answer to an exit pull, from the node's encoded answer `bytes` to the same
+  // request: its exit head's logits in place of its output (an error stays an error).
+  std::string exit_answer(const Message& pull, const std::string& bytes) {
     Message out = decode(bytes.data(), bytes.size(), bytes.size());  // encoded by this node
-    if (out.type != MessageType::output) return encode(out);
+    if (out.type != MessageType::output) return bytes;
     try {
       inf_.reset();
-      const TensorView<const float> y = exit->head->infer(TensorView<const float>(out.values.data(), out.shape), inf_);
+      const TensorView<const float> y = exit_head()->infer(TensorView<const float>(out.values.data(), out.shape), inf_);
       out.shape = y.shape();
       out.values.assign(y.begin(), y.end());
     } catch (const Error& e) {
@@ -234,36 +309,41 @@ class NodeServer {
     return encode(out);
   }
 
-  // Pulls what node n needs, runs it and encodes the output (or an error message).
-  std::string compute(const Message& pull) {
-    const std::int64_t start = now_us();
+  // Moves every job whose sources all answered, or whose phase deadline passed, on: to its
+  // second phase, or to computing and answering (in request order).
+  void advance() {
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      Job& job = it->second;
+      while (job.phase < 3 && (job.pending.empty() || now_us() >= job.deadline)) {
+        counters_.source_failures += job.pending.size();  // late
+        job.pending.clear();
+        if (job.phase++ == 2) break;
+        // Phase 2: the skips of every mux group whose main source failed.
+        std::vector<std::size_t> wanted;
+        for (std::size_t l : net_.nodes()[node_index_]->inputs) {
+          const Link<float>& link = net_.links()[l];
+          if (link.kind == LinkKind::skip && net_.link_used(l, main_alive(job, l)))
+            wanted.push_back(source_slot(link.from));
+        }
+        fetch(job, wanted, job.start + std::int64_t(double(job.pull.budget_us) * 0.9));
+      }
+      if (job.phase < 3) {
+        ++it;
+        continue;
+      }
+      const std::string bytes = compute(job);
+      cache_[cache_next_] = {job.pull.request, bytes};
+      cache_next_ = (cache_next_ + 1) % cache_.size();
+      for (auto& [who, exit] : job.waiters) links_out_.send(router_, who, exit ? exit_answer(job.pull, bytes) : bytes);
+      it = jobs_.erase(it);
+    }
+  }
+
+  // Runs this node on what `job`'s sources answered and encodes the output (or an error).
+  std::string compute(const Job& job) {
+    const Message& pull = job.pull;
     const std::vector<Link<float>>& links = net_.links();
     const PhysicalNode<float>& node = *net_.nodes()[node_index_];
-    replies_.assign(sources_.size(), std::nullopt);
-    pulled_.assign(sources_.size(), 0);
-    failed_now_.assign(sources_.size(), 0);
-    sent_.assign(sources_.size(), 0);
-    // Phase 1: every main source, and the skips a sum rule always adds.
-    bool fallback = false;  // some mux group fetches its skips only when the main source fails
-    std::vector<std::size_t> wanted;
-    if (node.inputs.empty()) wanted.push_back(0);
-    for (std::size_t l : node.inputs) {
-      const Link<float>& link = links[l];
-      if (link.kind == LinkKind::main || net_.link_used(l, true)) wanted.push_back(source_slot(link.from));
-      if (link.kind == LinkKind::main && net_.group_uses_skips(l, false) && !net_.group_uses_skips(l, true))
-        fallback = true;
-    }
-    const double budget = double(pull.budget_us);
-    fetch(wanted, pull, start + std::int64_t(budget * (fallback ? 0.45 : 0.85)));
-    // Phase 2: the skips of every mux group whose main source failed.
-    wanted.clear();
-    for (std::size_t l : node.inputs) {
-      const Link<float>& link = links[l];
-      if (link.kind == LinkKind::skip && net_.link_used(l, main_alive(l)))
-        wanted.push_back(source_slot(link.from));
-    }
-    fetch(wanted, pull, start + std::int64_t(budget * 0.9));
-
     Message out;
     out.type = MessageType::output;
     out.request = pull.request;
@@ -272,7 +352,7 @@ class NodeServer {
     TensorView<const float> x(nullptr, batch_input);
     std::vector<TensorView<const float>> outputs(net_.nodes().size());
     for (std::size_t k = 0; k < sources_.size(); ++k) {
-      const std::optional<Message>& r = replies_[k];
+      const std::optional<Message>& r = job.replies[k];
       if (sources_[k].node == npos) {
         if (!r) return error(pull, "no example arrived from the source " + deployment_.source);
         x = TensorView<const float>(r->values.data(), r->shape);
@@ -280,7 +360,7 @@ class NodeServer {
         continue;
       }
       const std::uint64_t bit = std::uint64_t(1) << sources_[k].node;
-      if (!pulled_[k]) continue;
+      if (!job.pulled[k]) continue;
       if (!r) {
         out.dead |= bit;
         continue;
@@ -295,10 +375,10 @@ class NodeServer {
     // node through a delivered, enabled link that its merge uses.
     for (std::size_t l : node.inputs) {
       const std::size_t k = source_slot(links[l].from);
-      if (sent_[k] && first_from_source_[l]) out.pulled |= std::uint64_t(1) << l;
-      if (!replies_[k]) continue;
+      if (job.sent[k] && first_from_source_[l]) out.pulled |= std::uint64_t(1) << l;
+      if (!job.replies[k]) continue;
       if (first_from_source_[l]) out.delivered |= std::uint64_t(1) << l;
-      if (links[l].enabled && net_.link_used(l, main_alive(l)) && replies_[k]->reached) out.reached = true;
+      if (links[l].enabled && net_.link_used(l, main_alive(job, l)) && job.replies[k]->reached) out.reached = true;
     }
     try {
       inf_.reset();
@@ -319,56 +399,42 @@ class NodeServer {
     return encode(e);
   }
 
-  // Pulls the sources in `slots` not pulled yet for this request and waits for their answers
-  // until `deadline` (steady-clock microseconds); failures leave replies_[k] empty.
-  void fetch(const std::vector<std::size_t>& slots, const Message& pull, std::int64_t deadline) {
-    std::vector<std::size_t> pending;
-    const std::int64_t window = std::max<std::int64_t>(deadline - now_us(), 0);
+  // Pulls the sources in `slots` that `job` has not pulled yet, to be answered by `deadline`
+  // (steady-clock microseconds); a source that cannot be sent to fails at once.
+  void fetch(Job& job, const std::vector<std::size_t>& slots, std::int64_t deadline) {
+    job.deadline = deadline;
     Message p;
     p.type = MessageType::pull;
-    p.request = pull.request;
-    p.batch = pull.batch;
-    p.budget_us = std::uint32_t(double(window) * 0.8);
+    p.request = job.pull.request;
+    p.batch = job.pull.batch;
+    p.budget_us = std::uint32_t(double(std::max<std::int64_t>(deadline - now_us(), 0)) * 0.8);
     const std::string bytes = encode(p);
     for (std::size_t k : slots) {
-      if (pulled_[k]) continue;
-      pulled_[k] = 1;
-      disconnected(k);  // drops events from before this pull
+      if (job.pulled[k]) continue;
+      job.pulled[k] = 1;
+      if (disconnected(k)) dropped(k);  // a drop before this pull fails only the earlier ones
       if (send_now(sources_[k].socket, bytes)) {
-        sent_[k] = 1;
-        pending.push_back(k);
+        job.sent[k] = 1;
+        job.pending.push_back(k);
       } else {
         ++counters_.source_failures;  // not connected: failed at once, nothing sent
       }
     }
-    while (!pending.empty()) {
-      const std::int64_t left = deadline - now_us();
-      if (left <= 0) break;
-      std::vector<zmq::pollitem_t> items;
-      for (std::size_t k : pending) {
-        items.push_back({static_cast<void*>(sources_[k].socket), 0, ZMQ_POLLIN, 0});
-        items.push_back({static_cast<void*>(sources_[k].monitor), 0, ZMQ_POLLIN, 0});
-      }
-      zmq::poll(items.data(), items.size(),
-                std::chrono::milliseconds((links_out_.wait_us(std::max<std::int64_t>(1000, left)) + 999) / 1000));
-      links_out_.flush(router_);  // answers of earlier requests keep travelling meanwhile
-      for (std::size_t i = 0; i < pending.size(); ++i) {
-        const std::size_t k = pending[i];
-        if (items[2 * i].revents & ZMQ_POLLIN) receive(k, pull);
-        if ((items[2 * i + 1].revents & ZMQ_POLLIN) && disconnected(k) && !replies_[k]) {
-          failed_now_[k] = 1;  // the source went away while this node waited for it
-          ++counters_.source_failures;
-        }
-      }
-      pending.erase(std::remove_if(pending.begin(), pending.end(),
-                                   [&](std::size_t k) { return replies_[k].has_value() || failed_now_[k]; }),
-                    pending.end());
-    }
-    counters_.source_failures += pending.size();
   }
 
-  // Reads every answer waiting on source k; keeps the one for `pull`'s request if valid.
-  void receive(std::size_t k, const Message& pull) {
+  // Source k's connection dropped: every job waiting for it fails it.
+  void dropped(std::size_t k) {
+    for (auto& [request, job] : jobs_) {
+      const auto it = std::find(job.pending.begin(), job.pending.end(), k);
+      if (it == job.pending.end()) continue;
+      job.pending.erase(it);
+      ++counters_.source_failures;
+    }
+  }
+
+  // Reads every answer waiting on source k and gives each to the job waiting for it; an
+  // answer no job waits for is stale, one of the wrong shape or an error fails the source.
+  void receive(std::size_t k) {
     zmq::message_t f;
     while (sources_[k].socket.recv(f, zmq::recv_flags::dontwait)) {
       Message r;
@@ -378,24 +444,28 @@ class NodeServer {
         reject(std::string("answer from a source: ") + e.what());
         continue;
       }
-      if (r.request != pull.request) {
+      const auto it = jobs_.find(r.request);
+      if (it == jobs_.end() || !std::count(it->second.pending.begin(), it->second.pending.end(), k)) {
         ++counters_.stale;
         continue;
       }
-      const Shape expected = sources_[k].node == npos ? deployment_.input.prepend(pull.batch)
-                                                      : shapes_[sources_[k].node].with_leading(pull.batch);
+      std::vector<std::size_t>& pending = it->second.pending;
+      pending.erase(std::find(pending.begin(), pending.end(), k));
+      const std::uint32_t batch = it->second.pull.batch;
+      const Shape expected = sources_[k].node == npos ? deployment_.input.prepend(batch)
+                                                      : shapes_[sources_[k].node].with_leading(batch);
       if (r.type == MessageType::output && r.shape == expected) {
-        replies_[k] = std::move(r);
+        it->second.replies[k] = std::move(r);
       } else {
         if (r.type == MessageType::output)
           reject("answer of shape " + r.shape.str() + " where " + expected.str() + " belongs");
-        failed_now_[k] = 1;
         ++counters_.source_failures;
       }
     }
   }
 
   static constexpr std::uint32_t max_batch = 1u << 20;
+  static constexpr std::size_t max_jobs = 1024;
 
   PartitionedNetwork<float>& net_;
   const Deployment& deployment_;
@@ -406,8 +476,7 @@ class NodeServer {
   std::vector<Shape> shapes_;
   Inference<float> inf_;
   NodeCounters counters_;
-  std::vector<std::optional<Message>> replies_;
-  std::vector<std::uint8_t> pulled_, sent_, failed_now_;  // per source, this request
+  std::map<std::uint64_t, Job> jobs_;  // the requests in flight here, by id
   std::vector<std::uint8_t> first_from_source_;           // per link: the first from its source
   std::array<std::pair<std::uint64_t, std::string>, 64> cache_{};
   std::size_t cache_next_ = 0;
