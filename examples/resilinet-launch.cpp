@@ -349,12 +349,17 @@ class Cluster {
     p.pid = 0;
   }
 
-  /// Waits until every node answers a stats request; an Error when one exits or stays silent 60 s.
+  /// Waits until every node answers a stats request; an Error when one exits, stays silent
+  /// 60 s, or another process answers on its endpoint.
   void wait_ready(resilinet::runtime::Client& client) {
     for (auto& [name, p] : processes_) {
       bool ready = false;
       for (int tries = 0; tries < 600 && !ready; ++tries) {
-        ready = client.stats(name, 100).has_value();
+        const auto stats = client.stats(name, 100);
+        const long long pid = stats ? stat_value(*stats, "pid") : -1;
+        require(!stats || pid == p.pid, "node '", name, "': another process (pid ", pid,
+                ") answers on its endpoint; stop it or give the node another port");
+        ready = stats.has_value();
         int wstatus = 0;
         if (!ready && ::waitpid(p.pid, &wstatus, WNOHANG) == p.pid) {
           p.pid = 0;

@@ -3,8 +3,8 @@
 # streamed one request at a time and with up to 16 in flight (--inflight), then with 16 in
 # flight while the edge is SIGKILLed and restarted. Checks: every request answered once and
 # every comparable answer bit-identical to the simulation in all three runs, the killed edge
-# seen failed while down and used again after its restart, and pipelining raising requests/s
-# over one at a time on the same deployment.
+# seen failed while down and used again after its restart, pipelining raising requests/s over
+# one at a time on the same deployment, and a stray process on a node's endpoint refused.
 # usage: runtime_inflight.sh PROGRAM_DIR WORK_DIR
 source "$(dirname "$0")/runtime_setup.sh" "$1" "$2" 6
 for name in one many kills; do
@@ -13,6 +13,24 @@ done
 launch one --requests 1000 --inflight 1 --seed 7
 launch many --requests 1000 --inflight 16 --seed 7
 launch kills --requests 1500 --inflight 16 --interval-ms 1 --kill edge@300 --restart edge@600 --seed 7
+# A process left running on a node's endpoint is named, not taken for the node.
+"$programs/resilinet-node" --deployment "$work/one.txt" --node edge >"$work/stray.log" 2>&1 &
+stray=$!
+python3 -c '
+import socket, sys, time
+for _ in range(600):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+        break
+    except OSError:
+        time.sleep(0.1)' "${ports[2]}"
+if timeout 120 "$programs/resilinet-launch" --deployment "$work/one.txt" --requests 10 --out "$work/stray" \
+  >"$work/stray.out" 2>&1; then
+  echo "the launcher took a stray process for the edge"
+  exit 1
+fi
+kill "$stray"
+grep "another process (pid $stray) answers on its endpoint" "$work/stray.out"
 PYTHONPATH="$(dirname "$0")" python3 - "$work" <<'PY'
 import re, sys
 from runtime_checks import launch_results, check_answers

@@ -38,6 +38,7 @@
 /// several consumers computes once. Malformed messages are counted and dropped; they never
 /// stop the node.
 
+#include <unistd.h>
 #include <zmq.hpp>
 
 #include <algorithm>
@@ -149,13 +150,15 @@ class NodeServer {
   /// What the node counted so far.
   const NodeCounters& counters() const { return counters_; }
 
-  /// The counters as the stats answer's text.
+  /// The counters as the stats answer's text (with the process id, by which a launcher knows
+  /// that the process it started answers, not another one on the same endpoint).
   std::string stats_text() const {
     return "node=" + net_.nodes()[node_index_]->name + " requests=" + std::to_string(counters_.requests) +
            " computed=" + std::to_string(counters_.computed) + " cached=" + std::to_string(counters_.cached) +
            " rejected=" + std::to_string(counters_.rejected) +
            " source_failures=" + std::to_string(counters_.source_failures) + " stale=" + std::to_string(counters_.stale) + " exits=" + std::to_string(counters_.exits) +
-           " lost=" + std::to_string(links_out_.lost()) + " refused=" + std::to_string(security_.refused());
+           " lost=" + std::to_string(links_out_.lost()) + " refused=" + std::to_string(security_.refused()) +
+           " pid=" + std::to_string(::getpid());
   }
 
  private:
