@@ -20,8 +20,7 @@ int main(int argc, char** argv) {
     namespace rt = resilinet::runtime;
     const rt::Deployment d = rt::read_deployment(deployment_path);
     resilinet::require(!d.curve_keys.empty(), "'", deployment_path, "' has no curve-keys line");
-    std::vector<std::string> names{"client"};
-    for (const rt::DeployedNode& n : d.nodes) names.push_back(n.name);
+    const std::vector<std::string> names = d.process_names();
     for (const std::string& name : names)
       for (const char* ext : {".key", ".pub"}) {
         const std::string path = d.curve_keys + "/" + name + ext;

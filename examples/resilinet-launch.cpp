@@ -26,6 +26,7 @@
 #include <resilinet/runtime/client.hpp>
 
 #include "common/deployed_network.hpp"
+#include "common/deployed_test_set.hpp"
 #include "common/experiment.hpp"
 
 extern char** environ;
@@ -103,13 +104,13 @@ std::string self_folder() {
   return path.substr(0, path.rfind('/'));
 }
 
-pid_t spawn_node(const std::string& binary, const std::string& deployment, const std::string& node,
-                 const std::string& log) {
+/// Starts the program `args[0]` with arguments `args`, its output appended to `log`.
+pid_t spawn(std::vector<std::string> args, const std::string& log) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<std::string> args{binary, "--deployment", deployment, "--node", node};
+  const std::string binary = args[0];
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -253,37 +254,6 @@ struct Launch {
   }
 };
 
-/// The test set to stream, chosen by the deployment's example shape: the health split the
-/// model was trained with (`a.seed`, `a.split`) for 23 features, the multi-view holdout_dir
-/// for six views (the camera network; object grouping and RGB, the programs' defaults), the
-/// CIFAR-10 test split of `a.seed` for one H W 3 image, scaled to [0, 1] as the CIFAR
-/// programs scale it (its first examples are those of a --subset run's smaller test split).
-resilinet::Dataset<float> load_test_set(const resilinet::Shape& input, examples::Args a) {
-  const bool camera = input.rank() == 4 && input[0] == 6, cifar = input.rank() == 3 && input[2] == 3;
-  require(camera || cifar || input == resilinet::Shape{23}, "resilinet-launch streams the health (input 23), camera ",
-          "(input 6 H W 3) and CIFAR-10 (input H W 3) test sets; the deployment's input is ", input);
-  const char* env = std::getenv("RESILINET_DATA_DIR");
-  if (a.data.empty() && env)
-    a.data = std::string(env) + (camera ? "/multiview" : cifar ? "/cifar10-jpg" : "/mhealth-window-means");
-  require(!a.data.empty(), "no data folder: pass --data or set RESILINET_DATA_DIR");
-  resilinet::Dataset<float> test;
-  resilinet::Rng split_rng = examples::iteration_split_rng(a.seed, 1);  // as the programs derive it
-  if (camera) {
-    test = resilinet::load_multiview<float>(a.data + "/holdout_dir");
-  } else if (cifar) {
-    const resilinet::ImageDataset images = std::move(examples::load_cifar_splits(a, split_rng, true)[2]);
-    resilinet::ImageSource<float> source(images);
-    source.start_epoch(split_rng);  // in order: a source that does not shuffle ignores the generator
-    source.next(std::max<std::size_t>(1, images.size()), test.x, test.y);
-  } else {
-    test = std::move(examples::load_health_splits(a, split_rng)[2]);
-  }
-  require(test.size() > 0, "the test set in '", a.data, "' is empty");
-  require<resilinet::ShapeError>(test.x.shape().with_leading(1) == input.prepend(1), "the test set's examples are ",
-                                 test.x.shape(), " where the deployment's input is ", input);
-  return test;
-}
-
 /// The --kill and --restart events, sorted by request.
 std::vector<Event> parse_events(const std::vector<std::string>& kills, const std::vector<std::string>& restarts) {
   std::vector<Event> events;
@@ -310,16 +280,12 @@ void check_schedule(const std::vector<Event>& events, const resilinet::Partition
   }
 }
 
-/// The node processes of a deployment on this machine; whatever still runs when it goes is
-/// killed (SIGKILL).
+/// The node and sensor processes of a deployment on this machine; whatever still runs when it
+/// goes is killed (SIGKILL).
 class Cluster {
  public:
-  /// Nodes run `binary` on `deployment`, each logging to `<out>/node-<name>.log`.
-  Cluster(std::string binary, std::string deployment, std::string out)
-      : binary_(std::move(binary)), deployment_(std::move(deployment)), out_(std::move(out)) {
-    require<resilinet::IoError>(::access(binary_.c_str(), X_OK) == 0, "node program '", binary_,
-                                "' is not executable (see --node-binary)");
-  }
+  /// Processes log to `<out>/node-<name>.log`.
+  explicit Cluster(std::string out) : out_(std::move(out)) {}
   Cluster(const Cluster&) = delete;
   Cluster& operator=(const Cluster&) = delete;
   ~Cluster() {
@@ -333,11 +299,23 @@ class Cluster {
   /// The log file of node `name`.
   std::string log_of(const std::string& name) const { return out_ + "/node-" + name + ".log"; }
 
-  /// Starts node `name` (its first start truncates its log).
+  /// Makes `command` (program and arguments) the way to start process `name`.
+  void add(const std::string& name, std::vector<std::string> command) {
+    require<resilinet::IoError>(::access(command[0].c_str(), X_OK) == 0, "program '", command[0],
+                                "' is not executable (see --node-binary)");
+    commands_[name] = std::move(command);
+  }
+
+  /// Starts every process added.
+  void start_all() {
+    for (const auto& [name, command] : commands_) start(name);
+  }
+
+  /// Starts process `name` (its first start truncates its log).
   void start(const std::string& name) {
     Process& p = processes_[name];
     if (p.starts == 0) std::remove(log_of(name).c_str());
-    p.pid = spawn_node(binary_, deployment_, name, log_of(name));
+    p.pid = spawn(commands_.at(name), log_of(name));
     ++p.starts;
   }
 
@@ -349,8 +327,8 @@ class Cluster {
     p.pid = 0;
   }
 
-  /// Waits until every node answers a stats request; an Error when one exits, stays silent
-  /// 60 s, or another process answers on its endpoint.
+  /// Waits until every process answers a stats request; an Error when one exits, stays
+  /// silent 60 s, or another process answers on its endpoint.
   void wait_ready(resilinet::runtime::Client& client) {
     for (auto& [name, p] : processes_) {
       bool ready = false;
@@ -370,7 +348,7 @@ class Cluster {
     }
   }
 
-  /// The running nodes' stats answers, then SIGTERM to each and a wait for it.
+  /// The running processes' stats answers, then SIGTERM to each and a wait for it.
   std::map<std::string, std::string> stop(resilinet::runtime::Client& client) {
     std::map<std::string, std::string> stats;
     for (const auto& [name, p] : processes_)
@@ -385,11 +363,12 @@ class Cluster {
     return stats;
   }
 
-  /// Every node process by name.
+  /// Every process by name.
   const std::map<std::string, Process>& processes() const { return processes_; }
 
  private:
-  std::string binary_, deployment_, out_;
+  std::string out_;
+  std::map<std::string, std::vector<std::string>> commands_;
   std::map<std::string, Process> processes_;
 };
 
@@ -615,15 +594,24 @@ void report_stretches(std::ostream& report, const std::vector<Outcome>& outcomes
 /// skip hyperconnections' bytes against sending every skip on every request.
 void report_bytes(std::ostream& report, const std::vector<Outcome>& outcomes, const Launch& launch,
                   const Verification& v, std::uint64_t source_bytes, std::uint64_t source_pulls,
-                  resilinet::Inference<float>& inf) {
+                  const std::map<std::string, long long>& sensor_bytes, resilinet::Inference<float>& inf) {
   const auto& net = *launch.net;
   const auto& shapes = net.node_output_shapes(launch.deployment.input.prepend(1), inf);
   const double pull_bytes = double(resilinet::runtime::message_header_bytes);
   const auto answer_bytes = [&](std::size_t node) { return double(resilinet::runtime::encoded_output_size(shapes[node])); };
   report << "bytes per link (pulls + answers):\n";
-  report << "  source->" << net.nodes().front()->name << " (examples)  " << source_bytes << " bytes in "
-         << source_pulls << " answers\n";
-  double total = double(source_bytes), skip_bytes = 0, skip_bytes_always = 0;
+  double total = 0, skip_bytes = 0, skip_bytes_always = 0;
+  if (launch.deployment.sensors.empty()) {
+    report << "  source->" << net.nodes().front()->name << " (examples)  " << source_bytes << " bytes in "
+           << source_pulls << " answers\n";
+    total += double(source_bytes);
+  }
+  for (const auto& [name, bytes] : sensor_bytes) {
+    report << "  sensor " << name << " (slots";
+    for (std::size_t slot : launch.deployment.sensor(name).slots) report << " " << slot;
+    report << ")  " << bytes << " bytes\n";
+    total += double(bytes);
+  }
   for (std::size_t l = 0; l < net.links().size(); ++l) {
     const auto& link = net.links()[l];
     std::size_t pulls = 0, delivered = 0;
@@ -706,19 +694,31 @@ int main(int argc, char** argv) {
                                 a.data, "'");
     launch.deployment = resilinet::runtime::read_deployment(launch.deployment_path);
     launch.net = examples::build_deployed_network(launch.deployment);
-    launch.test = load_test_set(launch.deployment.input, a);
+    launch.test = examples::load_deployed_test_set(launch.deployment.input, a);
     const auto& net = *launch.net;
     for (const auto& n : net.nodes()) launch.deployment.node(n->name);  // every node of the network is deployed
     if (launch.requests == 0) launch.requests = launch.test.size();
     check_schedule(launch.events, net, launch.requests);
-    Cluster cluster(node_binary.empty() ? self_folder() + "/resilinet-node" : node_binary, launch.deployment_path, out);
+    Cluster cluster(out);
+    for (const auto& n : net.nodes())
+      cluster.add(n->name, {node_binary.empty() ? self_folder() + "/resilinet-node" : node_binary, "--deployment",
+                            launch.deployment_path, "--node", n->name});
+    for (const auto& sensor : launch.deployment.sensors) {
+      std::vector<std::string> command{self_folder() + "/resilinet-sensor", "--deployment", launch.deployment_path,
+                                       "--sensor", sensor.name, "--split", a.split, "--seed", std::to_string(a.seed)};
+      if (!a.data.empty()) command.insert(command.end(), {"--data", a.data});
+      cluster.add(sensor.name, command);
+    }
     examples::make_directories(out);
     zmq::context_t zctx(1);
     resilinet::runtime::Client client(launch.deployment, net.nodes().back()->name, zctx);
-    for (const auto& n : net.nodes()) cluster.start(n->name);
+    cluster.start_all();
     cluster.wait_ready(client);
     warm_up(client, launch);
     const std::uint64_t warmup_bytes = client.source_bytes(), warmup_pulls = client.source_pulls();
+    std::map<std::string, long long> sensor_bytes;  // sent during the stream: at the end minus now
+    for (const auto& sensor : launch.deployment.sensors)
+      sensor_bytes[sensor.name] = -stat_value(client.stats(sensor.name, 5000).value_or(""), "bytes");
     std::printf("deployment: %zu nodes of %s up (%s); streaming %zu requests of 1 example\n", cluster.processes().size(),
                 net.name().c_str(), launch.deployment.model.c_str(), launch.requests);
     std::vector<std::string> problems;
@@ -729,6 +729,7 @@ int main(int argc, char** argv) {
     std::vector<Outcome> outcomes = stream(client, cluster, launch);
     const double stream_seconds = double(resilinet::runtime::now_us() - stream_start) / 1e6;
     const std::map<std::string, std::string> final_stats = cluster.stop(client);
+    for (auto& [name, bytes] : sensor_bytes) bytes += stat_value(final_stats.at(name), "bytes");
     resilinet::Inference<float> inf;
     const Verification v = verify(outcomes, launch, inf);
     add_problems(v, client, launch.requests, problems);
@@ -765,13 +766,13 @@ int main(int argc, char** argv) {
            << "their reported failure pattern; " << v.inconsistent << " answers saw a node both failed and alive "
            << "(not comparable)\n";
     report_bytes(report, outcomes, launch, v, client.source_bytes() - warmup_bytes,
-                 client.source_pulls() - warmup_pulls, inf);
+                 client.source_pulls() - warmup_pulls, sensor_bytes, inf);
     if (!launch.deployment.curve_keys.empty())
       report << "CURVE: every connection authenticated and encrypted (keys in " << launch.deployment.curve_keys
              << "); connections refused by the client's source: " << client.refused() << " (by the nodes: refused= in the stats lines)\n";
     for (const auto& [name, count] : rejected) report << "malformed messages refused by " << name << ": " << count << "\n";
     for (const auto& [name, text] : final_stats) report << "stats " << text << "\n";
-    for (const auto& [name, p] : cluster.processes()) report << "node " << name << " started " << p.starts << " time(s)\n";
+    for (const auto& [name, p] : cluster.processes()) report << "process " << name << " started " << p.starts << " time(s)\n";
     report << (problems.empty() ? "guarantees: all held\n" : "guarantees VIOLATED:\n");
     for (const std::string& p : problems) report << "  " << p << "\n";
 

@@ -192,6 +192,19 @@ TEST_CASE("read_deployment reads a description and names every problem") {
   CHECK((l.links[0].from == "iot" && l.links[0].to == "cloud"));
   CHECK((l.links[0].latency_ms == 20 && l.links[0].mbit == 10 && l.links[0].loss == 0.01));
   CHECK((l.links[1].to == "client" && l.links[1].latency_ms == 2.5 && l.links[1].mbit == 0 && l.links[1].loss == 0));
+  const std::string sensed = write_temp("deploy_sensors.txt", std::string(good_deployment) +
+                                                                 "sensor cam1 tcp://127.0.0.1:5610 2 0\n"
+                                                                 "sensor cam2 tcp://127.0.0.1:5611 1\n"
+                                                                 "link cam1 iot latency-ms=3\n");
+  const Deployment c = read_deployment(sensed);
+  std::remove(sensed.c_str());
+  REQUIRE(c.sensors.size() == 2);
+  CHECK((c.sensor("cam1").slots == std::vector<std::size_t>{2, 0} && c.sensor("cam2").slots == std::vector<std::size_t>{1}));
+  CHECK(c.endpoint_of("cam2") == "tcp://127.0.0.1:5611");
+  CHECK(c.endpoint_of("iot") == "tcp://127.0.0.1:5601");
+  CHECK(c.process_names() == std::vector<std::string>{"client", "iot", "cloud", "cam1", "cam2"});
+  CHECK_THROWS_WITH_AS(c.sensor("cam3"), "the deployment has no sensor 'cam3'", ValueError);
+  CHECK_THROWS_WITH_AS(c.endpoint_of("cam3"), "the deployment has no node 'cam3'", ValueError);
   CHECK(is_loopback_endpoint("tcp://127.0.0.1:1"));
   CHECK_FALSE(is_loopback_endpoint("tcp://0.0.0.0:5600"));
   CHECK_FALSE(is_loopback_endpoint("tcp://10.0.0.2:5600"));
@@ -203,7 +216,7 @@ TEST_CASE("read_deployment reads a description and names every problem") {
       {"node edge tcp://127.0.0.1:\n", "is not tcp://HOST:PORT"},
       {"node iot tcp://127.0.0.1:5609\n", "line 9: node 'iot' is listed twice"},
       {"node edge tcp://127.0.0.1:5601\n", "endpoint 'tcp://127.0.0.1:5601' is used by 'iot' already"},
-      {"node edge tcp://127.0.0.1:5600\n", "node 'edge' has the source's endpoint"},
+      {"node edge tcp://127.0.0.1:5600\n", "node 'edge' has the endpoint of the source"},
       {"node edge\n", "line 9: 'node' takes 2 values, got 1"},
       {"deadline-ms 0\n", "line 9: deadline-ms '0' is not a number in [1, 3.6e+06]"},
       {"deadline-ms fast\n", "deadline-ms 'fast' is not a number"},
@@ -216,17 +229,25 @@ TEST_CASE("read_deployment reads a description and names every problem") {
       {"link iot cloud loss=1\n", "loss '1' is not a number in [0, 0.99]"},
       {"link iot cloud mbit=0\n", "mbit '0' is not a number in [0.001"},
       {"link iot cloud latency-ms=-1\n", "latency-ms '-1' is not a number in [0, 60000]"},
-      {"link iot fog latency-ms=1\n", "link iot -> fog does not join two deployed nodes"},
-      {"link iot iot latency-ms=1\n", "link iot -> iot does not join two deployed nodes"},
-      {"link client client latency-ms=1\n", "link client -> client does not join two deployed nodes"},
+      {"link iot fog latency-ms=1\n", "link iot -> fog does not join two deployed processes"},
+      {"link iot iot latency-ms=1\n", "link iot -> iot does not join two deployed processes"},
+      {"link client client latency-ms=1\n", "link client -> client does not join two deployed processes"},
       {"uplink iot\n", "line 9: 'uplink' takes 2 values, got 1"},
       {"uplink iot rate=3\n", "uplink setting 'rate=3' is not mbit="},
       {"uplink iot mbit=0\n", "mbit '0' is not a number in [0.001"},
       {"uplink iot mbit=1\nuplink iot mbit=2\n", "line 10: uplink iot is listed twice"},
-      {"uplink fog mbit=1\n", "uplink fog is not a deployed node (or client)"},
+      {"uplink fog mbit=1\n", "uplink fog is not a deployed node, sensor or client"},
       {"uplink iot mbit=1\nlink iot cloud mbit=2\n", "link iot -> cloud sets mbit= but iot sends on a shared uplink"},
       {"link iot cloud loss=0.1\nlink iot cloud mbit=2\n", "line 10: link iot -> cloud is listed twice"},
-      {"node client tcp://127.0.0.1:5609\n", "'client' names the launcher; a node may not take it"},
+      {"node client tcp://127.0.0.1:5609\n", "'client' names the launcher; a node or sensor may not take it"},
+      {"sensor cam1 tcp://127.0.0.1:5610\n", "line 9: 'sensor' takes NAME ENDPOINT and at least one SLOT"},
+      {"sensor cam1 tcp://127.0.0.1:5610 x\n", "line 9: slot 'x' is not a number in [0, 1e+06]"},
+      {"sensor cam1 tcp://127.0.0.1:5610 23\n", "sensor 'cam1' serves slot 23 but the input (23,) has slots 0 to 22"},
+      {"sensor cam1 tcp://127.0.0.1:5610 0\nsensor cam2 tcp://127.0.0.1:5611 1 0\n", "slot 0 is served by 'cam1' and 'cam2'"},
+      {"sensor iot tcp://127.0.0.1:5610 0\n", "'iot' is listed twice"},
+      {"sensor cam1 tcp://127.0.0.1:5601 0\n", "node 'iot' has the endpoint of sensor 'cam1': 'tcp://127.0.0.1:5601'"},
+      {"sensor client tcp://127.0.0.1:5610 0\n", "'client' names the launcher"},
+      {"link cam1 iot latency-ms=1\n", "link cam1 -> iot does not join two deployed processes"},
       {"curve-keys\n", "line 9: 'curve-keys' takes 1 value, got 0"},
   };
   for (const auto& [extra, message] : cases) {

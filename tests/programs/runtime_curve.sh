@@ -20,7 +20,7 @@ import re, sys
 text = open(f"{sys.argv[1]}/curve/report.txt").read()
 assert "guarantees: all held" in text, text
 assert re.search(r"CURVE: every connection authenticated and encrypted .* refused by the client's source: 0", text), text
-stats = re.findall(r"^stats node=(\w+) .* refused=(\d+)$", text, re.M)
+stats = re.findall(r"^stats node=(\w+) .* refused=(\d+) pid=\d+$", text, re.M)
 assert len(stats) == 5 and all(n == "0" for _, n in stats), stats
 print("CURVE deployment: " + re.search(r"simulation: .*", text).group(0))
 PY

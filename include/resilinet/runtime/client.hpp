@@ -73,7 +73,7 @@ class Client {
       it = it->second == id ? finish(it) : std::next(it);
   }
 
-  /// The stats words of node `name` ("key=value ..."), or nothing when it does not answer
+  /// The stats words of node or sensor `name` ("key=value ..."), or nothing when it does not answer
   /// within `timeout_ms` (also the readiness probe).
   std::optional<std::string> stats(const std::string& name, double timeout_ms) {
     zmq::socket_t& s = probe(name);
@@ -121,7 +121,7 @@ class Client {
   zmq::socket_t& probe(const std::string& name) {
     auto it = probes_.find(name);
     if (it == probes_.end())
-      it = probes_.emplace(name, connect_dealer(zctx_, security_, name, deployment_.node(name).endpoint,
+      it = probes_.emplace(name, connect_dealer(zctx_, security_, name, deployment_.endpoint_of(name),
                                                 deployment_.max_message_bytes)).first;
     return it->second;
   }

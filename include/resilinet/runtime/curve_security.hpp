@@ -2,7 +2,7 @@
 /// \file
 /// CurveSecurity: who may talk to a deployed node. With a `curve-keys DIR` line in the
 /// deployment description every socket is a ZeroMQ CURVE socket (authenticated and
-/// encrypted): each process (every node, and `client` for the launcher) holds its own key pair
+/// encrypted): each process (every node and sensor, and `client` for the launcher) holds its own key pair
 /// (`DIR/<name>.key`, the secret, readable by its owner only, and `DIR/<name>.pub`), connects to
 /// a peer knowing the peer's public key, and admits only connections whose key is the public
 /// key of a process the description names; any other is refused and counted. `resilinet-keys`
@@ -78,7 +78,7 @@ inline void write_curve_key_pair(const std::string& dir, const std::string& name
 /// `curve-keys` line.
 class CurveSecurity {
  public:
-  /// Loads the key pair of `me` (a node's name, or "client") and the public key of every
+  /// Loads the key pair of `me` (a node's or sensor's name, or "client") and the public key of every
   /// process the deployment names, and starts the handler in `zctx`.
   CurveSecurity(const Deployment& d, const std::string& me, zmq::context_t& zctx) : dir_(d.curve_keys) {
     if (dir_.empty()) return;
@@ -89,10 +89,8 @@ class CurveSecurity {
     own_.public_key = pub;
     require<FormatError>(own_.public_key == detail::read_z85_key(dir_ + "/" + me + ".pub"), "'", dir_, "/", me,
                          ".pub' is not the public key of '", me, ".key'");
-    std::vector<std::string> names{"client"};
-    for (const DeployedNode& n : d.nodes) names.push_back(n.name);
     auto state = std::make_unique<Zap>();
-    for (const std::string& name : names) {
+    for (const std::string& name : d.process_names()) {
       std::string binary(32, '\0');
       zmq_z85_decode(reinterpret_cast<std::uint8_t*>(binary.data()),
                      detail::read_z85_key(dir_ + "/" + name + ".pub").c_str());

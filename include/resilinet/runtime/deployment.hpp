@@ -27,6 +27,13 @@
 /// one: each process's key pair is in DIR (`<name>.key`, `<name>.pub`; `resilinet-keys` writes
 /// them), and a node admits only the keys of the processes named here (CurveSecurity).
 ///
+/// Optional `sensor NAME ENDPOINT SLOT...` lines make sensors (e.g. the camera network's six
+/// cameras) the example source in place of `source`: each is its own process that binds
+/// ENDPOINT and serves the named slots of the input's first axis (`input 6 32 32 3`: slots 0 to
+/// 5), and an input node pulls its slots from the sensors that serve them. A sensor answers
+/// request r with example r of its recording (modulo its length), so every sensor of a
+/// request serves the same moment.
+///
 /// An optional `network <builder> key=value...` line (e.g. `network health variant=resilinet
 /// partition=1`) builds the network in code instead, for model files saved before they held
 /// their layers.
@@ -49,6 +56,16 @@ struct DeployedNode {
   std::string name;
   /// ZeroMQ endpoint the node binds ("tcp://127.0.0.1:5602").
   std::string endpoint;
+};
+
+/// A sensor process that serves some slots of the network input (a `sensor` line).
+struct DeployedSensor {
+  /// Name of the sensor process ("cam1").
+  std::string name;
+  /// ZeroMQ endpoint the sensor binds.
+  std::string endpoint;
+  /// The slots of the input's first axis it serves, in the order its answers hold them.
+  std::vector<std::size_t> slots;
 };
 
 /// The conditions of the link carrying one node's answers to one consumer.
@@ -89,12 +106,36 @@ struct Deployment {
   std::map<std::string, double> uplinks;
   /// Folder of the processes' CURVE keys (made absolute like `model`); empty: no CURVE.
   std::string curve_keys;
+  /// The sensors (`sensor` lines); empty: input nodes pull whole examples from `source`.
+  std::vector<DeployedSensor> sensors;
 
   /// The node called `name` (ValueError when the deployment has none).
   const DeployedNode& node(const std::string& name) const {
     for (const DeployedNode& n : nodes)
       if (n.name == name) return n;
     throw ValueError("the deployment has no node '" + name + "'");
+  }
+
+  /// The sensor called `name` (ValueError when the deployment has none).
+  const DeployedSensor& sensor(const std::string& name) const {
+    for (const DeployedSensor& n : sensors)
+      if (n.name == name) return n;
+    throw ValueError("the deployment has no sensor '" + name + "'");
+  }
+
+  /// The endpoint of node or sensor `name` (ValueError when the deployment has neither).
+  const std::string& endpoint_of(const std::string& name) const {
+    for (const DeployedSensor& n : sensors)
+      if (n.name == name) return n.endpoint;
+    return node(name).endpoint;
+  }
+
+  /// Every process of the deployment: "client" (the launcher), the nodes, the sensors.
+  std::vector<std::string> process_names() const {
+    std::vector<std::string> names{"client"};
+    for (const DeployedNode& n : nodes) names.push_back(n.name);
+    for (const DeployedSensor& n : sensors) names.push_back(n.name);
+    return names;
   }
 };
 
@@ -189,6 +230,12 @@ inline Deployment read_deployment(const std::string& path) {
                              n.name, "' already");
       }
       d.nodes.push_back({w[1], w[2]});
+    } else if (key == "sensor") {
+      require<FormatError>(w.size() >= 4, where, ": 'sensor' takes NAME ENDPOINT and at least one SLOT");
+      detail::check_endpoint(w[2], where);
+      DeployedSensor sensor{w[1], w[2], {}};
+      for (std::size_t k = 3; k < w.size(); ++k) sensor.slots.push_back(std::size_t(number_of(w[k], 0, 1e6, "slot")));
+      d.sensors.push_back(sensor);
     } else if (key == "link") {
       require<FormatError>(w.size() >= 4, where, ": 'link' takes FROM TO and at least one of latency-ms=, mbit=, loss=");
       LinkConditions c{w[1], w[2]};
@@ -212,7 +259,7 @@ inline Deployment read_deployment(const std::string& path) {
     } else {
       throw FormatError(where + ": unknown item '" + resilinet::quoted(key) +
                         "' (expected network, model, input, source, deadline-ms, "
-                        "max-message-bytes, node, link, uplink or curve-keys)");
+                        "max-message-bytes, node, sensor, link, uplink or curve-keys)");
     }
   }
   for (const auto& [item, missing] : {std::pair<const char*, bool>{"model", d.model.empty()},
@@ -220,21 +267,39 @@ inline Deployment read_deployment(const std::string& path) {
                                       {"source", d.source.empty()},
                                       {"node", d.nodes.empty()}})
     require<FormatError>(!missing, "'", path, "': no '", item, "' line");
-  for (const DeployedNode& n : d.nodes)
-    require<FormatError>(n.endpoint != d.source, "'", path, "': node '", n.name,
-                         "' has the source's endpoint '", n.endpoint, "'");
-  const auto deployed = [&](const std::string& name) {
-    return std::any_of(d.nodes.begin(), d.nodes.end(), [&](const DeployedNode& n) { return n.name == name; });
+  std::map<std::string, std::string> endpoints{{d.source, "the source"}};  // every process's, once
+  const auto claim = [&](const std::string& endpoint, const std::string& who) {
+    const auto [it, fresh] = endpoints.emplace(endpoint, who);
+    require<FormatError>(fresh, "'", path, "': ", who, " has the endpoint of ", it->second, ": '", endpoint, "'");
   };
-  require<FormatError>(!deployed("client"), "'", path, "': 'client' names the launcher; a node may not take it");
+  std::map<std::string, int> names;
+  for (const std::string& name : d.process_names())
+    require<FormatError>(++names[name] == 1, "'", path, "': '", name, "' ",
+                         name == "client" ? "names the launcher; a node or sensor may not take it" : "is listed twice");
+  std::vector<std::string> served(d.input[0]);  // the sensor serving each slot
+  for (const DeployedSensor& sensor : d.sensors) {
+    claim(sensor.endpoint, "sensor '" + sensor.name + "'");
+    for (std::size_t slot : sensor.slots) {
+      require<FormatError>(slot < d.input[0], "'", path, "': sensor '", sensor.name, "' serves slot ", slot,
+                           " but the input ", d.input, " has slots 0 to ", d.input[0] - 1);
+      require<FormatError>(served[slot].empty(), "'", path, "': slot ", slot, " is served by '", served[slot],
+                           "' and '", sensor.name, "'");
+      served[slot] = sensor.name;
+    }
+  }
+  for (const DeployedNode& n : d.nodes) claim(n.endpoint, "node '" + n.name + "'");
+  const auto deployed = [&](const std::string& name) {
+    return std::any_of(d.nodes.begin(), d.nodes.end(), [&](const DeployedNode& n) { return n.name == name; }) ||
+           std::any_of(d.sensors.begin(), d.sensors.end(), [&](const DeployedSensor& n) { return n.name == name; });
+  };
   for (const LinkConditions& l : d.links)
     require<FormatError>((deployed(l.from) || l.from == "client") && (deployed(l.to) || l.to == "client") &&
                              l.from != l.to,
                          "'", path, "': link ", l.from, " -> ", l.to,
-                         " does not join two deployed nodes (or a node and client)");
+                         " does not join two deployed processes (nodes, sensors or client)");
   for (const auto& [from, mbit] : d.uplinks) {
     require<FormatError>(deployed(from) || from == "client", "'", path, "': uplink ", from,
-                         " is not a deployed node (or client)");
+                         " is not a deployed node, sensor or client");
     for (const LinkConditions& l : d.links)
       require<FormatError>(l.from != from || l.mbit == 0, "'", path, "': link ", l.from, " -> ", l.to,
                            " sets mbit= but ", from, " sends on a shared uplink");

@@ -4,7 +4,8 @@
 ///
 /// Requests flow by *pulling*: whoever wants a node's output for request r sends it a pull
 /// (over a DEALER to the node's ROUTER); the node pulls what its merge needs from its sources
-/// (an input node pulls the example from the deployment's source), runs its layers with the
+/// (an input node pulls the example from the deployment's source, or its input slots from the
+/// sensors that serve them, and assembles them), runs its layers with the
 /// tape-free inference path (PartitionedNetwork::infer_node) and answers. Links point from
 /// earlier nodes to later ones, so pulls never wait in a cycle.
 ///
@@ -98,7 +99,8 @@ class NodeServer {
     security_.serve(router_);
     router_.bind(me.endpoint);
     shapes_ = net_.node_output_shapes(deployment_.input.prepend(1), inf_);
-    const auto add_source = [&](std::size_t from, const std::string& server, const std::string& endpoint) {
+    const auto add_source = [&](std::size_t from, const std::string& server, const std::string& endpoint,
+                                const DeployedSensor* sensor) {
       // A monitor reports the source's connection dropping, so a source that dies while this
       // node waits for it fails at once instead of at the deadline.
       zmq::socket_t dealer = connect_dealer(zctx, security_, server, endpoint, deployment_.max_message_bytes, node);
@@ -107,16 +109,28 @@ class NodeServer {
       zmq::socket_t monitor(zctx, zmq::socket_type::pair);
       monitor.set(zmq::sockopt::linger, 0);
       monitor.connect(address);
-      sources_.push_back({from, std::move(dealer), std::move(monitor)});
+      sources_.push_back({from, std::move(dealer), std::move(monitor), sensor});
     };
     first_from_source_.assign(net_.links().size(), 0);
-    if (net_.nodes()[node_index_]->inputs.empty()) {
-      add_source(npos, "client", deployment_.source);
+    const std::vector<std::size_t>& slots = net_.nodes()[node_index_]->input_slots;
+    if (net_.nodes()[node_index_]->inputs.empty() && deployment_.sensors.empty()) {
+      add_source(npos, "client", deployment_.source, nullptr);
+    } else if (net_.nodes()[node_index_]->inputs.empty()) {
+      require(!slots.empty(), "node '", node, "' takes the whole input, but the deployment's sensors serve ",
+              "slots of it; drop the sensor lines");
+      for (std::size_t slot : slots) {
+        const auto& sensors = deployment_.sensors;
+        const auto serves = [&](const DeployedSensor& d) { return std::count(d.slots.begin(), d.slots.end(), slot) > 0; };
+        const auto sensor = std::find_if(sensors.begin(), sensors.end(), serves);
+        require(sensor != sensors.end(), "node '", node, "' takes input slot ", slot, " but no sensor serves it");
+        if (std::none_of(sources_.begin(), sources_.end(), [&](const Source& s) { return s.sensor == &*sensor; }))
+          add_source(npos, sensor->name, sensor->endpoint, &*sensor);
+      }
     } else {
       for (std::size_t l : net_.nodes()[node_index_]->inputs) {
         const std::size_t from = net_.links()[l].from;
         if (source_slot(from) != npos) continue;
-        add_source(from, net_.nodes()[from]->name, deployment_.node(net_.nodes()[from]->name).endpoint);
+        add_source(from, net_.nodes()[from]->name, deployment_.node(net_.nodes()[from]->name).endpoint, nullptr);
         first_from_source_[l] = 1;  // pulls and deliveries are booked on this link
       }
     }
@@ -165,9 +179,10 @@ class NodeServer {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   struct Source {
-    std::size_t node;  // npos: the deployment's example source
+    std::size_t node;  // npos: the deployment's example source, or a sensor
     zmq::socket_t socket;
-    zmq::socket_t monitor;  // disconnection events of `socket`
+    zmq::socket_t monitor;          // disconnection events of `socket`
+    const DeployedSensor* sensor;  // the sensor, or null
   };
 
   // Reads the monitor events waiting for source k; true when one reports a disconnection.
@@ -279,7 +294,8 @@ class NodeServer {
     bool fallback = false;  // some mux group fetches its skips only when the main source fails
     std::vector<std::size_t> wanted;
     const PhysicalNode<float>& node = *net_.nodes()[node_index_];
-    if (node.inputs.empty()) wanted.push_back(0);
+    if (node.inputs.empty())
+      for (std::size_t k = 0; k < sources_.size(); ++k) wanted.push_back(k);  // the source, or the sensors
     for (std::size_t l : node.inputs) {
       const Link<float>& link = net_.links()[l];
       if (link.kind == LinkKind::main || net_.link_used(l, true)) wanted.push_back(source_slot(link.from));
@@ -357,8 +373,15 @@ class NodeServer {
     for (std::size_t k = 0; k < sources_.size(); ++k) {
       const std::optional<Message>& r = job.replies[k];
       if (sources_[k].node == npos) {
-        if (!r) return error(pull, "no example arrived from the source " + deployment_.source);
-        x = TensorView<const float>(r->values.data(), r->shape);
+        const DeployedSensor* sensor = sources_[k].sensor;
+        if (!r) return error(pull, sensor ? "no frame arrived from the sensor " + sensor->name
+                                          : "no example arrived from the source " + deployment_.source);
+        if (sensor) {
+          place_slots(*sensor, *r, batch_input);
+          x = TensorView<const float>(frame_.data(), batch_input);
+        } else {
+          x = TensorView<const float>(r->values.data(), r->shape);
+        }
         out.reached = true;
         continue;
       }
@@ -392,6 +415,25 @@ class NodeServer {
       return error(pull, e.what());
     }
     return encode(out);
+  }
+
+  // Copies a sensor's answer (batch, its slots, ...) into its slots of frame_, which holds the
+  // node's input (`shape`: batch, every slot, ...); the slots of other sensors stay as they are.
+  void place_slots(const DeployedSensor& sensor, const Message& answer, const Shape& shape) {
+    if (frame_.size() != shape.numel()) frame_.assign(shape.numel(), 0.0f);
+    const std::size_t slot_values = shape.numel() / (shape[0] * shape[1]), batch = shape[0];
+    for (std::size_t b = 0; b < batch; ++b)
+      for (std::size_t j = 0; j < sensor.slots.size(); ++j)
+        std::copy_n(answer.values.data() + (b * sensor.slots.size() + j) * slot_values, slot_values,
+                    frame_.data() + (b * shape[1] + sensor.slots[j]) * slot_values);
+  }
+
+  // The shape of source k's answer to a pull of `batch` examples.
+  Shape expected_shape(std::size_t k, std::size_t batch) const {
+    if (sources_[k].node != npos) return shapes_[sources_[k].node].with_leading(batch);
+    Shape shape = deployment_.input.prepend(batch);
+    if (sources_[k].sensor) shape[1] = sources_[k].sensor->slots.size();
+    return shape;
   }
 
   std::string error(const Message& pull, const std::string& why) {
@@ -454,9 +496,7 @@ class NodeServer {
       }
       std::vector<std::size_t>& pending = it->second.pending;
       pending.erase(std::find(pending.begin(), pending.end(), k));
-      const std::uint32_t batch = it->second.pull.batch;
-      const Shape expected = sources_[k].node == npos ? deployment_.input.prepend(batch)
-                                                      : shapes_[sources_[k].node].with_leading(batch);
+      const Shape expected = expected_shape(k, it->second.pull.batch);
       if (r.type == MessageType::output && r.shape == expected) {
         it->second.replies[k] = std::move(r);
       } else {
@@ -480,6 +520,7 @@ class NodeServer {
   Inference<float> inf_;
   NodeCounters counters_;
   std::map<std::uint64_t, Job> jobs_;  // the requests in flight here, by id
+  std::vector<float> frame_;           // an input node's input, assembled from its sensors' slots
   std::vector<std::uint8_t> first_from_source_;           // per link: the first from its source
   std::array<std::pair<std::uint64_t, std::string>, 64> cache_{};
   std::size_t cache_next_ = 0;
