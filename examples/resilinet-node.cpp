@@ -2,8 +2,6 @@
 // docs/deployment.md): loads the deployment description and the model file it names, binds
 // the node's endpoint, pulls its inputs from the nodes below it and answers pulls from above
 // until SIGTERM or SIGINT.
-#include <csignal>
-#include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -11,11 +9,7 @@
 
 #include "common/cli.hpp"
 #include "common/deployed_network.hpp"
-
-namespace {
-volatile int stop_requested = 0;
-extern "C" void request_stop(int) { stop_requested = 1; }
-}  // namespace
+#include "common/serve.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"resilinet-node: serve one physical node of a deployed network over ZeroMQ"};
@@ -31,12 +25,7 @@ int main(int argc, char** argv) {
     auto net = examples::build_deployed_network(d);
     zmq::context_t zctx(1);
     resilinet::runtime::NodeServer server(*net, d, node, zctx, allow_remote);
-    std::signal(SIGTERM, request_stop);
-    std::signal(SIGINT, request_stop);
-    std::fprintf(stderr, "%s: serving %s on %s\n", node.c_str(), net->name().c_str(),
-                 d.node(node).endpoint.c_str());
-    server.serve(&stop_requested);
-    std::fprintf(stderr, "%s: stopped; %s\n", node.c_str(), server.stats_text().c_str());
+    examples::serve_until_stopped(server, node, net->name() + " on " + d.node(node).endpoint);
   } catch (const std::exception& e) {
     std::cerr << "resilinet-node: " << e.what() << "\n";
     return 1;

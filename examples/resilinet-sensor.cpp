@@ -3,8 +3,6 @@
 // recording is its slots of the test set resilinet-launch streams (the same --data, --split
 // and --seed); it answers a pull for request r with its slots of example r until SIGTERM or
 // SIGINT.
-#include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -13,11 +11,7 @@
 
 #include "common/cli.hpp"
 #include "common/deployed_test_set.hpp"
-
-namespace {
-volatile int stop_requested = 0;
-extern "C" void request_stop(int) { stop_requested = 1; }
-}  // namespace
+#include "common/serve.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"resilinet-sensor: serve one sensor of a deployed network over ZeroMQ"};
@@ -43,12 +37,8 @@ int main(int argc, char** argv) {
     const resilinet::Dataset<float> test = examples::load_deployed_test_set(d.input, a);
     zmq::context_t zctx(1);
     resilinet::runtime::SensorServer server(d, sensor, test.x.view(), zctx, allow_remote);
-    std::signal(SIGTERM, request_stop);
-    std::signal(SIGINT, request_stop);
-    std::fprintf(stderr, "%s: serving its slots of %zu examples on %s\n", sensor.c_str(), test.size(),
-                 d.sensor(sensor).endpoint.c_str());
-    server.serve(&stop_requested);
-    std::fprintf(stderr, "%s: stopped; %s\n", sensor.c_str(), server.stats_text().c_str());
+    examples::serve_until_stopped(server, sensor,
+                                  "its slots of " + std::to_string(test.size()) + " examples on " + d.sensor(sensor).endpoint);
   } catch (const std::exception& e) {
     std::cerr << "resilinet-sensor: " << e.what() << "\n";
     return 1;

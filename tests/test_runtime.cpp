@@ -41,6 +41,15 @@ const char* good_deployment =
     "node iot tcp://127.0.0.1:5601\n"
     "node cloud tcp://localhost:5602\n";
 
+// The good description with `extra` lines after it, read (its file removed whatever happens).
+Deployment read_good_plus(const std::string& extra) {
+  struct Removed {
+    std::string path;
+    ~Removed() { std::remove(path.c_str()); }
+  } file{write_temp("deploy_plus.txt", std::string(good_deployment) + extra)};
+  return read_deployment(file.path);
+}
+
 }  // namespace
 
 TEST_CASE("messages round-trip through encode and decode") {
@@ -179,25 +188,17 @@ TEST_CASE("read_deployment reads a description and names every problem") {
   CHECK(d.node("cloud").endpoint == "tcp://localhost:5602");
   CHECK_THROWS_WITH_AS(d.node("fog"), "the deployment has no node 'fog'", ValueError);
   CHECK(d.links.empty());
-  const std::string linked = write_temp("deploy_links.txt", std::string(good_deployment) +
-                                                                "link iot cloud latency-ms=20 mbit=10 loss=0.01\n"
-                                                                "link cloud client latency-ms=2.5\n"
-                                                                "link client iot mbit=1\n"
-                                                                "uplink cloud mbit=0.5\n");
-  const Deployment l = read_deployment(linked);
-  std::remove(linked.c_str());
+  const Deployment l = read_good_plus(
+      "link iot cloud latency-ms=20 mbit=10 loss=0.01\nlink cloud client latency-ms=2.5\nlink client iot mbit=1\n"
+      "uplink cloud mbit=0.5\n");
   REQUIRE(l.links.size() == 3);
   CHECK((l.links[2].from == "client" && l.links[2].to == "iot" && l.links[2].mbit == 1));
   CHECK((l.uplinks.size() == 1 && l.uplinks.at("cloud") == 0.5));
   CHECK((l.links[0].from == "iot" && l.links[0].to == "cloud"));
   CHECK((l.links[0].latency_ms == 20 && l.links[0].mbit == 10 && l.links[0].loss == 0.01));
   CHECK((l.links[1].to == "client" && l.links[1].latency_ms == 2.5 && l.links[1].mbit == 0 && l.links[1].loss == 0));
-  const std::string sensed = write_temp("deploy_sensors.txt", std::string(good_deployment) +
-                                                                 "sensor cam1 tcp://127.0.0.1:5610 2 0\n"
-                                                                 "sensor cam2 tcp://127.0.0.1:5611 1\n"
-                                                                 "link cam1 iot latency-ms=3\n");
-  const Deployment c = read_deployment(sensed);
-  std::remove(sensed.c_str());
+  const Deployment c = read_good_plus(
+      "sensor cam1 tcp://127.0.0.1:5610 2 0\nsensor cam2 tcp://127.0.0.1:5611 1\nlink cam1 iot latency-ms=3\n");
   REQUIRE(c.sensors.size() == 2);
   CHECK((c.sensor("cam1").slots == std::vector<std::size_t>{2, 0} && c.sensor("cam2").slots == std::vector<std::size_t>{1}));
   CHECK(c.endpoint_of("cam2") == "tcp://127.0.0.1:5611");
@@ -252,16 +253,14 @@ TEST_CASE("read_deployment reads a description and names every problem") {
   };
   for (const auto& [extra, message] : cases) {
     CAPTURE(extra);
-    const std::string p = write_temp("deploy_bad.txt", std::string(good_deployment) + extra);
     std::string what;
     try {
-      read_deployment(p);
+      read_good_plus(extra);
     } catch (const FormatError& e) {
       what = e.what();
     }
     CAPTURE(what);
     CHECK(what.find(message) != std::string::npos);
-    std::remove(p.c_str());
   }
   const std::string no_model = write_temp("deploy_nomodel.txt", "network health\ninput 23\nsource tcp://127.0.0.1:1\nnode a tcp://127.0.0.1:2\n");
   CHECK_THROWS_WITH_AS(read_deployment(no_model), doctest::Contains("no 'model' line"), FormatError);

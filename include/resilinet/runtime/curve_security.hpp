@@ -14,6 +14,7 @@
 #include <zmq.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -142,7 +143,12 @@ class CurveSecurity {
     void serve() {
       while (!stop) {
         zmq::pollitem_t item{static_cast<void*>(socket), 0, ZMQ_POLLIN, 0};
-        zmq::poll(&item, 1, std::chrono::milliseconds(100));
+        try {
+          zmq::poll(&item, 1, std::chrono::milliseconds(100));
+        } catch (const zmq::error_t& e) {  // a signal for the process landed on this thread
+          if (e.num() != EINTR) throw;
+          continue;
+        }
         if (!(item.revents & ZMQ_POLLIN)) continue;
         // version, request id, domain, address, routing id, mechanism, then the credentials.
         std::vector<zmq::message_t> frames;

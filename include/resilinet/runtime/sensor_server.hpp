@@ -53,11 +53,11 @@ class SensorServer {
 
   /// Serves until `*stop` is non-zero (checked at least every 100 ms).
   void serve(const volatile int* stop) {
+    std::vector<zmq::pollitem_t> items{{static_cast<void*>(router_), 0, ZMQ_POLLIN, 0}};
     while (!*stop) {
-      zmq::pollitem_t item{static_cast<void*>(router_), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds((links_out_.wait_us(100000) + 999) / 1000));
+      poll_until_signal(items, std::chrono::milliseconds((links_out_.wait_us(100000) + 999) / 1000));
       links_out_.flush(router_);
-      if (item.revents & ZMQ_POLLIN)
+      if (items[0].revents & ZMQ_POLLIN)
         while (handle_one()) {
         }
     }
