@@ -14,7 +14,6 @@
 #include <zmq.hpp>
 
 #include <atomic>
-#include <cerrno>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -25,6 +24,7 @@
 #include "resilinet/core/error.hpp"
 #include "resilinet/io/atomic_file.hpp"
 #include "resilinet/runtime/deployment.hpp"
+#include "resilinet/runtime/poll_until_signal.hpp"
 
 namespace resilinet::runtime {
 
@@ -143,12 +143,7 @@ class CurveSecurity {
     void serve() {
       while (!stop) {
         zmq::pollitem_t item{static_cast<void*>(socket), 0, ZMQ_POLLIN, 0};
-        try {
-          zmq::poll(&item, 1, std::chrono::milliseconds(100));
-        } catch (const zmq::error_t& e) {  // a signal for the process landed on this thread
-          if (e.num() != EINTR) throw;
-          continue;
-        }
+        poll_until_signal(&item, 1, std::chrono::milliseconds(100));  // a signal may land on this thread
         if (!(item.revents & ZMQ_POLLIN)) continue;
         // version, request id, domain, address, routing id, mechanism, then the credentials.
         std::vector<zmq::message_t> frames;

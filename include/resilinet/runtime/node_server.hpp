@@ -148,7 +148,7 @@ class NodeServer {
       std::int64_t wait = links_out_.wait_us(100000);
       const std::int64_t now = now_us();
       for (const auto& [request, job] : jobs_) wait = std::min(wait, std::max<std::int64_t>(job.deadline - now, 0));
-      poll_until_signal(items, std::chrono::milliseconds((wait + 999) / 1000));
+      poll_until_signal(items.data(), items.size(), std::chrono::milliseconds((wait + 999) / 1000));
       links_out_.flush(router_);
       for (std::size_t k = 0; k < sources_.size(); ++k) {
         if (items[1 + 2 * k].revents & ZMQ_POLLIN) receive(k);

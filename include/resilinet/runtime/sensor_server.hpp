@@ -55,7 +55,7 @@ class SensorServer {
   void serve(const volatile int* stop) {
     std::vector<zmq::pollitem_t> items{{static_cast<void*>(router_), 0, ZMQ_POLLIN, 0}};
     while (!*stop) {
-      poll_until_signal(items, std::chrono::milliseconds((links_out_.wait_us(100000) + 999) / 1000));
+      poll_until_signal(items.data(), items.size(), std::chrono::milliseconds((links_out_.wait_us(100000) + 999) / 1000));
       links_out_.flush(router_);
       if (items[0].revents & ZMQ_POLLIN)
         while (handle_one()) {

@@ -5,13 +5,13 @@
 
 #include <zmq.hpp>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "resilinet/runtime/curve_security.hpp"
+#include "resilinet/runtime/poll_until_signal.hpp"
 
 namespace resilinet::runtime {
 
@@ -44,17 +44,6 @@ inline zmq::socket_t connect_dealer(zmq::context_t& zctx, const CurveSecurity& s
   s.set(zmq::sockopt::reconnect_ivl_max, 0);  // no back-off: consumers see a node return together
   s.connect(endpoint);
   return s;
-}
-
-/// Polls `items` for up to `timeout` like zmq::poll, except that a signal arriving meanwhile
-/// ends the poll with no events instead of throwing, so a server loop gets to check its stop flag.
-inline void poll_until_signal(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout) {
-  try {
-    zmq::poll(items.data(), items.size(), timeout);
-  } catch (const zmq::error_t& e) {
-    if (e.num() != EINTR) throw;
-    for (zmq::pollitem_t& item : items) item.revents = 0;
-  }
 }
 
 /// Sends `bytes` without blocking; false when the peer is not connected or its queue is full.
