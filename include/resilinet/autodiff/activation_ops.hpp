@@ -23,13 +23,24 @@ inline std::string to_string(Activation a) {
 
 namespace detail {
 
+/// Calls `f` with the activation as a function of one value, so loops inline one rule each.
+template <class T, class F>
+void with_activation(Activation act, F&& f) {
+  if (act == Activation::relu)
+    f([](T v) { return std::max(v, T(0)); });
+  else if (act == Activation::relu6)
+    f([](T v) { return std::min(std::max(v, T(0)), T(6)); });
+  else
+    f([](T v) { return v; });
+}
+
 /// Applies `act` in place to n values.
 template <class T>
 void activate(Activation act, T* y, std::size_t n) {
-  if (act == Activation::relu)
-    for (std::size_t i = 0; i < n; ++i) y[i] = std::max(y[i], T(0));
-  else if (act == Activation::relu6)
-    for (std::size_t i = 0; i < n; ++i) y[i] = std::min(std::max(y[i], T(0)), T(6));
+  if (act == Activation::linear) return;
+  with_activation<T>(act, [&](auto a) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = a(y[i]);
+  });
 }
 
 /// Calls `f` with the activation's derivative rule d(y, dy) = dy·act'(z), written in terms of

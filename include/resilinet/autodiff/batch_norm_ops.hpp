@@ -98,17 +98,20 @@ void batch_norm_forward(std::size_t rows, std::size_t c, const T* x, const T* ga
     scale[k] = gamma[k] * inv_std[k];
     shift[k] = beta[k] - mean[k] * scale[k];
   }
-  parallel_for(
-      rows,
-      [&](std::size_t first, std::size_t end, std::size_t) {
-        for (std::size_t r = first; r < end; ++r) {
-          const T* xr = x + r * c;
-          T* out = y + r * c;
-          for (std::size_t k = 0; k < c; ++k) out[k] = xr[k] * scale[k] + shift[k];
-          activate(act, out, c);
-        }
-      },
-      64);
+  // One pass: activating in a second loop over the row re-read values just stored, and with
+  // short rows (24 channels) those loads straddled the stores and stalled.
+  with_activation<T>(act, [&](auto a) {
+    parallel_for(
+        rows,
+        [&](std::size_t first, std::size_t end, std::size_t) {
+          for (std::size_t r = first; r < end; ++r) {
+            const T* xr = x + r * c;
+            T* out = y + r * c;
+            for (std::size_t k = 0; k < c; ++k) out[k] = a(xr[k] * scale[k] + shift[k]);
+          }
+        },
+        64);
+  });
 }
 
 /// y = act(γ·(x − μ)·s + β) with s = 1/sqrt(σ² + ε) per channel.
