@@ -116,6 +116,20 @@ TEST_CASE("claims: each skip's effect is the mean with it less the mean without 
   CHECK(check_every_skip_helps(table(rows, "x_skiphyperconnection"), {"a", "b", "c"}).verdict == Verdict::not_measured);
 }
 
+TEST_CASE("claims: skips switched together in every pattern share the place of the one that matters most") {
+  std::vector<std::string> rows;
+  add(rows, "ResiliNet", "skips [0, 0, 0]", {"0.30"});
+  add(rows, "ResiliNet", "skips [1, 1, 0]", {"0.50"});
+  add(rows, "ResiliNet", "skips [0, 0, 1]", {"0.34"});
+  add(rows, "ResiliNet", "skips [1, 1, 1]", {"0.56"});
+  // a and b: (0.50 + 0.56) / 2 - (0.30 + 0.34) / 2 = 0.21 each; c: 0.45 - 0.40 = 0.05.
+  const auto c = check_every_skip_helps(table(rows, "x_skiphyperconnection"), {"a", "b", "c"});
+  CHECK(c.verdict == Verdict::holds);
+  CHECK(c.evidence ==
+        "hazardous, effect of each skip: a +0.2100, b +0.2100, c +0.0500 (largest pattern std 0.0000); matters most: "
+        "a, b (switched together in every pattern)");
+}
+
 TEST_CASE("claims: weight scheme 1 against the best of the others") {
   std::vector<std::string> rows;
   add(rows, "ResiliNet", "scheme 1", {"0.60", "0.63", "0.57"});  // 0.60 ± 0.03

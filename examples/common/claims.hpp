@@ -188,7 +188,7 @@ inline ClaimCheck check_every_skip_helps(const ResultsTable& t, const std::vecto
     return c;
   }
   std::vector<Verdict> vs;
-  std::string best;
+  std::size_t best = names.size();
   double best_effect = -1e9;
   c.evidence = setting + ", effect of each skip:";
   for (std::size_t k = 0; k < names.size(); ++k) {
@@ -208,12 +208,22 @@ inline ClaimCheck check_every_skip_helps(const ResultsTable& t, const std::vecto
     char buf[32];
     std::snprintf(buf, sizeof buf, "%+.4f", effect);
     c.evidence += std::string(k ? "," : "") + " " + names[k] + " " + buf;
-    if (effect > best_effect) best_effect = effect, best = names[k];
+    if (effect > best_effect) best_effect = effect, best = k;
   }
   c.verdict = worst(vs);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.4f", noise);
-  c.evidence += " (largest pattern std " + std::string(buf) + "); matters most: " + best;
+  c.evidence += " (largest pattern std " + std::string(buf) + ")";
+  if (best == names.size()) return c;
+  // Skips switched on and off together in every pattern have one effect: name them all.
+  std::string most = names[best];
+  const auto together = [&](std::size_t k) {
+    return std::all_of(patterns.begin(), patterns.end(), [&](const auto& p) { return p.first[k] == p.first[best]; });
+  };
+  int tied = 1;
+  for (std::size_t k = 0; k < names.size(); ++k)
+    if (k != best && together(k)) most += ", " + names[k], ++tied;
+  c.evidence += "; matters most: " + most + (tied > 1 ? " (switched together in every pattern)" : "");
   return c;
 }
 
