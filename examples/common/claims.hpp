@@ -171,7 +171,8 @@ inline std::vector<bool> skip_pattern_of(const std::string& series) {
 /// §5.4's claim in a skip-sensitivity table: every skip hyperconnection helps. A skip's
 /// effect is the mean over the patterns with it of their mean expected accuracy, less that
 /// over the patterns without it; it helps when positive, within noise when below the largest
-/// standard deviation of the patterns. `names` names the skips in pattern order.
+/// standard deviation of the patterns; skips switched together in every pattern share the
+/// place of the one that matters most. `names` names the skips in pattern order.
 inline ClaimCheck check_every_skip_helps(const ResultsTable& t, const std::vector<std::string>& names) {
   const std::string setting = claim_setting(t);
   ClaimCheck c;
