@@ -108,7 +108,7 @@ TEST_CASE("conv2d: a hand-computed case, and the L2 penalty adds 2λW to the ker
   }
 }
 
-TEST_CASE("gradient check: depthwise_conv2d (3x3 same stride 1, valid stride 2 after padding)") {
+TEST_CASE("gradient check: depthwise_conv2d (3x3 same stride 1, valid stride 2 after padding, maps smaller than the window)") {
   TwoThreads threads;
   Rng rng(33);
   Context<double> ctx;
@@ -128,15 +128,32 @@ TEST_CASE("gradient check: depthwise_conv2d (3x3 same stride 1, valid stride 2 a
                                     r2);
                    },
                    {&x, &w});
-  // 35 channels: one full block of 32 in registers and a tail, stride 2 with same padding.
-  auto xb = param("xb", Shape{2, 5, 4, 35}, rng);
-  auto wb = param("wb", Shape{3, 3, 35, 1}, rng);
-  const auto r3 = testing::random_tensor<double>(Shape{2, 3, 2, 35}, rng);
-  expect_gradients("depthwise 3x3/2 same, 35 channels",
-                   [&](Tape<double>& t) {
-                     return project(depthwise_conv2d<double>(t.param(xb), wb, 2, 2, Padding::same, ctx), r3);
-                   },
-                   {&xb, &wb});
+  // Full blocks of 32 channels in registers and tails of every kind (3 and 16 of a variable
+  // count; 8 and 24 of a constant one), stride 2 with same padding.
+  for (std::size_t c : {35, 40, 16, 56}) {
+    auto xb = param("xb", Shape{2, 5, 4, c}, rng);
+    auto wb = param("wb", Shape{3, 3, c, 1}, rng);
+    const auto r3 = testing::random_tensor<double>(Shape{2, 3, 2, c}, rng);
+    expect_gradients("depthwise 3x3/2 same, " + std::to_string(c) + " channels",
+                     [&](Tape<double>& t) {
+                       return project(depthwise_conv2d<double>(t.param(xb), wb, 2, 2, Padding::same, ctx), r3);
+                     },
+                     {&xb, &wb});
+  }
+  // Maps smaller than the window (MobileNet's last layers): taps that miss the input entirely.
+  auto xs = param("xs", Shape{2, 1, 2, 3}, rng);
+  auto ws = param("ws", Shape{3, 3, 3, 1}, rng);
+  for (std::size_t stride : {1, 2}) {
+    const std::size_t ow = stride == 1 ? 2 : 1;
+    const auto r4 = testing::random_tensor<double>(Shape{2, 1, ow, 3}, rng);
+    expect_gradients("depthwise 3x3/" + std::to_string(stride) + " same on 1x2 maps",
+                     [&](Tape<double>& t) {
+                       return project(depthwise_conv2d<double>(t.param(xs), ws, stride, stride,
+                                                               Padding::same, ctx),
+                                      r4);
+                     },
+                     {&xs, &ws});
+  }
   // Hand case: channel c is scaled by its own centre tap only.
   Tape<double> tape;
   Tensor<double> ones(Shape{1, 3, 3, 2}, 1.0);
@@ -172,6 +189,41 @@ TEST_CASE("gradient check: batch norm in training and inference, with fused acti
                                         r);
                        },
                        {&x, &gamma, &beta});
+    }
+}
+
+TEST_CASE("batch norm's fused activation: the same gradients, bit for bit, as batch norm then the activation") {
+  // The fused backward takes act' from x·scale + shift recomputed in the forward's expression,
+  // not from the stored output: it must mask exactly where the forward clamped. Wide inputs put
+  // many outputs on ReLU6's flat parts; x also feeds a second term, so the dx pass adds.
+  TwoThreads threads;
+  Rng rng(35);
+  const Shape shape{6, 5, 7, 24};
+  const auto x0 = testing::random_tensor<float>(shape, rng, -8.0, 10.0);
+  const auto r = testing::random_tensor<float>(shape, rng);
+  const auto r2 = testing::random_tensor<float>(shape, rng);
+  const auto g0 = testing::random_tensor<float>(Shape{24}, rng, 0.5, 3.0);
+  const auto b0 = testing::random_tensor<float>(Shape{24}, rng, -2.0, 4.0);
+  const auto mm = testing::random_tensor<float>(Shape{24}, rng);
+  const auto mv = testing::random_tensor<float>(Shape{24}, rng, 0.5, 2.0);
+  for (Activation act : {Activation::relu, Activation::relu6})
+    for (bool training : {true, false}) {
+      std::vector<std::vector<float>> grads[2];
+      for (bool fused : {true, false}) {
+        Parameter<float> x("x", x0), gamma("gamma", g0), beta("beta", b0);
+        Tensor<float> moving_mean = mm, moving_variance = mv;
+        Tape<float> tape;
+        auto xv = tape.param(x);
+        const BatchNormOptions o = BatchNormOptions().with_activation(fused ? act : Activation::linear);
+        auto y = batch_norm<float>(xv, tape.param(gamma), tape.param(beta), moving_mean.view(),
+                                   moving_variance.view(), training, o);
+        if (!fused) y = activate(y, act);
+        tape.backward(add(sum(multiply(y, tape.input(r))), sum(multiply(xv, tape.input(r2)))));
+        for (Parameter<float>* p : {&x, &gamma, &beta})
+          grads[fused].emplace_back(p->grad().begin(), p->grad().end());
+      }
+      INFO(to_string(act) << (training ? " training" : " inference"));
+      CHECK(grads[0] == grads[1]);
     }
 }
 

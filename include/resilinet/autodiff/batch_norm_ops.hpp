@@ -6,8 +6,8 @@
 /// batch statistics normalise and the moving statistics are updated; in inference the moving
 /// statistics normalise. Statistics and their gradients are summed in blocks of 128 rows,
 /// accumulated in double per thread, and combined in thread order. Forward is one pass for
-/// the statistics and one for the output; backward one for the sums (activation derivative
-/// fused in) and one for dx.
+/// the statistics and one for the output; backward one for the sums and one for dx, each
+/// reading x and dy only (the activation's derivative recomputed from x).
 
 #include <cmath>
 #include <vector>
@@ -129,20 +129,26 @@ struct BatchNormOp : Node<T> {
 
   void backward() override {
     const T* xv = x->value.data();
-    const T* yv = this->value.data();
-    T* dy = this->grad.data();  // becomes dz = dy·act'(y) in place: nothing reads it after
-    // sums[k] = Σ dz, sums[C + k] = Σ dz·x; dz is written back for the dx pass.
-    with_activation_grad<T>(act, [&](auto d) {
-      channel_sums(rows, c, block, partial, sums, [&](std::size_t r, T* acc) {
-        const T* xr = xv + r * c;
-        const T* yr = yv + r * c;
-        T* dr = dy + r * c;
-        for (std::size_t k = 0; k < c; ++k) {
-          const T dz = d(yr[k], dr[k]);
-          dr[k] = dz;
-          acc[k] += dz;
-          acc[c + k] += dz * xr[k];
-        }
+    const T* dy = this->grad.data();
+    // dz = dy·act'(v) with v = x·scale + shift recomputed from the forward pass's coefficients
+    // (coef[0..2C)) in the forward's own expression, so act'(v) is exactly act'(y) and y is not
+    // read; nor is dz stored: the dx pass recomputes it. Two reads here, two reads and one
+    // write for dx, against four and three when dz was written back.
+    coef.resize(5 * c);
+    const T* scale = coef.data();
+    const T* shift = scale + c;
+    with_activation<T>(act, [&](auto a) {
+      with_activation_grad<T>(act, [&](auto d) {
+        // sums[k] = Σ dz, sums[C + k] = Σ dz·x.
+        channel_sums(rows, c, block, partial, sums, [&](std::size_t r, T* acc) {
+          const T* xr = xv + r * c;
+          const T* dr = dy + r * c;
+          for (std::size_t k = 0; k < c; ++k) {
+            const T dz = d(a(xr[k] * scale[k] + shift[k]), dr[k]);
+            acc[k] += dz;
+            acc[c + k] += dz * xr[k];
+          }
+        });
       });
     });
     // Σ dz·x̂ = s·(Σ dz·x − μ·Σ dz).
@@ -155,34 +161,41 @@ struct BatchNormOp : Node<T> {
     if (!x->requires_grad) return;
     // dx = A·dz + B·x + C per channel: A = γs; in training B = −γs²·Σdz·x̂/R and
     // C = −γs·Σdz/R − B·μ (the batch statistics depend on x); in inference B = C = 0.
-    coef.resize(3 * c);
-    T* A = coef.data();
+    T* A = coef.data() + 2 * c;
     T* B = A + c;
     T* C = B + c;
     const double m = double(rows);
     for (std::size_t k = 0; k < c; ++k) {
-      const double a = double(gamma->value[k]) * double(inv_std[k]);
-      const double bk = training ? -a * double(inv_std[k]) * sums[c + k] / m : 0.0;
-      A[k] = T(a);
+      const double ak = double(gamma->value[k]) * double(inv_std[k]);
+      const double bk = training ? -ak * double(inv_std[k]) * sums[c + k] / m : 0.0;
+      A[k] = T(ak);
       B[k] = T(bk);
-      C[k] = T(training ? -a * sums[k] / m - bk * double(mean[k]) : 0.0);
+      C[k] = T(training ? -ak * sums[k] / m - bk * double(mean[k]) : 0.0);
     }
     const bool added = x->grad_written;
     T* dx = x->grad.data();
-    parallel_for(
-        rows,
-        [&](std::size_t first, std::size_t end, std::size_t) {
-          for (std::size_t r = first; r < end; ++r) {
-            const T* xr = xv + r * c;
-            const T* d = dy + r * c;
-            T* out = dx + r * c;
-            if (added)
-              for (std::size_t k = 0; k < c; ++k) out[k] += A[k] * d[k] + B[k] * xr[k] + C[k];
-            else
-              for (std::size_t k = 0; k < c; ++k) out[k] = A[k] * d[k] + B[k] * xr[k] + C[k];
-          }
-        },
-        64);
+    with_activation<T>(act, [&](auto a) {
+      with_activation_grad<T>(act, [&](auto d) {
+        parallel_for(
+            rows,
+            [&](std::size_t first, std::size_t end, std::size_t) {
+              for (std::size_t r = first; r < end; ++r) {
+                const T* xr = xv + r * c;
+                const T* dr = dy + r * c;
+                T* out = dx + r * c;
+                auto g = [&](std::size_t k) {
+                  const T dz = d(a(xr[k] * scale[k] + shift[k]), dr[k]);
+                  return A[k] * dz + B[k] * xr[k] + C[k];
+                };
+                if (added)
+                  for (std::size_t k = 0; k < c; ++k) out[k] += g(k);
+                else
+                  for (std::size_t k = 0; k < c; ++k) out[k] = g(k);
+              }
+            },
+            64);
+      });
+    });
     x->grad_written = true;
   }
 };
