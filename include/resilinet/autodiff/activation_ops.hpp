@@ -55,6 +55,15 @@ void with_activation_grad(Activation act, F&& f) {
     f([](T, T dy) { return dy; });
 }
 
+/// Calls `f` with the derivative rule d(v, dy) = dy·act'(v) in terms of the activation's
+/// *input* v, taken as the output rule at act(v), so it masks exactly where act clamped v.
+template <class T, class F>
+void with_activation_grad_at_input(Activation act, F&& f) {
+  with_activation<T>(act, [&](auto a) {
+    with_activation_grad<T>(act, [&](auto d) { f([a, d](T v, T dy) { return d(a(v), dy); }); });
+  });
+}
+
 /// Writes dz = dy·act'(z) computed from the output y; dz may alias dy.
 template <class T>
 void activation_backward(Activation act, const T* y, const T* dy, T* dz, std::size_t n) {

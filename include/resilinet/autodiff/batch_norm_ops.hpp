@@ -137,18 +137,16 @@ struct BatchNormOp : Node<T> {
     coef.resize(5 * c);
     const T* scale = coef.data();
     const T* shift = scale + c;
-    with_activation<T>(act, [&](auto a) {
-      with_activation_grad<T>(act, [&](auto d) {
-        // sums[k] = Σ dz, sums[C + k] = Σ dz·x.
-        channel_sums(rows, c, block, partial, sums, [&](std::size_t r, T* acc) {
-          const T* xr = xv + r * c;
-          const T* dr = dy + r * c;
-          for (std::size_t k = 0; k < c; ++k) {
-            const T dz = d(a(xr[k] * scale[k] + shift[k]), dr[k]);
-            acc[k] += dz;
-            acc[c + k] += dz * xr[k];
-          }
-        });
+    with_activation_grad_at_input<T>(act, [&](auto d) {
+      // sums[k] = Σ dz, sums[C + k] = Σ dz·x.
+      channel_sums(rows, c, block, partial, sums, [&](std::size_t r, T* acc) {
+        const T* xr = xv + r * c;
+        const T* dr = dy + r * c;
+        for (std::size_t k = 0; k < c; ++k) {
+          const T dz = d(xr[k] * scale[k] + shift[k], dr[k]);
+          acc[k] += dz;
+          acc[c + k] += dz * xr[k];
+        }
       });
     });
     // Σ dz·x̂ = s·(Σ dz·x − μ·Σ dz).
@@ -174,27 +172,25 @@ struct BatchNormOp : Node<T> {
     }
     const bool added = x->grad_written;
     T* dx = x->grad.data();
-    with_activation<T>(act, [&](auto a) {
-      with_activation_grad<T>(act, [&](auto d) {
-        parallel_for(
-            rows,
-            [&](std::size_t first, std::size_t end, std::size_t) {
-              for (std::size_t r = first; r < end; ++r) {
-                const T* xr = xv + r * c;
-                const T* dr = dy + r * c;
-                T* out = dx + r * c;
-                auto g = [&](std::size_t k) {
-                  const T dz = d(a(xr[k] * scale[k] + shift[k]), dr[k]);
-                  return A[k] * dz + B[k] * xr[k] + C[k];
-                };
-                if (added)
-                  for (std::size_t k = 0; k < c; ++k) out[k] += g(k);
-                else
-                  for (std::size_t k = 0; k < c; ++k) out[k] = g(k);
-              }
-            },
-            64);
-      });
+    with_activation_grad_at_input<T>(act, [&](auto d) {
+      parallel_for(
+          rows,
+          [&](std::size_t first, std::size_t end, std::size_t) {
+            for (std::size_t r = first; r < end; ++r) {
+              const T* xr = xv + r * c;
+              const T* dr = dy + r * c;
+              T* out = dx + r * c;
+              auto g = [&](std::size_t k) {
+                const T dz = d(xr[k] * scale[k] + shift[k], dr[k]);
+                return A[k] * dz + B[k] * xr[k] + C[k];
+              };
+              if (added)
+                for (std::size_t k = 0; k < c; ++k) out[k] += g(k);
+              else
+                for (std::size_t k = 0; k < c; ++k) out[k] = g(k);
+            }
+          },
+          64);
     });
     x->grad_written = true;
   }

@@ -402,20 +402,22 @@ struct DepthwiseConv2dOp : Node<T> {
             // dw[tap] += Σ x·dy over the outputs whose tap lands inside the image: per output
             // row and tap, one run of outputs summed in registers (the row's inputs and dy stay
             // in cache across its taps) instead of loading and storing dw per output and tap.
-            for (std::size_t oy = 0; oy < g.oh; ++oy)
-              for (std::size_t ky = 0; ky < g.kh; ++ky) {
-                const long iy = g.first_row(oy) + long(ky);
-                if (iy < 0 || iy >= long(g.h)) continue;
+            for (std::size_t oy = 0; oy < g.oh; ++oy) {
+              std::size_t ky0, ky1;
+              valid_taps(g.first_row(oy), g.kh, g.h, ky0, ky1);
+              for (std::size_t ky = ky0; ky < ky1; ++ky) {
+                const std::size_t iy = std::size_t(g.first_row(oy) + long(ky));
                 for (std::size_t kx = 0; kx < g.kw; ++kx) {
                   std::size_t ox0, ox1;
                   outputs_for_tap(kx, g.pad_left, g.sw, g.w, g.ow, ox0, ox1);
                   if (ox1 == ox0) continue;
                   const std::size_t ix = ox0 * g.sw + kx - g.pad_left;
-                  depthwise_sum(c, xi + (std::size_t(iy) * g.w + ix) * c, 0,
-                                std::ptrdiff_t(g.sw * c), dyi + (oy * g.ow + ox0) * c, 0,
-                                std::ptrdiff_t(c), 1, ox1 - ox0, dw + (ky * g.kw + kx) * c, true);
+                  depthwise_sum(c, xi + (iy * g.w + ix) * c, 0, std::ptrdiff_t(g.sw * c),
+                                dyi + (oy * g.ow + ox0) * c, 0, std::ptrdiff_t(c), 1, ox1 - ox0,
+                                dw + (ky * g.kw + kx) * c, true);
                 }
               }
+            }
           }
         });
     if (x->requires_grad) x->grad_written = true;
