@@ -291,22 +291,57 @@ struct Conv2dOp : Node<T> {
 /// Channels a depthwise kernel keeps in registers at a time.
 inline constexpr std::size_t depthwise_block = 32;
 
+/// Calls f(rows, cols) with both as std::integral_constant when each is 1, 2 or 3 (so
+/// depthwise_sum unrolls windows up to 3x3), else with both as they are.
+template <class F>
+void with_constant_window(std::size_t rows, std::size_t cols, F&& f) {
+  using std::integral_constant;
+  const auto with_cols = [&](auto r) {
+    switch (cols) {
+      case 1: return f(r, integral_constant<std::size_t, 1>());
+      case 2: return f(r, integral_constant<std::size_t, 2>());
+      default: return f(r, integral_constant<std::size_t, 3>());
+    }
+  };
+  if (rows == 0 || rows > 3 || cols == 0 || cols > 3) return f(rows, cols);
+  switch (rows) {
+    case 1: return with_cols(integral_constant<std::size_t, 1>());
+    case 2: return with_cols(integral_constant<std::size_t, 2>());
+    default: return with_cols(integral_constant<std::size_t, 3>());
+  }
+}
+
+/// Calls f(c0, n) for consecutive blocks [c0, c0 + n) covering c channels: n is a constant
+/// depthwise_block for full blocks, so their accumulators stay in registers, and a constant
+/// 8, 16 or 24 for such tails (MobileNet α 0.75 has 24 and 48 channels: 2x faster than a
+/// variable count); any other tail gets a variable count.
+template <class F>
+void for_channel_blocks(std::size_t c, F&& f) {
+  constexpr std::size_t B = depthwise_block;
+  std::size_t c0 = 0;
+  for (; c0 + B <= c; c0 += B) f(c0, std::integral_constant<std::size_t, B>());
+  const std::size_t tail = c - c0;
+  if (tail == 8) f(c0, std::integral_constant<std::size_t, 8>());
+  else if (tail == 16) f(c0, std::integral_constant<std::size_t, 16>());
+  else if (tail == 24) f(c0, std::integral_constant<std::size_t, 24>());
+  else if (tail > 0) f(c0, tail);
+}
+
 /// out[ch] (=, or += when `add`) Σ over a rectangle of taps of x[ch]·k[ch]: rows
 /// ty ∈ [0, rows), columns tx ∈ [0, cols), where tap (ty, tx) reads x at
 /// x0 + ty·x_row + tx·x_col and k at k0 + ty·k_row + tx·k_col. Channels are accumulated in
-/// registers per block of 32; the pointer arithmetic keeps the compiler vectorising over
-/// channels (a list of pointers made GCC vectorise over taps with gathers, 30% slower).
-template <class T>
+/// registers per block (see for_channel_blocks); the pointer arithmetic keeps the compiler
+/// vectorising over channels (a list of pointers made GCC vectorise over taps with gathers,
+/// 30% slower). `rows` and `cols` may be std::integral_constant, which unrolls the taps (a
+/// whole 3x3 window: the same sums in the same order, without the loops' overhead).
+template <class T, class Rows, class Cols>
 void depthwise_sum(std::size_t c, const T* x0, std::ptrdiff_t x_row, std::ptrdiff_t x_col,
-                   const T* k0, std::ptrdiff_t k_row, std::ptrdiff_t k_col, std::size_t rows,
-                   std::size_t cols, T* out, bool add) {
-  constexpr std::size_t B = depthwise_block;
-  // One pass per block of channels; `n` is a constant B for full blocks, so their
-  // accumulators stay in registers, and the tail block gets its own accumulators.
-  auto block = [&](std::size_t c0, auto n) {
-    T acc[B] = {};
-    for (std::size_t ty = 0; ty < rows; ++ty)
-      for (std::size_t tx = 0; tx < cols; ++tx) {
+                   const T* k0, std::ptrdiff_t k_row, std::ptrdiff_t k_col, Rows rows,
+                   Cols cols, T* out, bool add) {
+  for_channel_blocks(c, [&](std::size_t c0, auto n) {
+    T acc[depthwise_block] = {};
+    for (std::size_t ty = 0; ty < std::size_t(rows); ++ty)
+      for (std::size_t tx = 0; tx < std::size_t(cols); ++tx) {
         const T* xp = x0 + std::ptrdiff_t(ty) * x_row + std::ptrdiff_t(tx) * x_col + c0;
         const T* kp = k0 + std::ptrdiff_t(ty) * k_row + std::ptrdiff_t(tx) * k_col + c0;
         for (std::size_t ch = 0; ch < std::size_t(n); ++ch) acc[ch] += xp[ch] * kp[ch];
@@ -315,16 +350,39 @@ void depthwise_sum(std::size_t c, const T* x0, std::ptrdiff_t x_row, std::ptrdif
       for (std::size_t ch = 0; ch < std::size_t(n); ++ch) out[c0 + ch] += acc[ch];
     else
       for (std::size_t ch = 0; ch < std::size_t(n); ++ch) out[c0 + ch] = acc[ch];
-  };
-  std::size_t c0 = 0;
-  for (; c0 + B <= c; c0 += B) block(c0, std::integral_constant<std::size_t, B>());
-  // A tail of 8 or 24 channels (MobileNet α 0.75 starts with 24) gets a constant count too:
-  // 24 channels at 31x31 ran forward and backward 2x faster. A constant 16 made GCC's backward
-  // 2x slower (forward 2x faster), so 16 stays variable.
-  const std::size_t tail = c - c0;
-  if (tail == 8) block(c0, std::integral_constant<std::size_t, 8>());
-  else if (tail == 24) block(c0, std::integral_constant<std::size_t, 24>());
-  else if (tail > 0) block(c0, tail);
+  });
+}
+
+/// out[ch] += Σ over j < count of a[j·a_step + ch]·b[j·c + ch]: one tap's kernel gradient
+/// over a run of outputs. Each channel keeps several partial sums (two for full blocks, whose
+/// four would fill AVX2's 16 registers; four for tails), so consecutive additions do not wait
+/// on each other's latency as one running sum did.
+template <class T>
+void depthwise_dot(std::size_t c, const T* a, std::ptrdiff_t a_step, const T* b, std::size_t count,
+                   T* out) {
+  for_channel_blocks(c, [&](std::size_t c0, auto n) {
+    constexpr std::size_t S =
+        std::is_same_v<decltype(n), std::integral_constant<std::size_t, depthwise_block>> ? 2 : 4;
+    T acc[depthwise_block] = {};
+    std::size_t j = 0;
+    if (count >= 2 * S) {  // short runs (the last layers' 2x2 maps) skip the partial sums
+      T part[S][depthwise_block] = {};
+      for (; j + S <= count; j += S)
+        for (std::size_t s = 0; s < S; ++s) {
+          const T* ap = a + std::ptrdiff_t(j + s) * a_step + c0;
+          const T* bp = b + (j + s) * c + c0;
+          for (std::size_t ch = 0; ch < std::size_t(n); ++ch) part[s][ch] += ap[ch] * bp[ch];
+        }
+      for (std::size_t s = 0; s < S; ++s)
+        for (std::size_t ch = 0; ch < std::size_t(n); ++ch) acc[ch] += part[s][ch];
+    }
+    for (; j < count; ++j) {
+      const T* ap = a + std::ptrdiff_t(j) * a_step + c0;
+      const T* bp = b + j * c + c0;
+      for (std::size_t ch = 0; ch < std::size_t(n); ++ch) acc[ch] += ap[ch] * bp[ch];
+    }
+    for (std::size_t ch = 0; ch < std::size_t(n); ++ch) out[c0 + ch] += acc[ch];
+  });
 }
 
 /// The taps k ∈ [k_lo, k_hi) of a window dimension that land inside [0, in) for output o.
@@ -390,11 +448,14 @@ struct DepthwiseConv2dOp : Node<T> {
                   }
                   // Start at (oy_lo, ox_lo), i.e. tap (ry − oy_lo·sh, rx − ox_lo·sw); each next
                   // output row moves dy by OW·C and the tap back by sh kernel rows.
-                  depthwise_sum(c, dyi + (oy_lo * g.ow + ox_lo) * c, std::ptrdiff_t(g.ow * c),
-                                std::ptrdiff_t(c),
-                                wv + ((ry - oy_lo * g.sh) * g.kw + (rx - ox_lo * g.sw)) * c,
-                                -std::ptrdiff_t(g.sh * g.kw * c), -std::ptrdiff_t(g.sw * c), ny,
-                                nx, out, dx_added);
+                  const T* dyp = dyi + (oy_lo * g.ow + ox_lo) * c;
+                  const T* wp = wv + ((ry - oy_lo * g.sh) * g.kw + (rx - ox_lo * g.sw)) * c;
+                  const std::ptrdiff_t dy_row(g.ow * c), w_row = -std::ptrdiff_t(g.sh * g.kw * c),
+                                       w_col = -std::ptrdiff_t(g.sw * c);
+                  with_constant_window(ny, nx, [&](auto rows, auto cols) {
+                    depthwise_sum(c, dyp, dy_row, std::ptrdiff_t(c), wp, w_row, w_col, rows, cols,
+                                  out, dx_added);
+                  });
                 }
               }
             }
@@ -412,9 +473,8 @@ struct DepthwiseConv2dOp : Node<T> {
                   outputs_for_tap(kx, g.pad_left, g.sw, g.w, g.ow, ox0, ox1);
                   if (ox1 == ox0) continue;
                   const std::size_t ix = ox0 * g.sw + kx - g.pad_left;
-                  depthwise_sum(c, xi + (iy * g.w + ix) * c, 0, std::ptrdiff_t(g.sw * c),
-                                dyi + (oy * g.ow + ox0) * c, 0, std::ptrdiff_t(c), 1, ox1 - ox0,
-                                dw + (ky * g.kw + kx) * c, true);
+                  depthwise_dot(c, xi + (iy * g.w + ix) * c, std::ptrdiff_t(g.sw * c),
+                                dyi + (oy * g.ow + ox0) * c, ox1 - ox0, dw + (ky * g.kw + kx) * c);
                 }
               }
             }
@@ -483,10 +543,14 @@ void depthwise_conv2d_forward(const WindowGeometry& g, const T* x, const T* w, T
           valid_taps(g.first_col(ox), g.kw, g.w, kx0, kx1);
           const std::size_t iy = std::size_t(g.first_row(oy) + long(ky0));
           const std::size_t ix = std::size_t(g.first_col(ox) + long(kx0));
-          depthwise_sum(c, x + ((i * g.h + iy) * g.w + ix) * c, std::ptrdiff_t(g.w * c),
-                        std::ptrdiff_t(c), w + (ky0 * g.kw + kx0) * c, std::ptrdiff_t(g.kw * c),
-                        std::ptrdiff_t(c), ky1 - ky0, kx1 - kx0,
-                        y + ((i * g.oh + oy) * g.ow + ox) * c, false);
+          const T* xp = x + ((i * g.h + iy) * g.w + ix) * c;
+          const T* wp = w + (ky0 * g.kw + kx0) * c;
+          T* out = y + ((i * g.oh + oy) * g.ow + ox) * c;
+          const std::ptrdiff_t x_row(g.w * c), w_row(g.kw * c);
+          with_constant_window(ky1 - ky0, kx1 - kx0, [&](auto rows, auto cols) {
+            depthwise_sum(c, xp, x_row, std::ptrdiff_t(c), wp, w_row, std::ptrdiff_t(c), rows, cols,
+                          out, false);
+          });
         }
       }
   });
