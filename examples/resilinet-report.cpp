@@ -243,7 +243,7 @@ std::string arrow(const resilinet::MeanStd& a, const resilinet::MeanStd& b) {
 /// The section measuring the changes beyond the paper: each run with a change against the run
 /// that differs from it only in that change.
 std::string changes_text(const std::vector<Run>& runs) {
-  std::ostringstream md, unpaired;
+  std::ostringstream md, unpaired, other_commit;
   md << "## Beyond the paper\n\nEach change is measured against a run that differs from it only in that change "
         "(the same program, seed, budget and settings, so iterations pair by number): per series the expected "
         "accuracy with every node alive and at hazardous, without → with the change, the change of the hazardous "
@@ -264,6 +264,10 @@ std::string changes_text(const std::vector<Run>& runs) {
         unpaired << "- `" << r.csv << "` (" << change.name << "): no run with the same settings without it.\n";
         continue;
       }
+      const bool same_commit = r.record->commit == base->record->commit;
+      if (!same_commit)
+        other_commit << "- `" << r.csv << "` was built at `" << r.record->commit << "`, its counterpart `" << base->csv
+                     << "` at `" << base->record->commit << "`.\n";
       for (const auto& s : r.table.series) {
         if (!change.renamed.empty() && s.find(change.renamed) == std::string::npos) continue;
         std::string b = s;
@@ -276,13 +280,17 @@ std::string changes_text(const std::vector<Run>& runs) {
         char diff[32];
         std::snprintf(diff, sizeof diff, "%+.4f", hazardous.difference);
         md << "| " << change.name << " | " << kDatasets[r.dataset] << " " << kSweeps[r.sweep] << ", " << budget_text(r)
-           << " | " << (b == s ? s : b + " → " + s) << " | " << arrow(no_failure.without, no_failure.with) << " | "
+           << (same_commit ? "" : " †") << " | " << (b == s ? s : b + " → " + s) << " | " << arrow(no_failure.without, no_failure.with) << " | "
            << arrow(hazardous.without, hazardous.with) << " | " << diff << (hazardous.within_noise ? " (within noise)" : "")
            << " | " << hazardous.raised << " of " << hazardous.paired << " |\n";
         ++rows;
       }
     }
   if (rows == 0) md << "| — | no run pairs with a run without its change | | | | | |\n";
+  if (!other_commit.str().empty())
+    md << "\n† Built from a different commit than its counterpart, so a change to the library between the two "
+          "(a kernel's summation order, say) is part of the difference:\n\n"
+       << other_commit.str();
   if (!unpaired.str().empty()) md << "\nNot measured, for want of a counterpart:\n\n" << unpaired.str();
   return md.str() + "\n";
 }
