@@ -280,7 +280,8 @@ std::string changes_text(const std::vector<Run>& runs) {
         char diff[32];
         std::snprintf(diff, sizeof diff, "%+.4f", hazardous.difference);
         md << "| " << change.name << " | " << kDatasets[r.dataset] << " " << kSweeps[r.sweep] << ", " << budget_text(r)
-           << (same_commit ? "" : " †") << " | " << (b == s ? s : b + " → " + s) << " | " << arrow(no_failure.without, no_failure.with) << " | "
+           << (same_commit ? "" : " †") << " | " << (b == s ? s : b + " → " + s) << " | "
+           << arrow(no_failure.without, no_failure.with) << " | "
            << arrow(hazardous.without, hazardous.with) << " | " << diff << (hazardous.within_noise ? " (within noise)" : "")
            << " | " << hazardous.raised << " of " << hazardous.paired << " |\n";
         ++rows;
