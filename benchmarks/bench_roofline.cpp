@@ -5,6 +5,7 @@
 // and Adam's update, and prints per layer kind the time, FLOPs and bytes with the achieved
 // GFLOP/s and GB/s beside those limits (a roofline table).
 // Run: ./bench_roofline [--model mobilenet|resnet] [--batch 128] [--threads 1] [--seconds 0.3]
+// or:  ./bench_roofline --gemm  (gemm() against BLAS on the paper networks' products, one thread)
 //
 // Counting conventions (docs/performance.md): FLOPs only for the product layers, 2 per
 // multiply-add that touches the input (kernel taps on padding are not counted: on ResNet's
@@ -22,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -257,6 +259,43 @@ double time_step(Module<float>& model, std::size_t batch, double budget, Rng& rn
   return bench::seconds_per_call(step, 2, budget);
 }
 
+/// Prints gemm()'s and BLAS's GFLOP/s, with their share of `peak`, on the products of the
+/// health network's dense layers and MobileNet's 1x1 convolutions at batch 1024 and 128: the
+/// forward product (A·B), the input gradient (A·Bᵀ) and the kernel gradient (Aᵀ·B).
+void compare_gemm(double peak, double budget, Rng& rng) {
+  struct Product { const char* layer; std::size_t rows, out, in; };
+  const Product products[] = {{"health 250->250", 1024, 250, 250},         {"health 23->250", 1024, 250, 23},
+                              {"mobilenet 24->48, 31x31", 123008, 48, 24},  {"mobilenet 96->96, 31x31", 123008, 96, 96},
+                              {"mobilenet 96->192, 15x15", 28800, 192, 96}, {"mobilenet 192->192, 15x15", 28800, 192, 192},
+                              {"mobilenet 384->384, 7x7", 6272, 384, 384},  {"mobilenet 768->768, 3x3", 1152, 768, 768}};
+  std::printf("%-26s %-13s %9s %9s %7s %7s %8s\n", "layer (rows: batch x pixels)", "product", "gemm GF/s", "BLAS GF/s",
+              "gemm %", "BLAS %", "gemm/BLAS");
+  for (const Product& p : products) {
+    std::vector<float> x(p.rows * p.in), w(p.in * p.out), y(p.rows * p.out), out(p.rows * std::max(p.in, p.out));
+    for (auto* v : {&x, &w, &y})
+      for (float& e : *v) e = float(rng.uniform() - 0.5);
+    const double flops = 2.0 * double(p.rows) * double(p.out) * double(p.in);
+    using Fn = void (*)(Trans, Trans, std::size_t, std::size_t, std::size_t, float, const float*, std::size_t,
+                        const float*, std::size_t, float, float*, std::size_t);
+    const Fn ours = [](Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, float al, const float* a,
+                       std::size_t lda, const float* b, std::size_t ldb, float be, float* c, std::size_t ldc) {
+      gemm(ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc);
+    };
+    const Fn blas = &detail::gemm_blas<float>;
+    const struct { const char* name; std::function<void(Fn)> run; } kinds[] = {
+        {"forward A.B", [&](Fn f) { f(Trans::no, Trans::no, p.rows, p.out, p.in, 1.0f, x.data(), p.in, w.data(), p.out, 0.0f, out.data(), p.out); }},
+        {"input A.Bt", [&](Fn f) { f(Trans::no, Trans::yes, p.rows, p.in, p.out, 1.0f, y.data(), p.out, w.data(), p.out, 0.0f, out.data(), p.in); }},
+        {"kernel At.B", [&](Fn f) { f(Trans::yes, Trans::no, p.in, p.out, p.rows, 1.0f, x.data(), p.in, y.data(), p.out, 0.0f, out.data(), p.out); }}};
+    for (const auto& kind : kinds) {
+      const double ours_s = bench::seconds_per_call([&] { kind.run(ours); }, 1, budget);
+      const double blas_s = bench::seconds_per_call([&] { kind.run(blas); }, 1, budget);
+      const double g = flops / ours_s / 1e9, b = flops / blas_s / 1e9;
+      std::printf("%-26s %-13s %9.1f %9.1f %6.1f%% %6.1f%% %8.2fx\n", p.layer, kind.name, g, b, 100 * g / peak,
+                  100 * b / peak, blas_s / ours_s);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -272,6 +311,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 1024));
   app.add_option("--seconds", seconds, "seconds each layer is timed for")->check(CLI::Range(0.01, 60.0));
   app.add_flag("--layers", print_layers, "also print every layer's shapes, time and FLOPs");
+  bool gemm_only = false;
+  app.add_flag("--gemm", gemm_only, "instead, compare gemm() with BLAS on the dense and 1x1 products (one thread)");
   CLI11_PARSE(app, argc, argv);
   set_num_threads(threads);
 
@@ -283,6 +324,11 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   Rng rng(1);
+  if (gemm_only) {
+    set_num_threads(1);
+    compare_gemm(peak, seconds, rng);
+    return 0;
+  }
   std::unique_ptr<Sequential<float>> model = model_name == "resnet" ? build_resnet<float>(ResNetOptions{}, rng)
                                                                     : build_mobilenet<float>(MobileNetOptions{}, rng);
   std::map<std::string, Cost> kinds;
