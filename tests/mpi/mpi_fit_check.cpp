@@ -10,9 +10,12 @@
 // that close to 0 (health ResiliNet, SGD, per-batch failout, step 39 on an AVX2 machine:
 // 1.2e-7 against exactly 0 in one process) the example's gradient flows in one run and not in
 // the other and SGD carries the difference on (0.036 after 3 epochs, test accuracy 0.5217
-// against 0.5149). Float runs are held to (1) and to test accuracy within 0.05 of one process
-// (a gross error in a float-only path, e.g. a wrong MPI datatype); their weight difference is
-// printed. Also: wait_for_all() waits for the last rank without spinning (rank 0 waits 300 ms
+// against 0.5149). Float runs are held to (1), and Adam's to test accuracy within 0.05 of one
+// process (a gross error in a float-only path, e.g. a wrong MPI datatype, breaks those too);
+// every weight difference and accuracy is printed. Float SGD's accuracy is not compared: its
+// trajectories part by chance, and one process alone, built for AVX2 with BLAS, ended at 0.5149
+// on one thread and 0.4223 on two (the rounding of the products alone; 2026-12-06), while two
+// ranks ended at 0.5217 with BLAS and at 0.5728 with the AVX-512 GEMM kernel. Also: wait_for_all() waits for the last rank without spinning (rank 0 waits 300 ms
 // for the others using under a tenth of that in CPU time; a blocking MPI_Barrier, which spins,
 // used 0.151 s of 0.300 s with two other processes busy on the 2 cores, 0.001 s for the poll).
 // Exit status 0 when all hold.
@@ -73,12 +76,15 @@ bool check(MpiCollective& group, const std::string& data_dir) {
       }
       const double acc_n = evaluate(*net, parts[2]), acc_1 = evaluate(*alone, parts[2]);
       const bool weights_ok = !exact || max_diff <= 1e-9;
+      const bool accuracy_checked = exact || adam;
       std::printf("%s, %s, %s failout, %d ranks: identical on every rank: %s; max |w_N - w_1| = %.3g "
-                  "(largest |w| %.3g%s); test accuracy %.4f (one process %.4f)\n",
+                  "(largest |w| %.3g%s); test accuracy %.4f (one process %.4f%s)\n",
                   exact ? "double" : "float", adam ? "Adam" : "SGD", name, group.size(),
                   differs_from_lead == 0 ? "yes" : "NO", max_diff, max_abs,
-                  exact ? ", tolerance 1e-09" : ", not checked", acc_n, acc_1);
-      ok = ok && differs_from_lead == 0 && weights_ok && std::fabs(acc_n - acc_1) <= (exact ? 1e-9 : 0.05);
+                  exact ? ", tolerance 1e-09" : ", not checked", acc_n, acc_1,
+                  exact ? ", tolerance 1e-09" : accuracy_checked ? ", tolerance 0.05" : ", not checked");
+      ok = ok && differs_from_lead == 0 && weights_ok &&
+           (!accuracy_checked || std::fabs(acc_n - acc_1) <= (exact ? 1e-9 : 0.05));
     }
   }
   return ok;
