@@ -15,8 +15,9 @@
 // every weight difference and accuracy is printed. Float SGD's accuracy is not compared: its
 // trajectories part by chance, and one process alone, built for AVX2 with BLAS, ended at 0.5149
 // on one thread and 0.4223 on two (the rounding of the products alone; 2026-12-06), while two
-// ranks ended at 0.5217 with BLAS and at 0.5728 with the AVX-512 GEMM kernel. Also: wait_for_all() waits for the last rank without spinning (rank 0 waits 300 ms
-// for the others using under a tenth of that in CPU time; a blocking MPI_Barrier, which spins,
+// ranks ended at 0.5217 with BLAS and at 0.5728 with the AVX-512 GEMM kernel. Also:
+// wait_for_all() waits for the last rank without spinning (rank 0 waits 300 ms for the others
+// using under a tenth of that in CPU time; a blocking MPI_Barrier, which spins,
 // used 0.151 s of 0.300 s with two other processes busy on the 2 cores, 0.001 s for the poll).
 // Exit status 0 when all hold.
 #include <chrono>

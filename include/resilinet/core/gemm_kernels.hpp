@@ -125,10 +125,13 @@ struct PackedBlocks {
 };
 
 /// This thread's copies of A's and B's blocks, allocated whole on the thread's first product
-/// (258 KB and 1.1 MB, room for either tile) so that no later product allocates.
+/// (258 KB and 1.1 MB: a block rounded up to whole panels of either tile, at most tile_rows rows
+/// and 3 vectors wide) so that no later product allocates.
 struct PackBuffers {
-  std::vector<float> a = std::vector<float>((PackedBlocks::mc + 12) * PackedBlocks::kc);  ///< A's panels
-  std::vector<float> b = std::vector<float>((PackedBlocks::nc + 48) * PackedBlocks::kc);  ///< B's panels
+  static constexpr std::size_t a_size = (PackedBlocks::mc + Simd::tile_rows) * PackedBlocks::kc;  ///< A's room
+  static constexpr std::size_t b_size = (PackedBlocks::nc + 3 * Simd::lanes) * PackedBlocks::kc;  ///< B's room
+  std::vector<float> a = std::vector<float>(a_size);  ///< A's panels
+  std::vector<float> b = std::vector<float>(b_size);  ///< B's panels
 
   /// The calling thread's buffers.
   static PackBuffers& local() {
@@ -208,7 +211,8 @@ void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::si
                        std::size_t ldc) {
   using P = PackedBlocks;
   constexpr std::size_t W = std::size_t(Simd::lanes) * V;
-  static_assert((P::mc + R - 1) / R * R <= P::mc + 12 && (P::nc + W - 1) / W * W <= P::nc + 48,
+  static_assert((P::mc + R - 1) / R * R * P::kc <= PackBuffers::a_size &&
+                    (P::nc + W - 1) / W * W * P::kc <= PackBuffers::b_size,
                 "PackBuffers holds a block of whole panels of this tile");
   std::vector<float>& a_pack = PackBuffers::local().a;
   std::vector<float>& b_pack = PackBuffers::local().b;
@@ -241,7 +245,8 @@ void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::si
 }
 
 /// Row-major C = alpha·op(A)·op(B) + beta·C (op(A) M×K, op(B) K×N) on one thread, with k ≥ 1,
-/// through packed copies of B (and of A when transposed) in the thread's PackBuffers. The tile is 2 vectors wide, or 3 (with fewer rows) when that pads N less.
+/// through packed copies of B (and of A when transposed) in the thread's PackBuffers. The tile
+/// is 2 vectors wide, or 3 (with fewer rows) when that pads N less.
 inline void packed_gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
                         const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
                         std::size_t ldc) {
