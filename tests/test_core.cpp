@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -34,6 +35,38 @@ TEST_CASE_TEMPLATE("TensorView and reshape see the same elements without copying
   // Gradients through the view land in x under x's shape.
   tape.backward(sum(multiply(flat, T(2))));
   for (T g : x.grad()) CHECK(g == T(2));
+}
+
+TEST_CASE("large tensors start on a huge page and are advised for transparent huge pages") {
+  const std::size_t huge = LargePageAllocator<float>::huge_page;
+  Tensor<float> small(Shape{1000});  // 4 KB: an ordinary block
+  Tensor<float> large;
+  const long allocations = testing::allocations_during([&] { large.resize(Shape{huge / 2}); });
+  CHECK(allocations == 1);  // the aligned block is counted like any other
+  CHECK(reinterpret_cast<std::uintptr_t>(large.data()) % huge == 0);
+  std::fill(large.begin(), large.end(), 1.0f);
+  CHECK(std::accumulate(large.begin(), large.end(), 0.0) == double(huge / 2));
+  CHECK(std::accumulate(small.begin(), small.end(), 0.0) == 0.0);
+  // The kernel reports the advice per mapping in /proc/self/smaps (THPeligible), when it
+  // offers transparent huge pages at all.
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string setting;
+  std::getline(mode, setting);
+  if (setting.empty() || setting.find("[never]") != std::string::npos) {
+    MESSAGE("transparent huge pages are off here: the advice is not checked");
+    return;
+  }
+  std::ifstream smaps("/proc/self/smaps");
+  const auto address = reinterpret_cast<std::uintptr_t>(large.data());
+  bool inside = false, eligible = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2)
+      inside = lo <= address && address < hi;
+    else if (inside && line.rfind("THPeligible:", 0) == 0)
+      eligible = line.find('1') != std::string::npos;
+  }
+  CHECK(eligible);
 }
 
 TEST_CASE("backward(y, dy) propagates an arbitrary upstream gradient into inputs") {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "resilinet/core/error.hpp"
+#include "resilinet/core/large_page_allocator.hpp"
 #include "resilinet/core/rng.hpp"
 #include "resilinet/core/threads.hpp"
 
@@ -35,7 +36,7 @@ class Workspace {
     require(thread < buffers_.size() && slot < slots, "Workspace::buffer: thread ", thread,
             " slot ", slot, " outside ", buffers_.size(), " prepared threads x ", slots,
             " slots (call reserve_threads first)");
-    std::vector<T>& b = buffers_[thread][slot];
+    LargePageVector<T>& b = buffers_[thread][slot];
     if (b.size() < n) b.resize(n);
     return b.data();
   }
@@ -46,7 +47,7 @@ class Workspace {
   }
 
  private:
-  std::vector<std::array<std::vector<T>, slots>> buffers_;
+  std::vector<std::array<LargePageVector<T>, slots>> buffers_;
 };
 
 /// The rows of a global batch one process computes in data-parallel training (fit() with a

@@ -12,6 +12,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "resilinet/core/error.hpp"
+#include "resilinet/core/large_page_allocator.hpp"
 #include "resilinet/core/shape.hpp"
 #include "resilinet/core/tensor_view.hpp"
 
@@ -37,7 +38,8 @@ class Tensor {
   explicit Tensor(const Shape& shape, T fill = T(0)) : shape_(shape), data_(shape.numel(), fill) {}
 
   /// Creates a tensor of the given shape from row-major values (requires matching size).
-  Tensor(const Shape& shape, std::vector<T> values) : shape_(shape), data_(std::move(values)) {
+  Tensor(const Shape& shape, const std::vector<T>& values)
+      : shape_(shape), data_(values.begin(), values.end()) {
     require<ShapeError>(data_.size() == shape_.numel(), "Tensor: ", data_.size(),
                         " values do not fill shape ", shape_);
   }
@@ -156,7 +158,7 @@ class Tensor {
 
  private:
   Shape shape_;
-  std::vector<T> data_;
+  LargePageVector<T> data_;
 };
 
 }  // namespace resilinet
