@@ -33,7 +33,7 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); 
 void* operator new(std::size_t n, std::align_val_t al) {
   ++testing::allocation_count;
   const std::size_t a = static_cast<std::size_t>(al);
-  if (void* p = std::aligned_alloc(a, (n + a - 1) / a * a + (n ? 0 : a))) return p;
+  if (void* p = std::aligned_alloc(a, ((n ? n : 1) + a - 1) / a * a)) return p;
   throw std::bad_alloc();
 }
 void* operator new[](std::size_t n, std::align_val_t al) { return operator new(n, al); }

@@ -97,7 +97,7 @@ Dataset<T> load_mhealth(const std::string& dir, const MhealthOptions& options = 
     labels.erase(labels.begin());
   }
   require<FormatError>(!labels.empty(), "'", dir, "': no labelled rows in the mHealth logs");
-  return Dataset<T>{Tensor<T>(Shape{labels.size(), mhealth_features}, std::move(values)),
+  return Dataset<T>{Tensor<T>(Shape{labels.size(), mhealth_features}, values),
                     std::move(labels)};
 }
 
