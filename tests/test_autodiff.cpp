@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <utility>
+#include <vector>
 
 #include "helpers.hpp"
 
@@ -33,6 +35,43 @@ TEST_CASE("gradient check: matmul, bias_add, dense with every activation") {
                      [&](Tape<double>& t) { return project(dense<double>(t.param(x), w, {}, act), r); },
                      {&x, &w});
   }
+}
+
+TEST_CASE("dense equals matmul, bias_add and the activation when its passes are split over threads") {
+  // Large enough that the product is split (by rows, then by columns when the layer is wide)
+  // and so is the activation's and bias's backward pass (by rows).
+  const int before = max_threads();
+  set_num_threads(2);
+  Rng rng(11);
+  for (const auto& [rows, units] : {std::pair<std::size_t, std::size_t>{300, 160}, {40, 1000}}) {
+    auto x = param("x", Shape{rows, 20}, rng);
+    auto w = param("w", Shape{20, units}, rng);
+    auto b = param("b", Shape{units}, rng);
+    for (double& v : b.mutable_value()) v *= 4;  // relu6 saturates for some elements
+    const auto r = testing::random_tensor<double>(Shape{rows, units}, rng);
+    for (Activation act : {Activation::linear, Activation::relu, Activation::relu6}) {
+      // The output and the gradients of x and w, then the bias gradient.
+      const auto run = [&](bool fused) {
+        for (auto* p : {&x, &w, &b}) p->zero_grad();
+        Tape<double> tape;
+        auto y = fused ? dense<double>(tape.param(x), w, b, act)
+                       : activate<double>(bias_add<double>(matmul<double>(tape.param(x), w), b), act);
+        std::vector<double> out(y.value().begin(), y.value().end());
+        tape.backward(project(y, r));
+        for (auto* p : {&x, &w}) out.insert(out.end(), p->grad().begin(), p->grad().end());
+        return std::pair(out, std::vector<double>(b.grad().begin(), b.grad().end()));
+      };
+      CAPTURE(rows);
+      CAPTURE(to_string(act));
+      const auto [fused, db_fused] = run(true);
+      const auto [apart, db_apart] = run(false);
+      CHECK(fused == apart);
+      // The fused pass sums each thread's rows first, so the bias gradient may round differently.
+      REQUIRE(db_fused.size() == units);
+      for (std::size_t j = 0; j < units; ++j) CHECK(db_fused[j] == doctest::Approx(db_apart[j]).epsilon(1e-12));
+    }
+  }
+  set_num_threads(before);
 }
 
 TEST_CASE("gradient check: element-wise ops and activations") {

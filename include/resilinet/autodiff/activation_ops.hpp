@@ -64,14 +64,6 @@ void with_activation_grad_at_input(Activation act, F&& f) {
   });
 }
 
-/// Writes dz = dy·act'(z) computed from the output y; dz may alias dy.
-template <class T>
-void activation_backward(Activation act, const T* y, const T* dy, T* dz, std::size_t n) {
-  with_activation_grad<T>(act, [&](auto d) {
-    for (std::size_t i = 0; i < n; ++i) dz[i] = d(y[i], dy[i]);
-  });
-}
-
 /// y = act(x) element-wise; backward multiplies by act'.
 template <class T>
 struct ActivationOp : Node<T> {

@@ -52,19 +52,64 @@ void add_bias_rows(T* y, const T* bias, std::size_t r, std::size_t n) {
 template <class T>
 void dense_forward(const T* x, const T* w, const T* b, Activation act, std::size_t r,
                    std::size_t k, std::size_t n, T* y) {
-  if (b) seed_rows_with_bias(y, b, r, n);
-  gemm(Trans::no, Trans::no, r, n, k, T(1), x, k, w, n, b ? T(1) : T(0), y, n);
-  activate(act, y, r * n);
+  gemm_then(Trans::no, Trans::no, r, n, k, T(1), x, k, w, n, T(0), y, n,
+            [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) {
+              for (std::size_t i = i0; i < i1; ++i) {
+                T* row = y + i * n;
+                if (b)
+                  for (std::size_t j = j0; j < j1; ++j) row[j] += b[j];
+                activate(act, row + j0, j1 - j0);
+              }
+            });
+}
+
+/// Zeroes b's gradient unless an earlier op wrote it, and returns it.
+template <class T>
+T* bias_grad(Node<T>& b, std::size_t n) {
+  T* db = b.grad.data();
+  if (!b.grad_written) std::fill(db, db + n, T(0));
+  b.grad_written = true;
+  return db;
 }
 
 /// db += column sums of dy (R, N).
 template <class T>
 void bias_backward(Node<T>& b, const T* dy, std::size_t r, std::size_t n) {
-  T* db = b.grad.data();
-  if (!b.grad_written) std::fill(db, db + n, T(0));
-  b.grad_written = true;
+  T* db = bias_grad(b, n);
   for (std::size_t i = 0; i < r; ++i)
     for (std::size_t j = 0; j < n; ++j) db[j] += dy[i * n + j];
+}
+
+/// dz (R, N) = dy·act'(z) from the output y (dz may alias dy) and, with `db`, db += column
+/// sums of dz, in one pass split over rows: each part sums its rows into its own row of
+/// `partials` (one per thread, a cache line apart), and the rows are added to db in part
+/// order, so the result depends on the thread count only, never on timing.
+template <class T>
+void activation_and_bias_backward(Activation act, const T* y, const T* dy, T* dz, T* db,
+                                  std::size_t r, std::size_t n, Tensor<T>& partials) {
+  if (act == Activation::linear && !db && dz == dy) return;
+  const std::size_t stride = (n + 31) / 16 * 16;  // at least 64 bytes between two parts' sums
+  if (db) {
+    partials.resize(Shape{std::size_t(max_threads()), stride});
+    partials.fill(T(0));
+  }
+  parallel_for(
+      r,
+      [&](std::size_t first, std::size_t end, std::size_t part) {
+        T* sum = db ? partials.data() + part * stride : nullptr;
+        with_activation_grad<T>(act, [&](auto d) {
+          for (std::size_t i = first; i < end; ++i) {
+            const std::size_t o = i * n;
+            for (std::size_t j = 0; j < n; ++j) dz[o + j] = d(y[o + j], dy[o + j]);
+            if (sum)
+              for (std::size_t j = 0; j < n; ++j) sum[j] += dz[o + j];
+          }
+        });
+      },
+      r * n < (std::size_t(1) << 15) ? r : 8);
+  if (db)
+    for (std::size_t p = 0; p < partials.shape()[0]; ++p)
+      for (std::size_t j = 0; j < n; ++j) db[j] += partials.data()[p * stride + j];
 }
 
 /// y = x·w on the last axis.
@@ -96,12 +141,13 @@ struct DenseOp : Node<T> {
   Node<T>* b = nullptr;
   Activation act = Activation::linear;
   std::size_t r = 0, k = 0, n = 0;
+  Tensor<T> bias_partials;  // per-part column sums of dz, reused across steps
   void backward() override {
     // dz overwrites this node's own gradient: nothing reads it after this op's backward.
     T* dz = this->grad.data();
-    activation_backward(act, this->value.data(), dz, dz, this->value.size());
+    T* db = b && b->requires_grad ? bias_grad(*b, n) : nullptr;
+    activation_and_bias_backward(act, this->value.data(), dz, dz, db, r, n, bias_partials);
     matmul_backward(*x, *w, dz, r, k, n);
-    if (b && b->requires_grad) bias_backward(*b, dz, r, n);
   }
 };
 

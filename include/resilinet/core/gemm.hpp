@@ -90,14 +90,13 @@ void gemm_serial(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k
 
 }  // namespace detail
 
-/// Row-major C = alpha·op(A)·op(B) + beta·C with op(A) of M×K and op(B) of K×N.
-///
-/// `lda`, `ldb`, `ldc` are the row strides of the matrices as stored. C must not alias A or B.
-/// Large products are split over resilinet's threads (rows of C, or columns when C is wide),
-/// each part a single-threaded BLAS call; inside a parallel_for the call stays on its thread.
-template <class T>
-void gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
-          std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+/// gemm(), then finish(i0, i1, j0, j1) on each block of C (rows [i0, i1), columns [j0, j1)) by
+/// the thread that computed it, while the block is still in its cache: a layer's bias and
+/// activation cost no separate pass, and no serial one.
+template <class T, class Finish>
+void gemm_then(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+               const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
+               std::size_t ldc, Finish&& finish) {
   constexpr std::size_t min_part = 32;  // rows or columns per thread worth a separate call
   const bool split_rows = m >= n;
   const std::size_t extent = split_rows ? m : n;
@@ -114,13 +113,27 @@ void gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alp
           const T* ap = a + begin * (ta == Trans::no ? lda : 1);
           detail::gemm_serial(ta, tb, end - begin, n, k, alpha, ap, lda, b, ldb, beta,
                               c + begin * ldc, ldc);
+          finish(begin, end, std::size_t(0), n);
         } else {
           const T* bp = b + begin * (tb == Trans::no ? 1 : ldb);
           detail::gemm_serial(ta, tb, m, end - begin, k, alpha, a, lda, bp, ldb, beta, c + begin,
                               ldc);
+          finish(std::size_t(0), m, begin, end);
         }
       },
       grain);
+}
+
+/// Row-major C = alpha·op(A)·op(B) + beta·C with op(A) of M×K and op(B) of K×N.
+///
+/// `lda`, `ldb`, `ldc` are the row strides of the matrices as stored. C must not alias A or B.
+/// Large products are split over resilinet's threads (rows of C, or columns when C is wide),
+/// each part a single-threaded BLAS call; inside a parallel_for the call stays on its thread.
+template <class T>
+void gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+          std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc) {
+  gemm_then(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+            [](std::size_t, std::size_t, std::size_t, std::size_t) {});
 }
 
 }  // namespace resilinet
