@@ -14,6 +14,14 @@
 
 namespace testing {
 
+/// Runs the enclosing scope on two threads, so work split over threads (and per-thread partial
+/// sums) is exercised, then restores the thread count, also when a check throws.
+struct TwoThreads {
+  int before = resilinet::max_threads();
+  TwoThreads() { resilinet::set_num_threads(2); }
+  ~TwoThreads() { resilinet::set_num_threads(before); }
+};
+
 /// Heap allocations through operator new since the test binary started (see count_allocations.cpp).
 extern std::atomic<long> allocation_count;
 

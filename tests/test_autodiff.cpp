@@ -40,8 +40,7 @@ TEST_CASE("gradient check: matmul, bias_add, dense with every activation") {
 TEST_CASE("dense equals matmul, bias_add and the activation when its passes are split over threads") {
   // Large enough that the product is split (by rows, then by columns when the layer is wide)
   // and so is the activation's and bias's backward pass (by rows).
-  const int before = max_threads();
-  set_num_threads(2);
+  const testing::TwoThreads threads;
   Rng rng(11);
   for (const auto& [rows, units] : {std::pair<std::size_t, std::size_t>{300, 160}, {40, 1000}}) {
     auto x = param("x", Shape{rows, 20}, rng);
@@ -71,7 +70,6 @@ TEST_CASE("dense equals matmul, bias_add and the activation when its passes are 
       for (std::size_t j = 0; j < units; ++j) CHECK(db_fused[j] == doctest::Approx(db_apart[j]).epsilon(1e-12));
     }
   }
-  set_num_threads(before);
 }
 
 TEST_CASE("gradient check: element-wise ops and activations") {

@@ -11,17 +11,7 @@ using namespace resilinet;
 using testing::expect_gradients;
 using testing::param;
 using testing::project;
-
-namespace {
-
-// Runs the checks on two threads so per-thread partial gradients are exercised, then restores.
-struct TwoThreads {
-  int before = max_threads();
-  TwoThreads() { set_num_threads(2); }
-  ~TwoThreads() { set_num_threads(before); }
-};
-
-}  // namespace
+using testing::TwoThreads;
 
 TEST_CASE("window geometry follows Keras: same = ceil(in/stride), extra pad bottom/right") {
   const auto g = window_geometry("t", Shape{1, 32, 32, 3}, 7, 7, 2, 2, Padding::same);

@@ -106,7 +106,7 @@ void activation_and_bias_backward(Activation act, const T* y, const T* dy, T* dz
           }
         });
       },
-      r * n < (std::size_t(1) << 15) ? r : 8);
+      r * n < (std::size_t(1) << 15) ? r : 8);  // below 32k values one thread does it all
   if (db)
     for (std::size_t p = 0; p < partials.shape()[0]; ++p)
       for (std::size_t j = 0; j < n; ++j) db[j] += partials.data()[p * stride + j];
