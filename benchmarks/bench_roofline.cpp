@@ -10,10 +10,11 @@
 // Counting conventions (docs/performance.md): FLOPs only for the product layers, 2 per
 // multiply-add that touches the input (kernel taps on padding are not counted: on ResNet's
 // 1x1 maps a 3x3 convolution does a ninth of its nominal work); the backward pass computes the
-// input and kernel gradients at the forward's cost each (3x the forward in all). Bytes are what
-// the layer must read or write once at least: forward input, output and parameters; backward
+// input and kernel gradients at the forward's cost each (3x the forward in all; 2x for the
+// first convolution, whose input needs no gradient, as in a real step). Bytes are what the
+// layer must read or write once at least: forward input, output and parameters; backward
 // upstream gradient, saved input, input gradient, parameters and parameter gradients
-// (4 bytes each, so 4 * (3 in + 2 out + 3 params)); Adam reads the parameter, its gradient
+// (4 bytes each, so 4 * (3 in + 2 out + 3 params), 2 in without the input gradient); Adam reads the parameter, its gradient
 // and two moments and writes back three (7 * 4 bytes per parameter).
 
 #include <dlfcn.h>
@@ -174,16 +175,18 @@ double forward_flops(Module<float>& layer, const Shape& in, const Shape& out) {
   return 0;
 }
 
-/// Times `layer` forward and backward on random input of shape `in` (training mode) and
-/// returns its cost and output shape. The backward time leaves out the tape's copy of the
+/// Times `layer` forward and backward on random input of shape `in` (training mode; the input
+/// gradient only when `input_grad`, as a real step computes none below the first trainable
+/// layer) and returns its cost and output shape. The backward time leaves out the tape's copy of the
 /// upstream gradient into the layer's output (a serial pass a real step does not make), timed
 /// on its own as a copy of the same size right after each backward pass.
-std::pair<Cost, Shape> time_layer(Module<float>& layer, const Shape& in, double budget, Rng& rng) {
+std::pair<Cost, Shape> time_layer(Module<float>& layer, const Shape& in, bool input_grad, double budget,
+                                  Rng& rng) {
   Tensor<float> x(in);
   for (float& v : x) v = float(rng.uniform()) - 0.5f;
   Tape<float> tape;
   Context<float> ctx(Mode::train, 1);
-  const Var<float> input = tape.input(x, true);
+  const Var<float> input = tape.input(x, input_grad);
   Var<float> y = layer.forward(input, ctx);
   Tensor<float> dy(y.shape()), copied(y.shape());
   for (float& v : dy) v = float(rng.uniform()) - 0.5f;
@@ -208,23 +211,28 @@ std::pair<Cost, Shape> time_layer(Module<float>& layer, const Shape& in, double 
   c.forward_s /= calls;
   c.backward_s = std::max(0.0, c.backward_s / calls);  // the copy can outlast a tiny backward in noise
   const double params = trainable_elements(layer), out = double(y.value().size());
-  c.flops = 3 * forward_flops(layer, in, y.shape());
-  c.bytes = 4 * (3 * double(in.numel()) + 2 * out + 3 * params);
+  c.flops = (input_grad ? 3 : 2) * forward_flops(layer, in, y.shape());
+  c.bytes = 4 * ((input_grad ? 3 : 2) * double(in.numel()) + 2 * out + 3 * params);
   return {c, y.shape()};
 }
 
 /// Walks `m` (chains and residual blocks down to their layers), timing each layer on the
-/// shape it receives; returns the output shape.
-Shape walk(Module<float>& m, Shape in, double budget, Rng& rng, std::map<std::string, Cost>& kinds, bool print) {
+/// shape it receives; `input_grad` says whether a layer's input needs a gradient (it does from
+/// the first trainable layer on) and is updated. Returns the output shape.
+Shape walk(Module<float>& m, Shape in, bool& input_grad, double budget, Rng& rng,
+           std::map<std::string, Cost>& kinds, bool print) {
   if (auto* seq = dynamic_cast<Sequential<float>*>(&m)) {
-    for (std::size_t i = 0; i < seq->size(); ++i) in = walk((*seq)[i], in, budget, rng, kinds, print);
+    for (std::size_t i = 0; i < seq->size(); ++i)
+      in = walk((*seq)[i], in, input_grad, budget, rng, kinds, print);
     return in;
   }
   if (auto* block = dynamic_cast<ResidualBlock<float>*>(&m)) {
-    walk(block->shortcut(), in, budget, rng, kinds, print);
-    return walk(block->residual(), in, budget, rng, kinds, print);
+    bool shortcut_grad = input_grad;
+    walk(block->shortcut(), in, shortcut_grad, budget, rng, kinds, print);
+    return walk(block->residual(), in, input_grad, budget, rng, kinds, print);
   }
-  auto [c, out] = time_layer(m, in, budget, rng);
+  auto [c, out] = time_layer(m, in, input_grad, budget, rng);
+  if (trainable_elements(m) > 0) input_grad = true;
   if (print)
     std::printf("  %-40s %-24s in %-18s out %-18s %8.3f ms %8.4f GFLOP %7.1f GFLOP/s\n", m.name().c_str(),
                 kind_of(m).c_str(), text(in).c_str(), text(out).c_str(), 1e3 * (c.forward_s + c.backward_s),
@@ -336,7 +344,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<Sequential<float>> model = model_name == "resnet" ? build_resnet<float>(ResNetOptions{}, rng)
                                                                     : build_mobilenet<float>(MobileNetOptions{}, rng);
   std::map<std::string, Cost> kinds;
-  walk(*model, Shape{batch, 32, 32, 3}, seconds, rng, kinds, print_layers);
+  bool input_grad = false;  // the image batch needs no gradient, nor do layers before the first trainable one
+  walk(*model, Shape{batch, 32, 32, 3}, input_grad, seconds, rng, kinds, print_layers);
   Cost& adam = kinds["adam update"];
   adam.layers = 1;
   adam.backward_s = time_adam(*model, seconds);

@@ -49,6 +49,12 @@ struct BatchNormOptions {
 
 namespace detail {
 
+/// Rows per part of a pass over rows of c channels: at least 64 and 65,536 values, so a pass
+/// shorter than waking a second thread stays on one (ResNet's 1x1 maps: 128 rows of 512).
+inline std::size_t row_grain(std::size_t c) {
+  return std::max<std::size_t>(64, ((std::size_t(1) << 16) + c - 1) / c);
+}
+
 /// Per-channel sums over rows: f(row, acc) adds one row's two contributions per channel into
 /// acc[0..2C). Each thread sums blocks of 128 rows in T (so the loop vectorises fully), then
 /// adds each block into double accumulators; threads are combined in thread order.
@@ -69,7 +75,7 @@ void channel_sums(std::size_t rows, std::size_t c, std::vector<T>& block,
           for (std::size_t k = 0; k < 2 * c; ++k) acc[k] += double(blk[k]);
         }
       },
-      64);
+      row_grain(c));
   out.assign(2 * c, 0.0);
   for (std::size_t t = 0; t < threads; ++t)
     for (std::size_t k = 0; k < 2 * c; ++k) out[k] += partial[t * 2 * c + k];
@@ -110,7 +116,7 @@ void batch_norm_forward(std::size_t rows, std::size_t c, const T* x, const T* ga
             for (std::size_t k = 0; k < c; ++k) out[k] = a(xr[k] * scale[k] + shift[k]);
           }
         },
-        64);
+        row_grain(c));
   });
 }
 
@@ -190,7 +196,7 @@ struct BatchNormOp : Node<T> {
                 for (std::size_t k = 0; k < c; ++k) out[k] = g(k);
             }
           },
-          64);
+          row_grain(c));
     });
     x->grad_written = true;
   }

@@ -5,9 +5,11 @@
 ///
 /// Shape letters: N batch, H/W input height/width, C input channels, F output channels
 /// (filters), KH/KW kernel, OH/OW output. Kernels are Keras-shaped: conv (KH, KW, C, F),
-/// depthwise (KH, KW, C, 1). Work is split over the batch with parallel_for; each thread
-/// gets its scratch from the Context's Workspace (ops keep a share of it for backward) and its own partial kernel gradient, which
-/// are summed in thread order, so results are reproducible for a given thread count.
+/// depthwise (KH, KW, C, 1). Work is split over the batch with parallel_for, each thread
+/// with its scratch from the Context's Workspace (ops keep a share of it for backward); the
+/// depthwise kernel gradient is summed from per-thread partials in thread order, conv2d's
+/// backward splits its products over the threads inside gemm(), so results are reproducible
+/// for a given thread count.
 
 #include <algorithm>
 #include <cstddef>
@@ -140,22 +142,39 @@ inline TapPlan plan_taps(const WindowGeometry& g) {
   return p;
 }
 
+/// The taps [kx0, kx1) of a window row starting at input column `first`, split into those left
+/// of the input, inside it and right of it (counts; the inside ones are contiguous in memory).
+struct TapSpan {
+  std::size_t before, inside, after;
+};
+
+inline TapSpan tap_span(long first, std::size_t kx0, std::size_t kx1, std::size_t w) {
+  const long lo = first + long(kx0), hi = first + long(kx1);  // input columns [lo, hi)
+  const long in_lo = std::clamp(lo, 0L, long(w)), in_hi = std::clamp(hi, in_lo, long(w));
+  return {std::size_t(in_lo - lo), std::size_t(in_hi - in_lo), std::size_t(hi - in_hi)};
+}
+
 /// cols (OH·OW, active taps·C) ← the input patches of one image x (H, W, C); zeros off the
-/// border.
+/// border. Each window row is one copy of its taps inside the input (7 taps of 3 channels on
+/// ResNet's stem: one 21-value copy, not seven of 3).
 template <class T>
 void im2col(const WindowGeometry& g, const TapPlan& p, const T* x, T* cols) {
+  const std::size_t width = (p.kx1 - p.kx0) * g.c;
   for (std::size_t oy = 0; oy < g.oh; ++oy)
     for (std::size_t ox = 0; ox < g.ow; ++ox) {
       T* out = cols + (oy * g.ow + ox) * p.row();
-      for (std::size_t ky = p.ky0; ky < p.ky1; ++ky) {
+      const TapSpan s = tap_span(g.first_col(ox), p.kx0, p.kx1, g.w);
+      const long ix = g.first_col(ox) + long(p.kx0 + s.before);
+      for (std::size_t ky = p.ky0; ky < p.ky1; ++ky, out += width) {
         const long iy = g.first_row(oy) + long(ky);
-        for (std::size_t kx = p.kx0; kx < p.kx1; ++kx, out += g.c) {
-          const long ix = g.first_col(ox) + long(kx);
-          if (iy < 0 || ix < 0 || iy >= long(g.h) || ix >= long(g.w))
-            std::fill(out, out + g.c, T(0));
-          else
-            std::copy_n(x + (std::size_t(iy) * g.w + std::size_t(ix)) * g.c, g.c, out);
+        if (iy < 0 || iy >= long(g.h) || s.inside == 0) {
+          std::fill_n(out, width, T(0));
+          continue;
         }
+        std::fill_n(out, s.before * g.c, T(0));
+        std::copy_n(x + (std::size_t(iy) * g.w + std::size_t(ix)) * g.c, s.inside * g.c,
+                    out + s.before * g.c);
+        std::fill_n(out + (s.before + s.inside) * g.c, s.after * g.c, T(0));
       }
     }
 }
@@ -163,17 +182,18 @@ void im2col(const WindowGeometry& g, const TapPlan& p, const T* x, T* cols) {
 /// dx (H, W, C) += the patch gradients dcols (OH·OW, active taps·C) of one image.
 template <class T>
 void col2im_add(const WindowGeometry& g, const TapPlan& p, const T* dcols, T* dx) {
+  const std::size_t width = (p.kx1 - p.kx0) * g.c;
   for (std::size_t oy = 0; oy < g.oh; ++oy)
     for (std::size_t ox = 0; ox < g.ow; ++ox) {
       const T* in = dcols + (oy * g.ow + ox) * p.row();
-      for (std::size_t ky = p.ky0; ky < p.ky1; ++ky) {
+      const TapSpan s = tap_span(g.first_col(ox), p.kx0, p.kx1, g.w);
+      const long ix = g.first_col(ox) + long(p.kx0 + s.before);
+      for (std::size_t ky = p.ky0; ky < p.ky1; ++ky, in += width) {
         const long iy = g.first_row(oy) + long(ky);
-        for (std::size_t kx = p.kx0; kx < p.kx1; ++kx, in += g.c) {
-          const long ix = g.first_col(ox) + long(kx);
-          if (iy < 0 || ix < 0 || iy >= long(g.h) || ix >= long(g.w)) continue;
-          T* d = dx + (std::size_t(iy) * g.w + std::size_t(ix)) * g.c;
-          for (std::size_t c = 0; c < g.c; ++c) d[c] += in[c];
-        }
+        if (iy < 0 || iy >= long(g.h) || s.inside == 0) continue;
+        T* d = dx + (std::size_t(iy) * g.w + std::size_t(ix)) * g.c;
+        const T* src = in + s.before * g.c;
+        for (std::size_t i = 0, n = s.inside * g.c; i < n; ++i) d[i] += src[i];
       }
     }
 }
@@ -188,6 +208,17 @@ inline std::size_t images_per_chunk(const WindowGeometry& g, const TapPlan& p) {
 /// Whether a convolution is a plain (N·H·W, C) × (C, F) product: 1x1, stride 1.
 inline bool is_pointwise(const WindowGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;
+}
+
+/// Zeroes the rows of a (K, F) kernel gradient that no active tap of `p` reaches.
+template <class T>
+void zero_inactive_rows(const TapPlan& p, std::size_t k, std::size_t f, T* dw) {
+  std::size_t next = 0;
+  p.for_each_block([&](std::size_t, std::size_t krow, std::size_t width) {
+    std::fill(dw + next * f, dw + krow * f, T(0));
+    next = krow + width;
+  });
+  std::fill(dw + next * f, dw + k * f, T(0));
 }
 
 /// The threads whose partial results a parallel_for over `n` items leaves: [first, first+count).
@@ -242,42 +273,46 @@ struct Conv2dOp : Node<T> {
       if (w->requires_grad) add_l2(*w);
       return;
     }
+    // Chunk by chunk of images: im2col split over images, then each product split over the
+    // threads by gemm(). Products over the whole chunk leave no per-thread kernel gradients to
+    // zero and add (on ResNet's 1x1 maps a 512 -> 512 kernel is 9.4 MB, its product 128 rows),
+    // and dw's sums run in the order k fixes, whatever the thread count.
     const bool dx_added = x->grad_written;
     const TapPlan p = plan_taps(g);
     const std::size_t image = g.h * g.w * g.c, chunk = images_per_chunk(g, p), kr = p.row();
-    const ThreadSpan threads = over_batch_with_partials(
-        *ws, g.n, 1, w->requires_grad ? k * f : 0,
-        [&](std::size_t first, std::size_t end, std::size_t t) {
-          T* dw = ws->buffer(t, 1, w->requires_grad ? k * f : 0);
-          for (std::size_t i = first; i < end; i += chunk) {
-            const std::size_t m = std::min(chunk, end - i), r = m * rows;
-            T* cols = ws->buffer(t, 0, r * kr);
-            const T* dyi = dy + i * rows * f;
-            if (w->requires_grad) {
-              for (std::size_t j = 0; j < m; ++j)
-                im2col(g, p, x->value.data() + (i + j) * image, cols + j * rows * kr);
-              p.for_each_block([&](std::size_t col, std::size_t krow, std::size_t width) {
-                gemm_serial(Trans::yes, Trans::no, width, f, r, T(1), cols + col, kr, dyi, f,
-                            T(1), dw + krow * f, f);
-              });
-            }
-            if (x->requires_grad) {
-              T* dxi = x->grad.data() + i * image;
-              if (!dx_added) std::fill_n(dxi, m * image, T(0));
-              p.for_each_block([&](std::size_t col, std::size_t krow, std::size_t width) {
-                gemm_serial(Trans::no, Trans::yes, r, width, f, T(1), dyi, f,
-                            w->value.data() + krow * f, f, T(0), cols + col, kr);
-              });
-              for (std::size_t j = 0; j < m; ++j)
-                col2im_add(g, p, cols + j * rows * kr, dxi + j * image);
-            }
+    const T dw_beta = w->requires_grad ? grad_beta(*w) : T(1);
+    if (dw_beta == T(0)) zero_inactive_rows(p, k, f, w->grad.data());
+    ws->reserve_threads(std::size_t(max_threads()));
+    T* cols = ws->buffer(in_parallel() ? thread_index() : 0, 0, std::min(chunk, g.n) * rows * kr);
+    for (std::size_t i = 0; i < g.n; i += chunk) {
+      const std::size_t m = std::min(chunk, g.n - i), r = m * rows;
+      const T* dyi = dy + i * rows * f;
+      if (w->requires_grad) {
+        parallel_for(m, [&](std::size_t first, std::size_t end, std::size_t) {
+          for (std::size_t j = first; j < end; ++j)
+            im2col(g, p, x->value.data() + (i + j) * image, cols + j * rows * kr);
+        });
+        p.for_each_block([&](std::size_t col, std::size_t krow, std::size_t width) {
+          gemm(Trans::yes, Trans::no, width, f, r, T(1), cols + col, kr, dyi, f,
+               i == 0 ? dw_beta : T(1), w->grad.data() + krow * f, f);
+        });
+      }
+      if (x->requires_grad) {
+        p.for_each_block([&](std::size_t col, std::size_t krow, std::size_t width) {
+          gemm(Trans::no, Trans::yes, r, width, f, T(1), dyi, f, w->value.data() + krow * f, f,
+               T(0), cols + col, kr);
+        });
+        parallel_for(m, [&](std::size_t first, std::size_t end, std::size_t) {
+          for (std::size_t j = first; j < end; ++j) {
+            T* dxj = x->grad.data() + (i + j) * image;
+            if (!dx_added) std::fill_n(dxj, image, T(0));
+            col2im_add(g, p, cols + j * rows * kr, dxj);
           }
         });
-    if (x->requires_grad) x->grad_written = true;
-    if (w->requires_grad) {
-      reduce_partials(*ws, 1, threads, k * f, *w);
-      add_l2(*w);
+      }
     }
+    if (x->requires_grad) x->grad_written = true;
+    if (w->requires_grad) add_l2(*w);
   }
 
   void add_l2(Node<T>& kernel) const {
