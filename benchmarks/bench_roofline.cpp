@@ -14,8 +14,9 @@
 // first convolution, whose input needs no gradient, as in a real step). Bytes are what the
 // layer must read or write once at least: forward input, output and parameters; backward
 // upstream gradient, saved input, input gradient, parameters and parameter gradients
-// (4 bytes each, so 4 * (3 in + 2 out + 3 params), 2 in without the input gradient); Adam reads the parameter, its gradient
-// and two moments and writes back three (7 * 4 bytes per parameter).
+// (4 bytes each, so 4 * (3 in + 2 out + 3 params), 2 in without the input gradient); Adam
+// reads the parameter, its gradient and two moments and writes back three (7 * 4 bytes per
+// parameter).
 
 #include <dlfcn.h>
 #include <immintrin.h>
@@ -177,9 +178,9 @@ double forward_flops(Module<float>& layer, const Shape& in, const Shape& out) {
 
 /// Times `layer` forward and backward on random input of shape `in` (training mode; the input
 /// gradient only when `input_grad`, as a real step computes none below the first trainable
-/// layer) and returns its cost and output shape. The backward time leaves out the tape's copy of the
-/// upstream gradient into the layer's output (a serial pass a real step does not make), timed
-/// on its own as a copy of the same size right after each backward pass.
+/// layer) and returns its cost and output shape. The backward time leaves out the tape's copy
+/// of the upstream gradient into the layer's output (a serial pass a real step does not
+/// make), timed on its own as a copy of the same size right after each backward pass.
 std::pair<Cost, Shape> time_layer(Module<float>& layer, const Shape& in, bool input_grad, double budget,
                                   Rng& rng) {
   Tensor<float> x(in);

@@ -142,12 +142,13 @@ inline TapPlan plan_taps(const WindowGeometry& g) {
   return p;
 }
 
-/// The taps [kx0, kx1) of a window row starting at input column `first`, split into those left
-/// of the input, inside it and right of it (counts; the inside ones are contiguous in memory).
+/// Counts of a window row's taps left of the input, inside it and right of it.
 struct TapSpan {
   std::size_t before, inside, after;
 };
 
+/// The taps [kx0, kx1) of a window row starting at input column `first`, split as TapSpan
+/// counts (the inside ones are contiguous in memory).
 inline TapSpan tap_span(long first, std::size_t kx0, std::size_t kx1, std::size_t w) {
   const long lo = first + long(kx0), hi = first + long(kx1);  // input columns [lo, hi)
   const long in_lo = std::clamp(lo, 0L, long(w)), in_hi = std::clamp(hi, in_lo, long(w));
