@@ -9,6 +9,7 @@
 /// the statistics and one for the output; backward one for the sums and one for dx, each
 /// reading x and dy only (the activation's derivative recomputed from x).
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -49,10 +50,10 @@ struct BatchNormOptions {
 
 namespace detail {
 
-/// Rows per part of a pass over rows of c channels: at least 64 and 65,536 values, so a pass
-/// shorter than waking a second thread stays on one (ResNet's 1x1 maps: 128 rows of 512).
+/// Rows per part of a pass over rows of c channels: at least 64 rows and element_grain values
+/// (ResNet's 1x1 maps, 128 rows of 512, stay on one thread).
 inline std::size_t row_grain(std::size_t c) {
-  return std::max<std::size_t>(64, ((std::size_t(1) << 16) + c - 1) / c);
+  return std::max<std::size_t>(64, (element_grain + c - 1) / c);
 }
 
 /// Per-channel sums over rows: f(row, acc) adds one row's two contributions per channel into

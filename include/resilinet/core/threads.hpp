@@ -200,6 +200,10 @@ class SerialScope {
 /// work) or inside a SerialScope.
 inline bool in_parallel() { return detail::in_part || detail::serial_thread; }
 
+/// Values an element-wise pass needs per part before it is split over threads: a shorter part
+/// takes about as long as waking a sleeping pool thread, so it stays on the calling one.
+inline constexpr std::size_t element_grain = std::size_t(1) << 16;
+
 /// Calls f(begin, end, part) on contiguous, disjoint ranges covering [0, n), one part per
 /// thread, in parallel; each part gets at least `grain` items, so small loops stay on one
 /// thread. Nested calls run on the calling thread. The split and the part numbers depend only

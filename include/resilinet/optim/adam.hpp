@@ -95,7 +95,7 @@ class Adam : public Optimizer<T> {
 #endif
           for (; i < end; ++i) step(w[i], g[i], m[i], v[i], [](T x) { return std::sqrt(x); });
         },
-        std::size_t(1) << 16);
+        element_grain);
   }
 
  private:
