@@ -142,17 +142,18 @@ inline TapPlan plan_taps(const WindowGeometry& g) {
   return p;
 }
 
-/// Counts of a window row's taps left of the input, inside it and right of it.
+/// Counts of a window row's taps left of the input, inside it (contiguous in memory, from
+/// input column `column`) and right of it.
 struct TapSpan {
-  std::size_t before, inside, after;
+  std::size_t before, inside, after, column;
 };
 
-/// The taps [kx0, kx1) of a window row starting at input column `first`, split as TapSpan
-/// counts (the inside ones are contiguous in memory).
+/// The taps [kx0, kx1) of a window row starting at input column `first`, split as TapSpan.
 inline TapSpan tap_span(long first, std::size_t kx0, std::size_t kx1, std::size_t w) {
   const long lo = first + long(kx0), hi = first + long(kx1);  // input columns [lo, hi)
   const long in_lo = std::clamp(lo, 0L, long(w)), in_hi = std::clamp(hi, in_lo, long(w));
-  return {std::size_t(in_lo - lo), std::size_t(in_hi - in_lo), std::size_t(hi - in_hi)};
+  return {std::size_t(in_lo - lo), std::size_t(in_hi - in_lo), std::size_t(hi - in_hi),
+          std::size_t(in_lo)};
 }
 
 /// cols (OH·OW, active taps·C) ← the input patches of one image x (H, W, C); zeros off the
@@ -165,7 +166,6 @@ void im2col(const WindowGeometry& g, const TapPlan& p, const T* x, T* cols) {
     for (std::size_t ox = 0; ox < g.ow; ++ox) {
       T* out = cols + (oy * g.ow + ox) * p.row();
       const TapSpan s = tap_span(g.first_col(ox), p.kx0, p.kx1, g.w);
-      const long ix = g.first_col(ox) + long(p.kx0 + s.before);
       for (std::size_t ky = p.ky0; ky < p.ky1; ++ky, out += width) {
         const long iy = g.first_row(oy) + long(ky);
         if (iy < 0 || iy >= long(g.h) || s.inside == 0) {
@@ -173,7 +173,7 @@ void im2col(const WindowGeometry& g, const TapPlan& p, const T* x, T* cols) {
           continue;
         }
         std::fill_n(out, s.before * g.c, T(0));
-        std::copy_n(x + (std::size_t(iy) * g.w + std::size_t(ix)) * g.c, s.inside * g.c,
+        std::copy_n(x + (std::size_t(iy) * g.w + s.column) * g.c, s.inside * g.c,
                     out + s.before * g.c);
         std::fill_n(out + (s.before + s.inside) * g.c, s.after * g.c, T(0));
       }
@@ -188,11 +188,10 @@ void col2im_add(const WindowGeometry& g, const TapPlan& p, const T* dcols, T* dx
     for (std::size_t ox = 0; ox < g.ow; ++ox) {
       const T* in = dcols + (oy * g.ow + ox) * p.row();
       const TapSpan s = tap_span(g.first_col(ox), p.kx0, p.kx1, g.w);
-      const long ix = g.first_col(ox) + long(p.kx0 + s.before);
       for (std::size_t ky = p.ky0; ky < p.ky1; ++ky, in += width) {
         const long iy = g.first_row(oy) + long(ky);
         if (iy < 0 || iy >= long(g.h) || s.inside == 0) continue;
-        T* d = dx + (std::size_t(iy) * g.w + std::size_t(ix)) * g.c;
+        T* d = dx + (std::size_t(iy) * g.w + s.column) * g.c;
         const T* src = in + s.before * g.c;
         for (std::size_t i = 0, n = s.inside * g.c; i < n; ++i) d[i] += src[i];
       }
