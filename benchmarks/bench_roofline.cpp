@@ -1,6 +1,7 @@
 // Where a CIFAR training step's time goes, against the machine's limits. Measures the core's
 // peak (a loop of independent FMAs in the widest vectors the build has) and memory bandwidth
-// (a stream triad over arrays far larger than the caches), then times every layer of CIFAR
+// (a stream triad over arrays far larger than the caches), and with --threads N > 1 both again
+// on N threads at once (the limits the table is then against), then times every layer of CIFAR
 // MobileNet (alpha 0.75) or ResNet-18 forward and backward on its own at the training batch,
 // and Adam's update, and prints per layer kind the time, FLOPs and bytes with the achieved
 // GFLOP/s and GB/s beside those limits (a roofline table).
@@ -28,8 +29,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -78,46 +81,69 @@ Vec splat(float f) { return _mm_set1_ps(f); }
 Vec madd(Vec v, Vec a, Vec b) { return _mm_add_ps(_mm_mul_ps(v, a), b); }
 #endif
 
-/// The core's peak in GFLOP/s from 12 independent multiply-add chains in the widest vectors
-/// built for (12 chains cover the FMA latency of every current x86-64 core).
-double measure_peak(double budget) {
+/// Runs f(i) on `n` threads of its own at once (i = 0..n-1) and returns when all are done.
+template <class F>
+void on_threads(int n, F&& f) {
+  std::vector<std::thread> pool;
+  for (int i = 1; i < n; ++i) pool.emplace_back(f, i);
+  f(0);
+  for (std::thread& t : pool) t.join();
+}
+
+/// The peak in GFLOP/s of `threads` cores together, each running 12 independent multiply-add
+/// chains in the widest vectors built for (12 chains cover the FMA latency of every current
+/// x86-64 core): the FLOPs of all threads over the slowest thread's time, best of 5 trials.
+double measure_peak(double budget, int threads) {
   constexpr int kChains = 12, kLanes = sizeof(Vec) / sizeof(float);
   const long reps = 1 << 20;
   double best = 0;
   for (int trial = 0; trial < 5; ++trial) {
-    const auto t0 = Clock::now();
-    double flops = 0, sink = 0;
-    while (since(t0) < budget / 5) {
-      Vec acc[kChains];
-      const Vec a = splat(0.999f), b = splat(1e-3f);
-      for (auto& v : acc) v = splat(1.0f);
-      for (long r = 0; r < reps; ++r)
-        for (auto& v : acc) v = madd(v, a, b);
-      float lanes[kLanes];
-      for (const auto& v : acc) {
-        std::memcpy(lanes, &v, sizeof v);
-        for (float f : lanes) sink += f;
+    std::vector<double> flops(threads), seconds(threads), sink(threads);
+    on_threads(threads, [&](int i) {
+      const auto t0 = Clock::now();
+      while (since(t0) < budget / 5) {
+        // Distinct start values: chains that start equal compute equal values, and GCC then
+        // keeps only one of them (it did once the loop ran on threads), timing FMA latency.
+        Vec acc[kChains];
+        const Vec a = splat(0.999f), b = splat(1e-3f);
+        for (int c = 0; c < kChains; ++c) acc[c] = splat(1.0f + 0.01f * float(c));
+        for (long r = 0; r < reps; ++r)
+          for (auto& v : acc) v = madd(v, a, b);
+        float lanes[kLanes];
+        for (const auto& v : acc) {
+          std::memcpy(lanes, &v, sizeof v);
+          for (float f : lanes) sink[i] += f;
+        }
+        flops[i] += 2.0 * kLanes * kChains * reps;
       }
-      flops += 2.0 * kLanes * kChains * reps;
-    }
-    const double seconds = since(t0);
-    if (sink == 42.0) std::printf(" ");  // keeps the chains alive
-    best = std::max(best, flops / seconds / 1e9);
+      seconds[i] = since(t0);
+    });
+    for (double s : sink)
+      if (s == 42.0) std::printf(" ");  // keeps the chains alive
+    const double total = std::accumulate(flops.begin(), flops.end(), 0.0);
+    best = std::max(best, total / *std::max_element(seconds.begin(), seconds.end()) / 1e9);
   }
   return best;
 }
 
-/// One core's memory bandwidth in GB/s: a[i] = b[i] + s c[i] over 3 x 128 MiB, counting 12
-/// bytes per element (the write-allocate read of `a` not counted, as STREAM does).
-double measure_bandwidth(double budget) {
+/// The memory bandwidth in GB/s of `threads` cores together: a[i] = b[i] + s c[i] over
+/// 3 x 128 MiB, each thread on its own contiguous share (first touched by that thread),
+/// counting 12 bytes per element (the write-allocate read of `a` not counted, as STREAM does).
+double measure_bandwidth(double budget, int threads) {
   const std::size_t n = std::size_t(32) << 20;
-  std::vector<float> a(n, 0.0f), b(n, 1.0f), c(n, 2.0f);
+  std::unique_ptr<float[]> a(new float[n]), b(new float[n]), c(new float[n]);
+  auto share = [&](int i, auto&& f) {
+    const std::size_t first = n * std::size_t(i) / std::size_t(threads);
+    const std::size_t end = n * std::size_t(i + 1) / std::size_t(threads);
+    for (std::size_t k = first; k < end; ++k) f(k);
+  };
+  on_threads(threads, [&](int i) { share(i, [&](std::size_t k) { a[k] = 0.0f, b[k] = 1.0f, c[k] = 2.0f; }); });
   double best = 0;
   const auto start = Clock::now();
   for (int trial = 0; trial < 3 || since(start) < budget; ++trial) {
-    const auto t0 = Clock::now();
     const float s = 0.5f + float(trial) * 1e-6f;
-    for (std::size_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+    const auto t0 = Clock::now();
+    on_threads(threads, [&](int i) { share(i, [&](std::size_t k) { a[k] = b[k] + s * c[k]; }); });
     best = std::max(best, 12.0 * double(n) / since(t0) / 1e9);
   }
   if (a[n / 2] == 42.0f) std::printf(" ");
@@ -329,17 +355,26 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   set_num_threads(threads);
 
-  const double peak = measure_peak(1.0);
-  const double bandwidth = measure_bandwidth(1.0);
-  std::printf("machine: peak %.1f GFLOP/s (%s FMA loop, 1 core), memory bandwidth %.1f GB/s (triad, 1 core); "
-              "ridge %.1f FLOP/byte; OpenBLAS kernels %s\n",
-              peak, kIsa, bandwidth, peak / bandwidth, blas_kernels());
+  // One core's limits, and with more threads those of as many cores together, which the
+  // table's %peak and %bw columns are then against: what a second thread can add at most.
+  const double core_peak = measure_peak(1.0, 1), core_bandwidth = measure_bandwidth(1.0, 1);
+  std::printf("machine: 1 core: peak %.1f GFLOP/s (%s FMA loop), memory bandwidth %.1f GB/s (triad); ridge %.1f "
+              "FLOP/byte; OpenBLAS kernels %s\n",
+              core_peak, kIsa, core_bandwidth, core_peak / core_bandwidth, blas_kernels());
+  double peak = core_peak, bandwidth = core_bandwidth;
+  if (threads > 1 && !gemm_only) {
+    peak = measure_peak(1.0, threads);
+    bandwidth = measure_bandwidth(1.0, threads);
+    std::printf("machine: %d threads: peak %.1f GFLOP/s (%.2fx one core), memory bandwidth %.1f GB/s (%.2fx); "
+                "ridge %.1f FLOP/byte\n",
+                threads, peak, peak / core_peak, bandwidth, bandwidth / core_bandwidth, peak / bandwidth);
+  }
   std::fflush(stdout);
 
   Rng rng(1);
   if (gemm_only) {
     set_num_threads(1);
-    compare_gemm(peak, seconds, rng);
+    compare_gemm(core_peak, seconds, rng);
     return 0;
   }
   std::unique_ptr<Sequential<float>> model = model_name == "resnet" ? build_resnet<float>(ResNetOptions{}, rng)

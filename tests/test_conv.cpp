@@ -408,6 +408,40 @@ TEST_CASE("global average pooling, zero padding, flatten and reshape: hand-compu
   CHECK(back.node() == v.node());  // views: nothing copied
 }
 
+TEST_CASE("zero padding split over two threads places, and routes back, every value") {
+  TwoThreads two;
+  Rng rng(36);
+  const std::size_t n = 6, h = 40, w = 40, c = 16, oh = h + 3, ow = w + 3;  // parts of 3 images
+  const auto x0 = testing::random_tensor<float>(Shape{n, h, w, c}, rng);
+  const auto dy = testing::random_tensor<float>(Shape{n, oh, ow, c}, rng);
+  Tape<float> tape;
+  auto x = tape.input(x0, true);
+  auto a = zero_pad2d<float>(x, 1, 2, 0, 3);  // rows 1 above, 2 below; columns 3 on the right
+  REQUIRE(a.shape() == Shape{n, oh, ow, c});
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t r = 0; r < oh; ++r)
+      for (std::size_t q = 0; q < ow; ++q)
+        for (std::size_t k = 0; k < c; ++k) {
+          const bool inside = r >= 1 && r < h + 1 && q < w;
+          const float expect = inside ? x0[((i * h + r - 1) * w + q) * c + k] : 0.0f;
+          wrong += a.value()[((i * oh + r) * ow + q) * c + k] != expect;
+        }
+  CHECK(wrong == 0);
+  // Two uses of x: the first backward writes dx, the second adds to it.
+  auto b = zero_pad2d<float>(x, 1, 2, 0, 3);
+  tape.backward(add(a, b), dy);
+  wrong = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t r = 0; r < h; ++r)
+      for (std::size_t q = 0; q < w; ++q)
+        for (std::size_t k = 0; k < c; ++k) {
+          const float g = dy[((i * oh + r + 1) * ow + q) * c + k];
+          wrong += x.grad()[((i * h + r) * w + q) * c + k] != g + g;
+        }
+  CHECK(wrong == 0);
+}
+
 TEST_CASE("max pool: same padding ignores padded cells, ties go to the first cell") {
   Tape<double> tape;
   // All-negative input: a padded zero must never win.

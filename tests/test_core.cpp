@@ -232,6 +232,18 @@ TEST_CASE("the pool's threads sleep between loops instead of spinning") {
   set_num_threads(before);
 }
 
+TEST_CASE_TEMPLATE("part_stride keeps two parts' sums on separate cache lines at any alignment", T,
+                   float, double) {
+  for (std::size_t n : {1, 15, 16, 17, 24, 48, 250, 768}) {
+    CAPTURE(n);
+    const std::size_t bytes = part_stride<T>(n) * sizeof(T);
+    CHECK(bytes % 64 == 0);
+    // A slot of n values starting anywhere in a line ends at least a line before the next slot.
+    CHECK(bytes >= n * sizeof(T) + 64);
+    CHECK(bytes < n * sizeof(T) + 128);
+  }
+}
+
 TEST_CASE("DatasetSource serves every example once per epoch, shuffled when asked") {
   Dataset<float> d;
   d.x = Tensor<float>(Shape{10, 1});

@@ -88,7 +88,7 @@ template <class T>
 void activation_and_bias_backward(Activation act, const T* y, const T* dy, T* dz, T* db,
                                   std::size_t r, std::size_t n, Tensor<T>& partials) {
   if (act == Activation::linear && !db && dz == dy) return;
-  const std::size_t stride = (n + 31) / 16 * 16;  // at least 64 bytes between two parts' sums
+  const std::size_t stride = part_stride<T>(n);
   if (db) {
     partials.resize(Shape{std::size_t(max_threads()), stride});
     partials.fill(T(0));

@@ -4,6 +4,7 @@
 ///
 /// Shape letters as in conv_ops.hpp: N batch, H/W height/width, C channels, OH/OW output.
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -61,6 +62,12 @@ struct GlobalAveragePoolOp : Node<T> {
   }
 };
 
+/// Images per part of a pass over images of `values` values each, so that each part has at
+/// least element_grain values (a shorter one stays on the calling thread).
+inline std::size_t image_grain(std::size_t values) {
+  return std::max<std::size_t>(1, element_grain / std::max<std::size_t>(values, 1));
+}
+
 /// y = x with zero rows/columns added around H and W.
 template <class T>
 struct ZeroPadOp : Node<T> {
@@ -70,15 +77,20 @@ struct ZeroPadOp : Node<T> {
     const bool added = x->grad_written;
     const T* dy = this->grad.data();
     T* dx = x->grad.data();
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t y = 0; y < h; ++y) {
-        const T* src = dy + ((i * oh + y + top) * ow + left) * c;
-        T* dst = dx + (i * h + y) * w * c;
-        if (added)
-          for (std::size_t k = 0; k < w * c; ++k) dst[k] += src[k];
-        else
-          std::copy_n(src, w * c, dst);
-      }
+    parallel_for(
+        n,
+        [&](std::size_t first, std::size_t end, std::size_t) {
+          for (std::size_t i = first; i < end; ++i)
+            for (std::size_t y = 0; y < h; ++y) {
+              const T* src = dy + ((i * oh + y + top) * ow + left) * c;
+              T* dst = dx + (i * h + y) * w * c;
+              if (added)
+                for (std::size_t k = 0; k < w * c; ++k) dst[k] += src[k];
+              else
+                std::copy_n(src, w * c, dst);
+            }
+        },
+        image_grain(oh * ow * c));
     x->grad_written = true;
   }
 };
@@ -162,17 +174,22 @@ void zero_pad2d_forward(const Shape& s, const Shape& out, std::size_t top, std::
                         const T* x, T* y) {
   const std::size_t h = s[1], w = s[2], c = s[3], oh = out[1], row = out[2] * c;
   const std::size_t bottom = oh - h - top, right = out[2] - w - left;
-  for (std::size_t i = 0; i < s[0]; ++i) {
-    T* img = y + i * oh * row;
-    std::fill_n(img, top * row, T(0));                           // rows above
-    std::fill_n(img + (top + h) * row, bottom * row, T(0));      // rows below
-    for (std::size_t r = 0; r < h; ++r) {
-      T* o = img + (r + top) * row;
-      std::fill_n(o, left * c, T(0));
-      std::copy_n(x + (i * h + r) * w * c, w * c, o + left * c);
-      std::fill_n(o + (left + w) * c, right * c, T(0));
-    }
-  }
+  parallel_for(
+      s[0],
+      [&](std::size_t first, std::size_t end, std::size_t) {
+        for (std::size_t i = first; i < end; ++i) {
+          T* img = y + i * oh * row;
+          std::fill_n(img, top * row, T(0));                       // rows above
+          std::fill_n(img + (top + h) * row, bottom * row, T(0));  // rows below
+          for (std::size_t r = 0; r < h; ++r) {
+            T* o = img + (r + top) * row;
+            std::fill_n(o, left * c, T(0));
+            std::copy_n(x + (i * h + r) * w * c, w * c, o + left * c);
+            std::fill_n(o + (left + w) * c, right * c, T(0));
+          }
+        }
+      },
+      image_grain(oh * row));
 }
 
 }  // namespace detail

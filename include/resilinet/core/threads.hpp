@@ -204,6 +204,15 @@ inline bool in_parallel() { return detail::in_part || detail::serial_thread; }
 /// takes about as long as waking a sleeping pool thread, so it stays on the calling one.
 inline constexpr std::size_t element_grain = std::size_t(1) << 16;
 
+/// Distance in values of T between two parts' slots of per-part sums of `n` values: n rounded
+/// up to whole 64-byte cache lines, plus one line, so that two parts never write the same line
+/// whatever the buffer's alignment (threads adding into one line stall each other every time).
+template <class T>
+constexpr std::size_t part_stride(std::size_t n) {
+  constexpr std::size_t line = 64 / sizeof(T);
+  return (n + line - 1) / line * line + line;
+}
+
 /// Calls f(begin, end, part) on contiguous, disjoint ranges covering [0, n), one part per
 /// thread, in parallel; each part gets at least `grain` items, so small loops stay on one
 /// thread. Nested calls run on the calling thread. The split and the part numbers depend only
