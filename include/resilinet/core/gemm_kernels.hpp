@@ -179,10 +179,13 @@ void pack_columns(const float* b, std::size_t ldb, std::size_t p0, std::size_t k
 /// The register tile: rows × cols of c (rows ≤ R, cols ≤ lanes·V) = alpha·(op(A) rows · B
 /// panel over kc) + beta·c, with B's panel packed k-major and A either a packed panel (PackedA:
 /// k-major, R values per step) or `rows` rows read in place at row stride lda (rows past `rows`
-/// repeat the last).
+/// repeat the last). Never inlined: where GCC inlined it into its caller's loops (a driver
+/// calling gemm_serial() from main) a 32768×64×147 product ran at 46–60 GFLOP/s, against
+/// 98–147 as a call.
 template <int R, int V, bool PackedA>
-void packed_tile(std::size_t kc, const float* a, std::size_t lda, const float* bp, std::size_t rows,
-                 std::size_t cols, float alpha, float beta, float* c, std::size_t ldc) {
+[[gnu::noinline]] void packed_tile(std::size_t kc, const float* a, std::size_t lda, const float* bp,
+                                   std::size_t rows, std::size_t cols, float alpha, float beta, float* c,
+                                   std::size_t ldc) {
   constexpr int L = Simd::lanes;
   const float* ar[R];
   for (int r = 0; r < R; ++r) ar[r] = PackedA ? a + r : a + std::min<std::size_t>(std::size_t(r), rows - 1) * lda;
