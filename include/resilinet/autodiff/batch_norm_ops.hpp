@@ -53,7 +53,7 @@ namespace detail {
 /// Rows per part of a pass over rows of c channels: at least 64 rows and element_grain values
 /// (ResNet's 1x1 maps, 128 rows of 512, stay on one thread).
 inline std::size_t row_grain(std::size_t c) {
-  return std::max<std::size_t>(64, (element_grain + c - 1) / c);
+  return std::max<std::size_t>(64, items_per_grain(c));
 }
 
 /// Per-channel sums over rows: f(row, acc) adds one row's two contributions per channel into

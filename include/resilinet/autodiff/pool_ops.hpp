@@ -62,12 +62,6 @@ struct GlobalAveragePoolOp : Node<T> {
   }
 };
 
-/// Images per part of a pass over images of `values` values each, so that each part has at
-/// least element_grain values (a shorter one stays on the calling thread).
-inline std::size_t image_grain(std::size_t values) {
-  return std::max<std::size_t>(1, element_grain / std::max<std::size_t>(values, 1));
-}
-
 /// y = x with zero rows/columns added around H and W.
 template <class T>
 struct ZeroPadOp : Node<T> {
@@ -90,7 +84,7 @@ struct ZeroPadOp : Node<T> {
                 std::copy_n(src, w * c, dst);
             }
         },
-        image_grain(oh * ow * c));
+        items_per_grain(oh * ow * c));
     x->grad_written = true;
   }
 };
@@ -189,7 +183,7 @@ void zero_pad2d_forward(const Shape& s, const Shape& out, std::size_t top, std::
           }
         }
       },
-      image_grain(oh * row));
+      items_per_grain(oh * row));
 }
 
 }  // namespace detail

@@ -204,6 +204,12 @@ inline bool in_parallel() { return detail::in_part || detail::serial_thread; }
 /// takes about as long as waking a sleeping pool thread, so it stays on the calling one.
 inline constexpr std::size_t element_grain = std::size_t(1) << 16;
 
+/// Items of `values` values each that a part needs to hold element_grain values (at least 1):
+/// the grain of a parallel_for over rows, images or other items.
+inline constexpr std::size_t items_per_grain(std::size_t values) {
+  return values == 0 ? element_grain : (element_grain + values - 1) / values;
+}
+
 /// Distance in values of T between two parts' slots of per-part sums of `n` values: n rounded
 /// up to whole 64-byte cache lines, plus one line, so that two parts never write the same line
 /// whatever the buffer's alignment (threads adding into one line stall each other every time).
