@@ -104,7 +104,8 @@ TEST_CASE("float products agree with a naive loop across the packed kernel's blo
   Rng rng(13);
   struct Case { std::size_t m, n, k; };
   const Case cases[] = {{2, 1, 1},    {13, 17, 5},  {12, 32, 256}, {25, 48, 257}, {241, 33, 24},
-                        {7, 96, 600}, {250, 250, 23}, {30, 250, 520}, {97, 40, 31}};
+                        {7, 96, 600}, {250, 250, 23}, {30, 250, 520}, {97, 40, 31},
+                        {5, 3, 700},  {13, 17, 2000}, {25, 40, 3001}};  // the last three cut k with Aᵀ
   double worst = 0;
   for (const Case& s : cases)
     for (Trans ta : {Trans::no, Trans::yes})
@@ -141,6 +142,37 @@ TEST_CASE("float products agree with a naive loop across the packed kernel's blo
           worst = std::max(worst, maxdiff);
         }
   MESSAGE("largest difference from the double-precision loop: " << worst);
+}
+
+TEST_CASE("a transposed product's long k is cut into the same parts whatever the threads") {
+  // Kernel gradients (Xᵀ·dY over a batch's rows) cut k into detail::k_parts() parts, summed in
+  // order: the count follows the shape, so one thread and two give the same bits, and a row
+  // block of C read before the sum (beta = 1) or never read (beta = 0) comes out right.
+  Rng rng(17);
+  const std::size_t m = 24, n = 40, k = 5003;
+  REQUIRE(detail::k_parts(Trans::yes, m, n, k) == 8);
+  CHECK(detail::k_parts(Trans::no, m, n, k) == 1);
+  CHECK(detail::k_parts(Trans::yes, 384, 384, 12288) == 2);
+  CHECK(detail::k_parts(Trans::yes, 768, 768, 1152) == 1);
+  auto a = testing::random_tensor<float>(Shape{k * m}, rng);
+  auto b = testing::random_tensor<float>(Shape{k * n}, rng);
+  auto c0 = testing::random_tensor<float>(Shape{m * n}, rng);
+  const int before = max_threads();
+  for (float beta : {0.0f, 1.0f}) {
+    Tensor<float> want = c0, one = c0, two = c0;
+    naive_gemm(Trans::yes, Trans::no, m, n, k, 1.0f, a.data(), m, b.data(), n, beta, want.data(), n);
+    set_num_threads(1);
+    gemm(Trans::yes, Trans::no, m, n, k, 1.0f, a.data(), m, b.data(), n, beta, one.data(), n);
+    set_num_threads(2);
+    gemm(Trans::yes, Trans::no, m, n, k, 1.0f, a.data(), m, b.data(), n, beta, two.data(), n);
+    CAPTURE(beta);
+    CHECK(std::equal(one.begin(), one.end(), two.begin()));
+    double maxdiff = 0;
+    for (std::size_t i = 0; i < m * n; ++i)
+      maxdiff = std::max(maxdiff, std::abs(double(one[i]) - double(want[i])));
+    CHECK(maxdiff < 1e-5 * std::sqrt(double(k)));
+  }
+  set_num_threads(before);
 }
 
 #if defined(__AVX512F__)
