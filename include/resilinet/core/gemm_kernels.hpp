@@ -194,9 +194,9 @@ void pack_columns(const float* b, std::size_t ldb, std::size_t p0, std::size_t k
 /// k-major, R values per step) or `rows` rows read in place at row stride lda (rows past `rows`
 /// repeat the last). While it sums, the tile prefetches its lines of C (a product over
 /// DRAM-sized A and C with k = 24 ran at 89 GFLOP/s, with them at 163: the stores no longer
-/// wait for C's lines) and, given `next`, the rows of A the next tile reads in place. Never inlined: where GCC inlined it into its caller's loops (a driver
-/// calling gemm_serial() from main) a 32768×64×147 product ran at 46–60 GFLOP/s, against
-/// 98–147 as a call.
+/// wait for C's lines) and, given `next`, the rows of A the next tile reads in place. Never
+/// inlined: where GCC inlined it into its caller's loops (a driver calling gemm_serial() from
+/// main) a 32768×64×147 product ran at 46–60 GFLOP/s, against 98–147 as a call.
 template <int R, int V, bool PackedA>
 [[gnu::noinline]] void packed_tile(std::size_t kc, const float* a, std::size_t lda, const float* bp,
                                    std::size_t rows, std::size_t cols, float alpha, float beta, float* c,
@@ -256,9 +256,9 @@ void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::si
         const std::size_t rows = std::min(P::mc, m - i0);
         if (ta == Trans::yes) pack_rows<R>(a, lda, p0, kc, i0, rows, a_pack.data());  // Aᵀ's rows are A's columns
         // A product of one block of rows (a kernel gradient: k long, m and n short) packs a new
-        // k-block of B, and of a transposed A, for every few tiles: each tile prefetches its
-        // share of the next k-block's rows, so the packing reads cache, not DRAM (96x96x123008
-        // Aᵀ·B: 113 GFLOP/s before, 126 after).
+        // k-block of B (as stored) and of a transposed A for every few tiles: each tile
+        // prefetches its share of the next k-block's rows, so the packing reads cache, not DRAM
+        // (96x96x123008 Aᵀ·B: 113 GFLOP/s before, 126 after).
         const std::size_t next_kc = m <= P::mc && p0 + kc < k ? std::min(P::kc, k - p0 - kc) : 0;
         const std::size_t tiles = (rows + R - 1) / R * ((cols + W - 1) / W);
         std::size_t t = 0;
