@@ -146,8 +146,9 @@ TEST_CASE("float products agree with a naive loop across the packed kernel's blo
 
 TEST_CASE("a transposed product's long k is cut into the same parts whatever the threads") {
   // Kernel gradients (Xᵀ·dY over a batch's rows) cut k into detail::k_parts() parts, summed in
-  // order: the count follows the shape, so one thread and two give the same bits, and a row
-  // block of C read before the sum (beta = 1) or never read (beta = 0) comes out right.
+  // order: the count follows the shape, so one thread and two give the same bits, and C added
+  // onto (beta = 1) or overwritten (beta = 0) comes out right. (That C is never read when
+  // beta = 0 is checked with NaN by the naive-loop case above, whose last three shapes are cut.)
   Rng rng(17);
   const std::size_t m = 24, n = 40, k = 5003;
   REQUIRE(detail::k_parts(Trans::yes, m, n, k) == 8);
