@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "resilinet/core/threads.hpp"
+
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #define RESILINET_GEMM_KERNELS 1
@@ -145,12 +147,9 @@ struct PackBuffers {
   }
 };
 
-/// Floats per cache line.
-constexpr std::size_t line_floats = 64 / sizeof(float);
-
 /// Prefetches the lines of `count` consecutive floats at p for reading.
 inline void prefetch_run(const float* p, std::size_t count) {
-  for (std::size_t q = 0; q < count; q += line_floats) __builtin_prefetch(p + q, 0, 3);
+  for (std::size_t q = 0; q < count; q += values_per_line<float>) __builtin_prefetch(p + q, 0, 3);
 }
 
 /// Copies rows [p0, p0+kc) × columns [j0, j0+cols) of a row-major matrix (row stride ld) as
@@ -211,7 +210,7 @@ template <int R, int V, bool PackedA>
     for (int v = 0; v < V; ++v) acc[r][v] = Simd::zero();
   for (std::size_t p = 0; p < kc; ++p, bp += L * V) {
     // One line per step, row after row: C's lines for writing, then the next tile's A.
-    const std::size_t row = p % R, line = p / R * line_floats;
+    const std::size_t row = p % R, line = p / R * values_per_line<float>;
     if (line < cols && row < rows) __builtin_prefetch(c + row * ldc + line, 1, 3);
     if (next && line < kc) __builtin_prefetch(next + row * lda + line, 0, 3);
     Simd::Vec bv[V];

@@ -210,12 +210,16 @@ inline constexpr std::size_t items_per_grain(std::size_t values) {
   return values == 0 ? element_grain : (element_grain + values - 1) / values;
 }
 
+/// Values of T in one 64-byte cache line.
+template <class T>
+inline constexpr std::size_t values_per_line = 64 / sizeof(T);
+
 /// Distance in values of T between two parts' slots of per-part sums of `n` values: n rounded
-/// up to whole 64-byte cache lines, plus one line, so that two parts never write the same line
+/// up to whole cache lines, plus one line, so that two parts never write the same line
 /// whatever the buffer's alignment (threads adding into one line stall each other every time).
 template <class T>
 constexpr std::size_t part_stride(std::size_t n) {
-  constexpr std::size_t line = 64 / sizeof(T);
+  constexpr std::size_t line = values_per_line<T>;
   return (n + line - 1) / line * line + line;
 }
 
