@@ -151,6 +151,36 @@ TEST_CASE("a value used twice receives the sum of both gradients") {
     CHECK(a.grad()[i] == doctest::Approx(2 * a.value()[i] + 3));
 }
 
+TEST_CASE("zero_grad: readers see zeros, the next pass assigns, later passes add") {
+  Rng rng(8);
+  auto w = param("w", Shape{3, 2}, rng);
+  const auto x = testing::random_tensor<double>(Shape{4, 3}, rng);
+  Tape<double> tape;
+  const auto pass = [&] {
+    tape.clear();
+    tape.backward(sum<double>(matmul<double>(tape.input(x), w)));
+  };
+  for (double& g : w.mutable_grad()) g = 7.0;  // stale values zero_grad() must hide
+  w.zero_grad();
+  for (double g : w.grad()) CHECK(g == 0.0);
+  w.mutable_grad()[0] = 7.0;
+  w.zero_grad();
+  pass();  // d sum(x·w) / dw(i, j) = Σ_r x(r, i)
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 2; ++j)
+      CHECK(w.grad()(i, j) == doctest::Approx(x(0, i) + x(1, i) + x(2, i) + x(3, i)));
+  const Tensor<double> once = w.grad();
+  pass();
+  for (std::size_t k = 0; k < once.size(); ++k) CHECK(w.grad()[k] == doctest::Approx(2 * once[k]));
+  w.zero_grad();
+  w.mutable_grad()[1] = 1.0;  // a writer after zero_grad() starts from zeros
+  CHECK(w.grad()[0] == 0.0);
+  CHECK(w.grad()[1] == 1.0);
+  // A value's gradient seen through a Var on the parameter: zeros, not the stale 2·once.
+  w.zero_grad();
+  CHECK(Var<double>(w).grad()[2] == 0.0);
+}
+
 TEST_CASE("the tape reuses its nodes and buffers across identical steps") {
   Rng rng(6);
   auto w = param("w", Shape{8, 4}, rng);

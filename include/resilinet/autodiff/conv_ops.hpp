@@ -210,15 +210,24 @@ inline bool is_pointwise(const WindowGeometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;
 }
 
-/// Zeroes the rows of a (K, F) kernel gradient that no active tap of `p` reaches.
+/// Zeroes the rows of a (K, F) kernel gradient that no active tap of `p` reaches, split over
+/// the threads (on ResNet's 1x1 maps, 8.4 of a 512 -> 512 kernel's 9.4 MB).
 template <class T>
 void zero_inactive_rows(const TapPlan& p, std::size_t k, std::size_t f, T* dw) {
+  const auto zero = [&](std::size_t r0, std::size_t r1) {
+    parallel_for(
+        r1 - r0,
+        [&](std::size_t a, std::size_t b, std::size_t) {
+          std::fill(dw + (r0 + a) * f, dw + (r0 + b) * f, T(0));
+        },
+        items_per_grain(f));
+  };
   std::size_t next = 0;
   p.for_each_block([&](std::size_t, std::size_t krow, std::size_t width) {
-    std::fill(dw + next * f, dw + krow * f, T(0));
+    zero(next, krow);
     next = krow + width;
   });
-  std::fill(dw + next * f, dw + k * f, T(0));
+  zero(next, k);
 }
 
 /// The threads whose partial results a parallel_for over `n` items leaves: [first, first+count).
@@ -262,11 +271,12 @@ struct Conv2dOp : Node<T> {
   std::size_t filters = 0;
   T l2 = T(0);
   std::shared_ptr<Workspace<T>> ws;  // shared: backward may run after the Context is gone
+  Tensor<T> bias_partials;           // per-part column sums of dy, reused across steps
 
   void backward() override {
     const std::size_t rows = g.oh * g.ow, k = g.kh * g.kw * g.c, f = filters;
     const T* dy = this->grad.data();
-    if (b && b->requires_grad) bias_backward(*b, dy, g.n * rows, f);
+    if (b && b->requires_grad) bias_backward(*b, dy, g.n * rows, f, bias_partials);
     if (is_pointwise(g)) {
       // A matmul over all N·H·W rows: dx = dy·wᵀ, dw = xᵀ·dy.
       matmul_backward(*x, *w, dy, g.n * rows, k, f);
@@ -319,7 +329,12 @@ struct Conv2dOp : Node<T> {
     if (l2 == T(0)) return;
     T* dw = kernel.grad.data();
     const T* v = kernel.value.data();
-    for (std::size_t i = 0, n = kernel.value.size(); i < n; ++i) dw[i] += T(2) * l2 * v[i];
+    parallel_for(
+        kernel.value.size(),
+        [&](std::size_t first, std::size_t end, std::size_t) {
+          for (std::size_t i = first; i < end; ++i) dw[i] += T(2) * l2 * v[i];
+        },
+        element_grain);
   }
 };
 

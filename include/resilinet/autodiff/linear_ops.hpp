@@ -33,18 +33,29 @@ void matmul_backward(Node<T>& x, Node<T>& w, const T* dy, std::size_t r, std::si
          w.grad.data(), n);
 }
 
-/// y (R, N) ← the bias repeated on every row, so a following GEMM with β = 1 adds onto it.
+/// y (R, N) ← the bias repeated on every row, so a following GEMM with β = 1 adds onto it;
+/// split over the threads.
 template <class T>
 void seed_rows_with_bias(T* y, const T* bias, std::size_t r, std::size_t n) {
-  for (std::size_t i = 0; i < r; ++i) std::copy(bias, bias + n, y + i * n);
+  parallel_for(
+      r,
+      [&](std::size_t first, std::size_t end, std::size_t) {
+        for (std::size_t i = first; i < end; ++i) std::copy(bias, bias + n, y + i * n);
+      },
+      items_per_grain(n));
 }
 
-/// y (R, N) += the bias on every row: the forward pass of bias_add(), shared by the tape and
-/// tape-free inference.
+/// y (R, N) += the bias on every row, split over the threads: the forward pass of bias_add(),
+/// shared by the tape and tape-free inference.
 template <class T>
 void add_bias_rows(T* y, const T* bias, std::size_t r, std::size_t n) {
-  for (std::size_t i = 0; i < r; ++i)
-    for (std::size_t j = 0; j < n; ++j) y[i * n + j] += bias[j];
+  parallel_for(
+      r,
+      [&](std::size_t first, std::size_t end, std::size_t) {
+        for (std::size_t i = first; i < end; ++i)
+          for (std::size_t j = 0; j < n; ++j) y[i * n + j] += bias[j];
+      },
+      items_per_grain(n));
 }
 
 /// y (R, N) = act(x (R, K) · w (K, N) + b), with `b` null for no bias: the forward pass of
@@ -72,22 +83,15 @@ T* bias_grad(Node<T>& b, std::size_t n) {
   return db;
 }
 
-/// db += column sums of dy (R, N).
-template <class T>
-void bias_backward(Node<T>& b, const T* dy, std::size_t r, std::size_t n) {
-  T* db = bias_grad(b, n);
-  for (std::size_t i = 0; i < r; ++i)
-    for (std::size_t j = 0; j < n; ++j) db[j] += dy[i * n + j];
-}
-
-/// dz (R, N) = dy·act'(z) from the output y (dz may alias dy) and, with `db`, db += column
-/// sums of dz, in one pass split over rows: each part sums its rows into its own row of
-/// `partials` (one per thread, a cache line apart), and the rows are added to db in part
-/// order, so the result depends on the thread count only, never on timing.
+/// dz (R, N) = dy·act'(z) from the output y (dz may alias dy; null: dz = dy, not written) and,
+/// with `db`, db += column sums of dz, in one pass split over rows: each part sums its rows
+/// into its own row of `partials` (one per thread, a cache line apart), and the rows are
+/// added to db in part order, so the result depends on the thread count only, never on timing.
 template <class T>
 void activation_and_bias_backward(Activation act, const T* y, const T* dy, T* dz, T* db,
                                   std::size_t r, std::size_t n, Tensor<T>& partials) {
-  if (act == Activation::linear && !db && dz == dy) return;
+  if (act == Activation::linear && dz == dy) dz = nullptr;
+  if (!dz && !db) return;
   const std::size_t stride = part_stride<T>(n);
   if (db) {
     partials.resize(Shape{std::size_t(max_threads()), stride});
@@ -100,9 +104,11 @@ void activation_and_bias_backward(Activation act, const T* y, const T* dy, T* dz
         with_activation_grad<T>(act, [&](auto d) {
           for (std::size_t i = first; i < end; ++i) {
             const std::size_t o = i * n;
-            for (std::size_t j = 0; j < n; ++j) dz[o + j] = d(y[o + j], dy[o + j]);
+            if (dz)
+              for (std::size_t j = 0; j < n; ++j) dz[o + j] = d(y[o + j], dy[o + j]);
+            const T* g = dz ? dz + o : dy + o;
             if (sum)
-              for (std::size_t j = 0; j < n; ++j) sum[j] += dz[o + j];
+              for (std::size_t j = 0; j < n; ++j) sum[j] += g[j];
           }
         });
       },
@@ -110,6 +116,13 @@ void activation_and_bias_backward(Activation act, const T* y, const T* dy, T* dz
   if (db)
     for (std::size_t p = 0; p < partials.shape()[0]; ++p)
       for (std::size_t j = 0; j < n; ++j) db[j] += partials.data()[p * stride + j];
+}
+
+/// db += column sums of dy (R, N), split over rows as in activation_and_bias_backward().
+template <class T>
+void bias_backward(Node<T>& b, const T* dy, std::size_t r, std::size_t n, Tensor<T>& partials) {
+  activation_and_bias_backward(Activation::linear, static_cast<const T*>(nullptr), dy,
+                               static_cast<T*>(nullptr), bias_grad(b, n), r, n, partials);
 }
 
 /// y = x·w on the last axis.
@@ -126,10 +139,12 @@ template <class T>
 struct BiasAddOp : Node<T> {
   Node<T>* x = nullptr;
   Node<T>* b = nullptr;
+  Tensor<T> bias_partials;  // per-part column sums of dy, reused across steps
   void backward() override {
     const std::size_t n = this->value.shape().back();
     if (x->requires_grad) add_grad(*x, this->grad.data(), this->value.size());
-    if (b->requires_grad) bias_backward(*b, this->grad.data(), this->value.size() / n, n);
+    if (b->requires_grad)
+      bias_backward(*b, this->grad.data(), this->value.size() / n, n, bias_partials);
   }
 };
 

