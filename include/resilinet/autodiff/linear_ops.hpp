@@ -74,15 +74,6 @@ void dense_forward(const T* x, const T* w, const T* b, Activation act, std::size
             });
 }
 
-/// Zeroes b's gradient unless an earlier op wrote it, and returns it.
-template <class T>
-T* bias_grad(Node<T>& b, std::size_t n) {
-  T* db = b.grad.data();
-  if (!b.grad_written) std::fill(db, db + n, T(0));
-  b.grad_written = true;
-  return db;
-}
-
 /// dz (R, N) = dy·act'(z) from the output y (dz may alias dy; null: dz = dy, not written) and,
 /// with `db`, db += column sums of dz, in one pass split over rows: each part sums its rows
 /// into its own row of `partials` (one per thread, a cache line apart), and the rows are
@@ -121,8 +112,8 @@ void activation_and_bias_backward(Activation act, const T* y, const T* dy, T* dz
 /// db += column sums of dy (R, N), split over rows as in activation_and_bias_backward().
 template <class T>
 void bias_backward(Node<T>& b, const T* dy, std::size_t r, std::size_t n, Tensor<T>& partials) {
-  activation_and_bias_backward(Activation::linear, static_cast<const T*>(nullptr), dy,
-                               static_cast<T*>(nullptr), bias_grad(b, n), r, n, partials);
+  activation_and_bias_backward<T>(Activation::linear, nullptr, dy, nullptr,
+                                  b.written_grad().data(), r, n, partials);
 }
 
 /// y = x·w on the last axis.
@@ -160,7 +151,7 @@ struct DenseOp : Node<T> {
   void backward() override {
     // dz overwrites this node's own gradient: nothing reads it after this op's backward.
     T* dz = this->grad.data();
-    T* db = b && b->requires_grad ? bias_grad(*b, n) : nullptr;
+    T* db = b && b->requires_grad ? b->written_grad().data() : nullptr;
     activation_and_bias_backward(act, this->value.data(), dz, dz, db, r, n, bias_partials);
     matmul_backward(*x, *w, dz, r, k, n);
   }

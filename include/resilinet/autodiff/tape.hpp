@@ -236,13 +236,8 @@ class Tape {
       if (n.requires_grad && n.grad_written) n.backward();
     }
     // A value no gradient reached has d(loss)/d(value) = 0; say so for readers of grad().
-    for (std::size_t i = 0; i <= last; ++i) {
-      Node<T>& n = *nodes_[i];
-      if (n.requires_grad && !n.grad_written) {
-        n.grad.fill(T(0));
-        n.grad_written = true;
-      }
-    }
+    for (std::size_t i = 0; i <= last; ++i)
+      if (nodes_[i]->requires_grad) nodes_[i]->written_grad();
   }
 
  private:
