@@ -208,7 +208,7 @@ TEST_CASE("parallel_for numbers its parts, rethrows a part's error, and shares t
   set_num_threads(before);
 }
 
-TEST_CASE("the pool's threads sleep between loops instead of spinning") {
+TEST_CASE("the pool's threads sleep between loops, after polling for at most poll_time") {
   const int before = max_threads();
   set_num_threads(2);
   std::vector<double> v(1 << 16, 1.0);
@@ -227,7 +227,7 @@ TEST_CASE("the pool's threads sleep between loops instead of spinning") {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const double idle = cpu_seconds() - start;
   CAPTURE(idle);
-  CHECK(idle < 0.03);  // a spinning thread would burn about 0.3 s of CPU here
+  CHECK(idle < 0.03);  // a spinning thread would burn about 0.3 s of CPU here, a poll 50 µs
   CHECK(v[12345] == 2.0);
   set_num_threads(before);
 }
