@@ -51,7 +51,7 @@ struct BatchNormOptions {
 namespace detail {
 
 /// Rows per part of a pass over rows of c channels: at least 64 rows and element_grain values
-/// (ResNet's 1x1 maps, 128 rows of 512, stay on one thread).
+/// (ResNet's 1x1 maps, 128 rows of 512, split in two).
 inline std::size_t row_grain(std::size_t c) {
   return std::max<std::size_t>(64, items_per_grain(c));
 }

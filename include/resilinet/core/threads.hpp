@@ -231,8 +231,8 @@ class SerialScope {
 inline bool in_parallel() { return detail::in_part || detail::serial_thread; }
 
 /// Values an element-wise pass needs per part before it is split over threads: a shorter part
-/// takes about as long as waking a sleeping pool thread, so it stays on the calling one.
-inline constexpr std::size_t element_grain = std::size_t(1) << 16;
+/// takes about as long as handing it to a pool thread, so it stays on the calling one.
+inline constexpr std::size_t element_grain = std::size_t(1) << 14;
 
 /// Items of `values` values each that a part needs to hold element_grain values (at least 1):
 /// the grain of a parallel_for over rows, images or other items.
