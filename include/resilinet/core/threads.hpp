@@ -72,15 +72,14 @@ inline thread_local bool serial_thread = false;
 /// at most this much CPU time per loop.
 inline constexpr std::chrono::microseconds poll_time{50};
 
-/// Polls done() (pausing between polls) until it holds or poll_time has passed; returns done().
+/// Polls done() (pausing between polls) until it holds or poll_time has passed.
 template <class P>
-bool poll_briefly(P&& done) {
+void poll_briefly(P&& done) {
   const auto end = std::chrono::steady_clock::now() + poll_time;
   while (!done()) {
     for (int i = 0; i < 16; ++i) pause_once();
-    if (std::chrono::steady_clock::now() > end) return done();
+    if (std::chrono::steady_clock::now() > end) return;
   }
-  return true;
 }
 
 /// One parallel loop: `parts` calls of run(body, part), claimed in order by whichever thread
