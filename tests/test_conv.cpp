@@ -251,6 +251,68 @@ TEST_CASE("gradient check: depthwise_conv2d (3x3 same stride 1, valid stride 2 a
   CHECK(y.value()[(1 * 3 + 1) * 2 + 1] == -2.0);
 }
 
+TEST_CASE_TEMPLATE("depthwise_conv2d against sums in double: every vector width, runs of whole windows and the border", T,
+                   float, double) {
+  // 31 channels take blocks of every width the build has (for float with AVX-512: 16, 8, 4
+  // and single values); 9x20 maps give each row a run of at least min_run outputs whose 3x3
+  // windows lie inside the image (the kernels that hold a block's nine taps in registers) and
+  // border outputs around it.
+  Rng rng(47);
+  const std::size_t n = 3, h = 9, wd = 20, c = 31;
+  for (std::size_t stride : {1, 2}) {
+    const Padding pad = stride == 1 ? Padding::same : Padding::valid;
+    const std::size_t oh = stride == 1 ? h : (h - 3) / 2 + 1, ow = stride == 1 ? wd : (wd - 3) / 2 + 1;
+    const long top = stride == 1 ? 1 : 0;
+    const Tensor<double> xd = testing::random_tensor<double>(Shape{n, h, wd, c}, rng);
+    const Tensor<double> kd = testing::random_tensor<double>(Shape{3, 3, c, 1}, rng);
+    const Tensor<double> dyd = testing::random_tensor<double>(Shape{n, oh, ow, c}, rng);
+    Tensor<double> y64(Shape{n, oh, ow, c}), dx64(xd.shape()), dw64(kd.shape());
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t oy = 0; oy < oh; ++oy)
+        for (std::size_t ox = 0; ox < ow; ++ox)
+          for (long ky = 0; ky < 3; ++ky)
+            for (long kx = 0; kx < 3; ++kx) {
+              const long iy = long(oy * stride) + ky - top, ix = long(ox * stride) + kx - top;
+              if (iy < 0 || ix < 0 || iy >= long(h) || ix >= long(wd)) continue;
+              const std::size_t xo = ((i * h + std::size_t(iy)) * wd + std::size_t(ix)) * c;
+              const std::size_t yo = ((i * oh + oy) * ow + ox) * c, ko = std::size_t(ky * 3 + kx) * c;
+              for (std::size_t ch = 0; ch < c; ++ch) {
+                y64[yo + ch] += xd[xo + ch] * kd[ko + ch];
+                dx64[xo + ch] += kd[ko + ch] * dyd[yo + ch];
+                dw64[ko + ch] += xd[xo + ch] * dyd[yo + ch];
+              }
+            }
+    auto cast = [](const Tensor<double>& t) {
+      Tensor<T> out(t.shape());
+      std::transform(t.begin(), t.end(), out.begin(), [](double v) { return T(v); });
+      return out;
+    };
+    auto worst = [](const Tensor<T>& got, const Tensor<double>& want) {
+      double e = 0, scale = 0;
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        e = std::max(e, std::abs(double(got[i]) - want[i]));
+        scale = std::max(scale, std::abs(want[i]));
+      }
+      return e / scale;
+    };
+    for (int threads : {1, 2}) {
+      const int before = max_threads();
+      set_num_threads(threads);
+      Parameter<T> x("x", cast(xd)), k("k", cast(kd));
+      Context<T> ctx;
+      Tape<T> tape;
+      auto y = depthwise_conv2d<T>(tape.param(x), tape.param(k), stride, stride, pad, ctx);
+      tape.backward(y, cast(dyd).view());
+      set_num_threads(before);
+      CAPTURE(stride);
+      CAPTURE(threads);
+      CHECK(worst(y.value(), y64) < 1e-6);
+      CHECK(worst(x.grad(), dx64) < 1e-6);
+      CHECK(worst(k.grad(), dw64) < 1e-6);
+    }
+  }
+}
+
 TEST_CASE("gradient check: batch norm in training and inference, with fused activations") {
   TwoThreads threads;
   Rng rng(34);
