@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -437,50 +436,6 @@ void depthwise_dot(std::size_t c, const T* a, std::ptrdiff_t a_step, const T* b,
   });
 }
 
-/// A GCC vector of N values of T (N = 1: T itself).
-template <class T, std::size_t N>
-struct VectorOf {
-  typedef T type __attribute__((vector_size(N * sizeof(T))));
-};
-template <class T>
-struct VectorOf<T, 1> {
-  using type = T;
-};
-
-/// The V at p (no alignment needed).
-template <class V, class T>
-V load_vector(const T* p) {
-  V v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-/// Writes v to p (no alignment needed).
-template <class V, class T>
-void store_vector(T* p, V v) {
-  std::memcpy(p, &v, sizeof v);
-}
-
-/// Calls f(c0, n) for consecutive blocks [c0, c0 + n) covering c channels, n a
-/// std::integral_constant: blocks of the widest vector the build has, then of its half and
-/// quarter, then single values, so that one block of a channel fits one register.
-template <class T, class F>
-void for_vector_blocks(std::size_t c, F&& f) {
-#if defined(RESILINET_LANES)
-  constexpr std::size_t widest = RESILINET_LANES / sizeof(T);
-#else
-  constexpr std::size_t widest = 1;
-#endif
-  std::size_t c0 = 0;
-  const auto blocks = [&](auto n) {
-    for (; c0 + n <= c; c0 += n) f(c0, n);
-  };
-  blocks(std::integral_constant<std::size_t, widest>());
-  if constexpr (widest / 2 >= 2) blocks(std::integral_constant<std::size_t, widest / 2>());
-  if constexpr (widest / 4 >= 2) blocks(std::integral_constant<std::size_t, widest / 4>());
-  blocks(std::integral_constant<std::size_t, 1>());
-}
-
 /// depthwise_run3x3 on one block of channels, V holding one value of each: a function of
 /// its own with its arguments by value, so that stores to `out` cannot alias them.
 template <class V, class T>
@@ -601,6 +556,17 @@ struct DepthwiseConv2dOp : Node<T> {
     const T* xv = x->value.data();
     const T* wv = w->value.data();
     const bool dx_added = x->grad_written;
+    const std::ptrdiff_t dy_row(g.ow * c), w_row = -std::ptrdiff_t(g.sh * g.kw * c),
+                         w_col = -std::ptrdiff_t(g.sw * c);
+    // Runs for 3x3 windows: the inputs [dx_lo, dx_hi) of a row that all nine taps reach, with
+    // stride 1 (input ix meets dy's columns ix + pad − 2 to ix + pad: a window over dy padded
+    // by 2 − pad), and the outputs [lo, hi) whose window lies inside the image.
+    std::size_t dx_lo = 0, dx_hi = 0, lo = 0, hi = 0;
+    if (g.kh == 3 && g.kw == 3) {
+      if (g.sh == 1 && g.sw == 1 && g.pad_left <= 2)
+        full_windows(2 - g.pad_left, 1, 3, g.ow, g.w, min_run, dx_lo, dx_hi);
+      full_windows(g.pad_left, g.sw, 3, g.w, g.ow, min_grad_run, lo, hi);
+    }
     const ThreadSpan threads = over_batch_with_partials(
         *ws, g.n, 1, w->requires_grad ? taps * c : 0,
         [&](std::size_t first, std::size_t end, std::size_t t) {
@@ -619,8 +585,6 @@ struct DepthwiseConv2dOp : Node<T> {
                 const std::size_t oy_hi = std::min(ry / g.sh, g.oh - 1);
                 const std::size_t oy_lo = ry + 1 > g.kh ? (ry + 1 - g.kh + g.sh - 1) / g.sh : 0;
                 const std::size_t ny = oy_hi + 1 > oy_lo && ry / g.sh >= oy_lo ? oy_hi + 1 - oy_lo : 0;
-                const std::ptrdiff_t dy_row(g.ow * c), w_row = -std::ptrdiff_t(g.sh * g.kw * c),
-                                     w_col = -std::ptrdiff_t(g.sw * c);
                 const auto gather = [&](std::size_t ix) {
                   const std::size_t rx = ix + g.pad_left;
                   const std::size_t ox_hi = std::min(rx / g.sw, g.ow - 1);
@@ -641,34 +605,28 @@ struct DepthwiseConv2dOp : Node<T> {
                                   out, dx_added);
                   });
                 };
-                // Stride 1, 3x3: the inputs [lo, hi) that all nine taps reach, in one call (the
-                // same sums in the same order).
-                std::size_t lo = 0, hi = 0;
-                if (g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && ny == 3) {
-                  lo = g.pad_left >= 2 ? 0 : 2 - g.pad_left;
-                  hi = g.ow > g.pad_left ? std::min(g.w, g.ow - g.pad_left) : 0;
-                  if (hi < lo + min_run) hi = lo;
-                }
-                for (std::size_t ix = 0; ix < std::min(lo, g.w); ++ix) gather(ix);
-                if (hi > lo)
-                  depthwise_run3x3(c, dyi + (oy_lo * g.ow + lo + g.pad_left - 2) * c, dy_row,
-                                   std::ptrdiff_t(c), std::ptrdiff_t(c), wv + 8 * c, w_row, w_col,
-                                   hi - lo, dxi + (iy * g.w + lo) * c, dx_added);
-                for (std::size_t ix = std::max(lo, hi); ix < g.w; ++ix) gather(ix);
+                // The run in one call (the same sums in the same order), on rows that all
+                // three kernel rows reach.
+                const bool run = dx_hi > dx_lo && ny == 3;
+                for (std::size_t ix = 0; ix < (run ? dx_lo : g.w); ++ix) gather(ix);
+                if (!run) continue;
+                depthwise_run3x3(c, dyi + (oy_lo * g.ow + dx_lo + g.pad_left - 2) * c, dy_row,
+                                 std::ptrdiff_t(c), std::ptrdiff_t(c), wv + 8 * c, w_row, w_col,
+                                 dx_hi - dx_lo, dxi + (iy * g.w + dx_lo) * c, dx_added);
+                for (std::size_t ix = dx_hi; ix < g.w; ++ix) gather(ix);
               }
             }
             if (!w->requires_grad) continue;
             // dw[tap] += Σ x·dy over the outputs whose tap lands inside the image: per output
             // row and tap, one run of outputs summed in registers (the row's inputs and dy stay
             // in cache across its taps) instead of loading and storing dw per output and tap.
-            // A 3x3 window wholly inside the image: outputs [lo, hi) of a row in one call with
-            // the nine taps' sums in registers; the row's other outputs tap by tap.
-            std::size_t lo = 0, hi = 0;
-            if (g.kh == 3 && g.kw == 3) full_windows(g.pad_left, g.sw, 3, g.w, g.ow, min_grad_run, lo, hi);
+            // On rows that all three kernel rows reach, outputs [lo, hi) go in one call with the
+            // nine taps' sums in registers, and the tap-by-tap runs skip them.
             for (std::size_t oy = 0; oy < g.oh; ++oy) {
               std::size_t ky0, ky1;
               valid_taps(g.first_row(oy), g.kh, g.h, ky0, ky1);
               const bool run = hi > lo && ky1 - ky0 == 3;
+              const std::size_t skip_lo = run ? lo : g.ow, skip_hi = run ? hi : g.ow;
               if (run)
                 depthwise_kernel_grad_run3x3(
                     c, xi + (std::size_t(g.first_row(oy)) * g.w + std::size_t(g.first_col(lo))) * c,
@@ -685,12 +643,8 @@ struct DepthwiseConv2dOp : Node<T> {
                       depthwise_dot(c, xi + (iy * g.w + a * g.sw + kx - g.pad_left) * c,
                                     std::ptrdiff_t(g.sw * c), dyi + (oy * g.ow + a) * c, b - a, dwt);
                   };
-                  if (!run) {
-                    dot(ox0, ox1);
-                    continue;
-                  }
-                  dot(ox0, std::min(ox1, lo));
-                  dot(std::max(ox0, hi), ox1);
+                  dot(ox0, std::min(ox1, skip_lo));
+                  dot(std::max(ox0, skip_hi), ox1);
                 }
               }
             }
@@ -751,6 +705,10 @@ void depthwise_conv2d_forward(const WindowGeometry& g, const T* x, const T* w, T
   const std::size_t c = g.c;
   parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t) {
     const std::ptrdiff_t x_row(g.w * c), w_row(g.kw * c);
+    // A 3x3 window wholly inside the input: on rows whose three taps all do, the outputs
+    // [lo, hi) go in one call.
+    std::size_t lo = 0, hi = 0;
+    if (g.kh == 3 && g.kw == 3) full_windows(g.pad_left, g.sw, 3, g.w, g.ow, min_run, lo, hi);
     for (std::size_t i = first; i < end; ++i)
       for (std::size_t oy = 0; oy < g.oh; ++oy) {
         std::size_t ky0, ky1;
@@ -768,17 +726,14 @@ void depthwise_conv2d_forward(const WindowGeometry& g, const T* x, const T* w, T
                           out_row + ox * c, false);
           });
         };
-        // A 3x3 window wholly inside the input: the run of such outputs in one call.
-        std::size_t lo = 0, hi = 0;
-        if (g.kh == 3 && g.kw == 3 && ky1 - ky0 == 3)
-          full_windows(g.pad_left, g.sw, 3, g.w, g.ow, min_run, lo, hi);
-        for (std::size_t ox = 0; ox < lo; ++ox) output(ox);
-        if (hi > lo)
-          depthwise_run3x3(c, x + ((i * g.h + std::size_t(g.first_row(oy))) * g.w +
-                                   std::size_t(g.first_col(lo))) * c,
-                           x_row, std::ptrdiff_t(c), std::ptrdiff_t(g.sw * c), w, w_row,
-                           std::ptrdiff_t(c), hi - lo, out_row + lo * c, false);
-        for (std::size_t ox = std::max(lo, hi); ox < g.ow; ++ox) output(ox);
+        const bool run = hi > lo && ky1 - ky0 == 3;
+        for (std::size_t ox = 0; ox < (run ? lo : g.ow); ++ox) output(ox);
+        if (!run) continue;
+        depthwise_run3x3(c, x + ((i * g.h + std::size_t(g.first_row(oy))) * g.w +
+                                 std::size_t(g.first_col(lo))) * c,
+                         x_row, std::ptrdiff_t(c), std::ptrdiff_t(g.sw * c), w, w_row,
+                         std::ptrdiff_t(c), hi - lo, out_row + lo * c, false);
+        for (std::size_t ox = hi; ox < g.ow; ++ox) output(ox);
       }
   });
 }
