@@ -99,48 +99,56 @@ TEST_CASE("one-row products (batch-1 layers) agree with a naive loop at every wi
 TEST_CASE("float products agree with a naive loop across the packed kernel's blocks and tiles") {
   // With AVX-512, float products of more than one row run on resilinet's packed kernel: tiles
   // of 12 rows × 32 columns (8 × 48 when N pads less that way), k-blocks of 256, row blocks of
-  // 240. The shapes straddle each of these, in every transposition, with padded strides, and C
-  // holding NaN where beta is 0 (it must not be read). Elsewhere the same checks cover BLAS.
+  // 240, columns blocks of 1024; a kernel gradient (Aᵀ·B) reads its whole tiles' rows of both in
+  // place and packs only a last, partial panel. The shapes straddle each of these, in every
+  // transposition, with padded strides, and C holding NaN where beta is 0 (it must not be read).
+  // Elsewhere the same checks cover BLAS. One thread and two (which split C's rows, columns or k).
   Rng rng(13);
+  const int before = max_threads();
   struct Case { std::size_t m, n, k; };
   const Case cases[] = {{2, 1, 1},    {13, 17, 5},  {12, 32, 256}, {25, 48, 257}, {241, 33, 24},
                         {7, 96, 600}, {250, 250, 23}, {30, 250, 520}, {97, 40, 31},
+                        {264, 64, 300}, {36, 1090, 70},
                         {5, 3, 700},  {13, 17, 2000}, {25, 40, 3001}};  // the last three cut k with Aᵀ
   double worst = 0;
-  for (const Case& s : cases)
-    for (Trans ta : {Trans::no, Trans::yes})
-      for (Trans tb : {Trans::no, Trans::yes})
-        for (float beta : {0.0f, 1.0f, -0.5f}) {
-          CAPTURE(s.m);
-          CAPTURE(s.n);
-          CAPTURE(s.k);
-          CAPTURE(int(ta));
-          CAPTURE(int(tb));
-          CAPTURE(beta);
-          const std::size_t lda = (ta == Trans::yes ? s.m : s.k) + 3, ldb = (tb == Trans::yes ? s.k : s.n) + 2,
-                            ldc = s.n + 5;
-          auto a = testing::random_tensor<float>(Shape{(ta == Trans::yes ? s.k : s.m) * lda}, rng);
-          auto b = testing::random_tensor<float>(Shape{(tb == Trans::yes ? s.n : s.k) * ldb}, rng);
-          auto c0 = testing::random_tensor<float>(Shape{s.m * ldc}, rng);
-          if (beta == 0.0f)
+  for (int threads : {1, 2})
+    for (const Case& s : cases)
+      for (Trans ta : {Trans::no, Trans::yes})
+        for (Trans tb : {Trans::no, Trans::yes})
+          for (float beta : {0.0f, 1.0f, -0.5f}) {
+            CAPTURE(s.m);
+            CAPTURE(s.n);
+            CAPTURE(s.k);
+            CAPTURE(int(ta));
+            CAPTURE(int(tb));
+            CAPTURE(beta);
+            CAPTURE(threads);
+            set_num_threads(threads);
+            const std::size_t lda = (ta == Trans::yes ? s.m : s.k) + 3, ldb = (tb == Trans::yes ? s.k : s.n) + 2,
+                              ldc = s.n + 5;
+            auto a = testing::random_tensor<float>(Shape{(ta == Trans::yes ? s.k : s.m) * lda}, rng);
+            auto b = testing::random_tensor<float>(Shape{(tb == Trans::yes ? s.n : s.k) * ldb}, rng);
+            auto c0 = testing::random_tensor<float>(Shape{s.m * ldc}, rng);
+            if (beta == 0.0f)
+              for (std::size_t i = 0; i < s.m; ++i)
+                for (std::size_t j = 0; j < s.n; ++j) c0[i * ldc + j] = std::nanf("");
+            Tensor<float> c = c0, want = c0;
+            gemm(ta, tb, s.m, s.n, s.k, 0.75f, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+            naive_gemm(ta, tb, s.m, s.n, s.k, 0.75f, a.data(), lda, b.data(), ldb, beta, want.data(), ldc);
+            double maxdiff = 0;
+            bool padding_kept = true;
             for (std::size_t i = 0; i < s.m; ++i)
-              for (std::size_t j = 0; j < s.n; ++j) c0[i * ldc + j] = std::nanf("");
-          Tensor<float> c = c0, want = c0;
-          gemm(ta, tb, s.m, s.n, s.k, 0.75f, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
-          naive_gemm(ta, tb, s.m, s.n, s.k, 0.75f, a.data(), lda, b.data(), ldb, beta, want.data(), ldc);
-          double maxdiff = 0;
-          bool padding_kept = true;
-          for (std::size_t i = 0; i < s.m; ++i)
-            for (std::size_t j = 0; j < ldc; ++j) {
-              if (j < s.n)
-                maxdiff = std::max(maxdiff, std::abs(double(c[i * ldc + j]) - double(want[i * ldc + j])));
-              else
-                padding_kept = padding_kept && c[i * ldc + j] == c0[i * ldc + j];
-            }
-          CHECK(maxdiff < 1e-5 * std::sqrt(double(s.k)) + 1e-6);  // maxdiff is NaN (fails) if C was read
-          CHECK(padding_kept);
-          worst = std::max(worst, maxdiff);
-        }
+              for (std::size_t j = 0; j < ldc; ++j) {
+                if (j < s.n)
+                  maxdiff = std::max(maxdiff, std::abs(double(c[i * ldc + j]) - double(want[i * ldc + j])));
+                else
+                  padding_kept = padding_kept && c[i * ldc + j] == c0[i * ldc + j];
+              }
+            CHECK(maxdiff < 1e-5 * std::sqrt(double(s.k)) + 1e-6);  // maxdiff is NaN (fails) if C was read
+            CHECK(padding_kept);
+            worst = std::max(worst, maxdiff);
+          }
+  set_num_threads(before);
   MESSAGE("largest difference from the double-precision loop: " << worst);
 }
 

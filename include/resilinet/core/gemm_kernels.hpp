@@ -7,7 +7,8 @@
 /// The packed product follows the layout of BLIS and OpenBLAS: B is copied in panels of 2 or 3
 /// vectors' width in the order the register tile reads them (a transposed B is undone while
 /// copying), A is read in place (a transposed A is copied in panels of rows first), and a tile of
-/// rows × vectors accumulators sums each k-block of 256 in registers. Every element of C sums
+/// rows × vectors accumulators sums each k-block of 256 in registers. A kernel gradient (Aᵀ·B,
+/// both stored k-major, k long and m, n short) copies neither: its whole tiles read both in place. Every element of C sums
 /// its products in the same order whatever m, n, the tile or the thread split (the one-row
 /// kernel too), so a row's result does not depend on the batch it is part of.
 
@@ -189,26 +190,27 @@ void pack_columns(const float* b, std::size_t ldb, std::size_t p0, std::size_t k
 }
 
 /// The register tile: rows × cols of c (rows ≤ R, cols ≤ lanes·V) = alpha·(op(A) rows · B
-/// panel over kc) + beta·c, with B's panel packed k-major and A either a packed panel (PackedA:
-/// k-major, R values per step) or `rows` rows read in place at row stride lda (rows past `rows`
-/// repeat the last). While it sums, the tile prefetches its lines of C (a product over
+/// panel over kc) + beta·c, with B's panel k-major (a step of ldb: W in a packed panel, B's row
+/// stride in place) and A either k-major (KMajorA: R values per step, a step of lda: R in a
+/// packed panel, A's row stride for Aᵀ in place) or `rows` rows read in place at row stride lda
+/// (rows past `rows` repeat the last). While it sums, the tile prefetches its lines of C (a product over
 /// DRAM-sized A and C with k = 24 ran at 89 GFLOP/s, with them at 163: the stores no longer
 /// wait for C's lines) and, given `next`, the rows of A the next tile reads in place. Never
 /// inlined: where GCC inlined it into its caller's loops (a driver calling gemm_serial() from
 /// main) a 32768×64×147 product ran at 46–60 GFLOP/s, against 98–147 as a call.
-template <int R, int V, bool PackedA>
+template <int R, int V, bool KMajorA>
 [[gnu::noinline]] void packed_tile(std::size_t kc, const float* a, std::size_t lda, const float* bp,
-                                   std::size_t rows, std::size_t cols, float alpha, float beta, float* c,
-                                   std::size_t ldc, const float* next = nullptr) {
+                                   std::size_t ldb, std::size_t rows, std::size_t cols, float alpha, float beta,
+                                   float* c, std::size_t ldc, const float* next = nullptr) {
   constexpr int L = Simd::lanes;
   const float* ar[R];
-  for (int r = 0; r < R; ++r) ar[r] = PackedA ? a + r : a + std::min<std::size_t>(std::size_t(r), rows - 1) * lda;
+  for (int r = 0; r < R; ++r) ar[r] = a + std::min<std::size_t>(std::size_t(r), rows - 1) * lda;
   Simd::Vec acc[R][V];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) acc[r][v] = Simd::zero();
-  for (std::size_t p = 0; p < kc; ++p, bp += L * V) {
+  for (std::size_t p = 0; p < kc; ++p, bp += ldb, a += KMajorA ? lda : 0) {
     // One line per step, row after row: C's lines for writing, then the next tile's A.
     const std::size_t row = p % R, line = p / R * values_per_line<float>;
     if (line < cols && row < rows) __builtin_prefetch(c + row * ldc + line, 1, 3);
@@ -218,7 +220,7 @@ template <int R, int V, bool PackedA>
     for (int v = 0; v < V; ++v) bv[v] = Simd::load(bp + L * v);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const Simd::Vec x = Simd::broadcast(PackedA ? a[p * R + r] : ar[r][p]);
+      const Simd::Vec x = Simd::broadcast(KMajorA ? a[r] : ar[r][p]);
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) acc[r][v] = Simd::fmadd(x, bv[v], acc[r][v]);
     }
@@ -242,22 +244,29 @@ void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::si
                 "PackBuffers holds a block of whole panels of this tile");
   std::vector<float>& a_pack = PackBuffers::local().a;
   std::vector<float>& b_pack = PackBuffers::local().b;
+  // A kernel gradient reads its whole panels of B and Aᵀ in place and packs only a last, partial
+  // one: copying both k-blocks cost as much as a third of the products (96x96x123008 Aᵀ·B: 121
+  // GFLOP/s packed, 147 in place; 24x48x123008: 77 and 138).
+  const bool in_place = ta == Trans::yes && tb == Trans::no;
   for (std::size_t j0 = 0; j0 < n; j0 += P::nc) {
     const std::size_t cols = std::min(P::nc, n - j0);
+    const std::size_t b_whole = in_place ? cols / W * W : 0;  // B's panels read in place
     for (std::size_t p0 = 0; p0 < k; p0 += P::kc) {
       const std::size_t kc = std::min(P::kc, k - p0);
       const float block_beta = p0 == 0 ? beta : 1.0f;
       if (tb == Trans::no)
-        pack_rows<W>(b, ldb, p0, kc, j0, cols, b_pack.data());
+        pack_rows<W>(b, ldb, p0, kc, j0 + b_whole, cols - b_whole, b_pack.data());
       else
         pack_columns<W>(b, ldb, p0, kc, j0, cols, b_pack.data());
       for (std::size_t i0 = 0; i0 < m; i0 += P::mc) {
         const std::size_t rows = std::min(P::mc, m - i0);
-        if (ta == Trans::yes) pack_rows<R>(a, lda, p0, kc, i0, rows, a_pack.data());  // Aᵀ's rows are A's columns
-        // A product of one block of rows (a kernel gradient: k long, m and n short) packs a new
-        // k-block of B (as stored) and of a transposed A for every few tiles: each tile
-        // prefetches its share of the next k-block's rows, so the packing reads cache, not DRAM
-        // (96x96x123008 Aᵀ·B: 113 GFLOP/s before, 126 after).
+        const std::size_t a_whole = in_place ? rows / R * R : 0;  // Aᵀ's panels read in place
+        if (ta == Trans::yes)  // Aᵀ's rows are A's columns
+          pack_rows<R>(a, lda, p0, kc, i0 + a_whole, rows - a_whole, a_pack.data());
+        // A product of one block of rows (a kernel gradient: k long, m and n short) reads a new
+        // k-block of B and Aᵀ for every few tiles: each tile prefetches its share of the next
+        // k-block's rows, so the reading (and any packing) finds them in cache, not DRAM
+        // (96x96x123008 Aᵀ·B, both packed: 113 GFLOP/s before, 126 after).
         const std::size_t next_kc = m <= P::mc && p0 + kc < k ? std::min(P::kc, k - p0 - kc) : 0;
         const std::size_t tiles = (rows + R - 1) / R * ((cols + W - 1) / W);
         std::size_t t = 0;
@@ -269,11 +278,17 @@ void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::si
             }
             const std::size_t tile_rows = std::min<std::size_t>(R, rows - i), tile_cols = std::min(W, cols - j);
             float* ct = c + (i0 + i) * ldc + j0 + j;
-            if (ta == Trans::yes)
-              packed_tile<R, V, true>(kc, a_pack.data() + i * kc, 0, b_pack.data() + j * kc, tile_rows,
+            const bool b_in_place = j < b_whole;
+            const float* bt = b_in_place ? b + p0 * ldb + j0 + j : b_pack.data() + (j - b_whole) * kc;
+            const std::size_t b_step = b_in_place ? ldb : W;
+            if (ta == Trans::yes && i < a_whole)
+              packed_tile<R, V, true>(kc, a + p0 * lda + i0 + i, lda, bt, b_step, tile_rows, tile_cols, alpha,
+                                      block_beta, ct, ldc);
+            else if (ta == Trans::yes)
+              packed_tile<R, V, true>(kc, a_pack.data() + (i - a_whole) * kc, R, bt, b_step, tile_rows,
                                       tile_cols, alpha, block_beta, ct, ldc);
             else
-              packed_tile<R, V, false>(kc, a + (i0 + i) * lda + p0, lda, b_pack.data() + j * kc, tile_rows,
+              packed_tile<R, V, false>(kc, a + (i0 + i) * lda + p0, lda, bt, b_step, tile_rows,
                                        tile_cols, alpha, block_beta, ct, ldc,
                                        j == 0 && i0 + i + 2 * R <= m ? a + (i0 + i + R) * lda + p0 : nullptr);  // A's first reading
           }
