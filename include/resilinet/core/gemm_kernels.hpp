@@ -8,7 +8,7 @@
 /// vectors' width in the order the register tile reads them (a transposed B is undone while
 /// copying), A is read in place (a transposed A is copied in panels of rows first), and a tile of
 /// rows × vectors accumulators sums each k-block of 256 in registers. A kernel gradient (Aᵀ·B,
-/// both stored k-major, k long and m, n short) copies neither: its whole tiles read both in place. Every element of C sums
+/// both stored k-major, k long and m, n short) reads Aᵀ in place, and B too when m is short. Every element of C sums
 /// its products in the same order whatever m, n, the tile or the thread split (the one-row
 /// kernel too), so a row's result does not depend on the batch it is part of.
 
@@ -244,13 +244,18 @@ void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::si
                 "PackBuffers holds a block of whole panels of this tile");
   std::vector<float>& a_pack = PackBuffers::local().a;
   std::vector<float>& b_pack = PackBuffers::local().b;
-  // A kernel gradient reads its whole panels of B and Aᵀ in place and packs only a last, partial
-  // one: copying both k-blocks cost as much as a third of the products (96x96x123008 Aᵀ·B: 121
-  // GFLOP/s packed, 147 in place; 24x48x123008: 77 and 138).
+  // A kernel gradient (Aᵀ·B as stored, k long) reads its whole panels of Aᵀ in place and packs
+  // only a last, partial one: each k-block of Aᵀ serves few tiles, and copying it cost up to a
+  // sixth of the product (medians of six alternated runs, 96x96x123008: 123.6 GFLOP/s packed,
+  // 142.6 in place; 768x768x1152: 173.9 and 191.8). B is read in place too when Aᵀ has at most
+  // 4 tiles of rows (24x48x123008: 102.0 GFLOP/s, 117.0 with B in place); with more, the packed
+  // panel pays, and in place its rows, a long stride apart, fall into few L1 sets
+  // (768x768x1152: 191.8 packed, 172.9 in place).
   const bool in_place = ta == Trans::yes && tb == Trans::no;
+  const bool b_in_place = in_place && m <= 4 * R;
   for (std::size_t j0 = 0; j0 < n; j0 += P::nc) {
     const std::size_t cols = std::min(P::nc, n - j0);
-    const std::size_t b_whole = in_place ? cols / W * W : 0;  // B's panels read in place
+    const std::size_t b_whole = b_in_place ? cols / W * W : 0;  // B's panels read in place
     for (std::size_t p0 = 0; p0 < k; p0 += P::kc) {
       const std::size_t kc = std::min(P::kc, k - p0);
       const float block_beta = p0 == 0 ? beta : 1.0f;
@@ -278,9 +283,9 @@ void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::si
             }
             const std::size_t tile_rows = std::min<std::size_t>(R, rows - i), tile_cols = std::min(W, cols - j);
             float* ct = c + (i0 + i) * ldc + j0 + j;
-            const bool b_in_place = j < b_whole;
-            const float* bt = b_in_place ? b + p0 * ldb + j0 + j : b_pack.data() + (j - b_whole) * kc;
-            const std::size_t b_step = b_in_place ? ldb : W;
+            const bool b_as_stored = j < b_whole;
+            const float* bt = b_as_stored ? b + p0 * ldb + j0 + j : b_pack.data() + (j - b_whole) * kc;
+            const std::size_t b_step = b_as_stored ? ldb : W;
             if (ta == Trans::yes && i < a_whole)
               packed_tile<R, V, true>(kc, a + p0 * lda + i0 + i, lda, bt, b_step, tile_rows, tile_cols, alpha,
                                       block_beta, ct, ldc);
