@@ -8,9 +8,9 @@
 /// vectors' width in the order the register tile reads them (a transposed B is undone while
 /// copying), A is read in place (a transposed A is copied in panels of rows first), and a tile of
 /// rows × vectors accumulators sums each k-block of 256 in registers. A kernel gradient (Aᵀ·B,
-/// both stored k-major, k long and m, n short) reads Aᵀ in place, and B too when m is short. Every element of C sums
-/// its products in the same order whatever m, n, the tile or the thread split (the one-row
-/// kernel too), so a row's result does not depend on the batch it is part of.
+/// both stored k-major, k long and m, n short) reads Aᵀ in place, and B too when m is short.
+/// Every element of C sums its products in the same order whatever m, n, the tile or the thread
+/// split (the one-row kernel too), so a row's result does not depend on the batch it is part of.
 
 #include <algorithm>
 #include <cstddef>
@@ -193,9 +193,9 @@ void pack_columns(const float* b, std::size_t ldb, std::size_t p0, std::size_t k
 /// panel over kc) + beta·c, with B's panel k-major (a step of ldb: W in a packed panel, B's row
 /// stride in place) and A either k-major (KMajorA: R values per step, a step of lda: R in a
 /// packed panel, A's row stride for Aᵀ in place) or `rows` rows read in place at row stride lda
-/// (rows past `rows` repeat the last). While it sums, the tile prefetches its lines of C (a product over
-/// DRAM-sized A and C with k = 24 ran at 89 GFLOP/s, with them at 163: the stores no longer
-/// wait for C's lines) and, given `next`, the rows of A the next tile reads in place. Never
+/// (rows past `rows` repeat the last). While it sums, the tile prefetches its lines of C (a
+/// product over DRAM-sized A and C with k = 24 ran at 89 GFLOP/s, with them at 163: the stores
+/// no longer wait for C's lines) and, given `next`, the rows of A the next tile reads in place. Never
 /// inlined: where GCC inlined it into its caller's loops (a driver calling gemm_serial() from
 /// main) a 32768×64×147 product ran at 46–60 GFLOP/s, against 98–147 as a call.
 template <int R, int V, bool KMajorA>
