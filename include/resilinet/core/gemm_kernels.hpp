@@ -283,15 +283,13 @@ void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::si
             }
             const std::size_t tile_rows = std::min<std::size_t>(R, rows - i), tile_cols = std::min(W, cols - j);
             float* ct = c + (i0 + i) * ldc + j0 + j;
-            const bool b_as_stored = j < b_whole;
+            const bool b_as_stored = j < b_whole, a_as_stored = i < a_whole;
             const float* bt = b_as_stored ? b + p0 * ldb + j0 + j : b_pack.data() + (j - b_whole) * kc;
             const std::size_t b_step = b_as_stored ? ldb : W;
-            if (ta == Trans::yes && i < a_whole)
-              packed_tile<R, V, true>(kc, a + p0 * lda + i0 + i, lda, bt, b_step, tile_rows, tile_cols, alpha,
-                                      block_beta, ct, ldc);
-            else if (ta == Trans::yes)
-              packed_tile<R, V, true>(kc, a_pack.data() + (i - a_whole) * kc, R, bt, b_step, tile_rows,
-                                      tile_cols, alpha, block_beta, ct, ldc);
+            if (ta == Trans::yes)
+              packed_tile<R, V, true>(kc, a_as_stored ? a + p0 * lda + i0 + i : a_pack.data() + (i - a_whole) * kc,
+                                      a_as_stored ? lda : R, bt, b_step, tile_rows, tile_cols, alpha, block_beta,
+                                      ct, ldc);
             else
               packed_tile<R, V, false>(kc, a + (i0 + i) * lda + p0, lda, bt, b_step, tile_rows,
                                        tile_cols, alpha, block_beta, ct, ldc,
