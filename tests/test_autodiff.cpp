@@ -1,6 +1,7 @@
 // Finite-difference gradient checks of every autodiff op (double precision), plus tape rules.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -89,6 +90,37 @@ TEST_CASE("gradient check: element-wise ops and activations") {
   expect_gradients("relu6", [&](Tape<double>& t) { return project(relu6<double>(t.param(a)), r); }, {&a});
   expect_gradients("identity", [&](Tape<double>& t) { return project(identity<double>(t.param(a)), r); },
                    {&a});
+}
+
+TEST_CASE("element-wise ops split over threads give one thread's values and gradients") {
+  // 120,004 values: split into parts of at least element_grain, at offsets that are not
+  // multiples of a vector's width on three threads; a and b each get several gradients, so
+  // both the first writer's assignment and the later writers' additions are split.
+  Rng rng(12);
+  auto a = param("a", Shape{4, 30001}, rng);
+  auto b = param("b", Shape{4, 30001}, rng);
+  for (double& v : a.mutable_value()) v *= 8;  // relu6 clamps on both sides
+  const auto r = testing::random_tensor<double>(Shape{4, 30001}, rng);
+  const auto run = [&](int threads) {
+    const int before = max_threads();
+    set_num_threads(threads);
+    for (auto* p : {&a, &b}) {  // a value no part writes stays NaN
+      for (double& g : p->mutable_grad()) g = std::nan("");
+      p->zero_grad();
+    }
+    Tape<double> tape;
+    auto va = tape.param(a), vb = tape.param(b);
+    auto s = add<double>(multiply<double>(va, vb), subtract<double>(va, multiply<double>(vb, -0.37)));
+    auto y = add<double>(relu6<double>(s), s);
+    std::vector<double> out(y.value().begin(), y.value().end());
+    tape.backward(project(y, r));
+    for (auto* p : {&a, &b}) out.insert(out.end(), p->grad().begin(), p->grad().end());
+    set_num_threads(before);
+    return out;
+  };
+  const auto one = run(1);
+  CHECK(run(2) == one);
+  CHECK(run(3) == one);
 }
 
 TEST_CASE("gradient check: sum, mean, reshape, concat") {

@@ -151,6 +151,13 @@ TEST_CASE("parallel_for covers the range once and threaded GEMM matches one thre
     for (std::size_t i = b; i < e; ++i) ++hits[i];
   });
   for (int h : hits) CHECK(h == 1);
+  // parallel_for_each: every value once, in parts of at least element_grain values.
+  std::vector<std::size_t> part_of(3 * element_grain, 99);
+  parallel_for_each(part_of.size(),
+                    [&](std::size_t i) { part_of[i] = part_of[i] == 99 ? thread_index() : 98; });
+  std::size_t misplaced = 0;  // values run twice (98) or by the wrong part
+  for (std::size_t i = 0; i < part_of.size(); ++i) misplaced += part_of[i] != i / (part_of.size() / 2);
+  CHECK(misplaced == 0);
   Rng rng(24);
   for (Trans ta : {Trans::no, Trans::yes})
     for (Trans tb : {Trans::no, Trans::yes})

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "resilinet/autodiff/tape.hpp"
+#include "resilinet/core/threads.hpp"
 
 namespace resilinet {
 
@@ -39,7 +40,7 @@ template <class T>
 void activate(Activation act, T* y, std::size_t n) {
   if (act == Activation::linear) return;
   with_activation<T>(act, [&](auto a) {
-    for (std::size_t i = 0; i < n; ++i) y[i] = a(y[i]);
+    parallel_for_each(n, [&](std::size_t i) { y[i] = a(y[i]); });
   });
 }
 

@@ -3,6 +3,7 @@
 /// Element-wise arithmetic ops: add, subtract, multiply (tensor and scalar).
 
 #include "resilinet/autodiff/tape.hpp"
+#include "resilinet/core/threads.hpp"
 
 namespace resilinet {
 namespace detail {
@@ -57,13 +58,13 @@ struct ScaleOp : Node<T> {
 /// out = a + sign·b over n values: the forward pass of add() and subtract().
 template <class T>
 void add_forward(const T* a, const T* b, T sign, std::size_t n, T* out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = a[i] + sign * b[i];
+  parallel_for_each(n, [&](std::size_t i) { out[i] = a[i] + sign * b[i]; });
 }
 
 /// out = s·x over n values: the forward pass of multiply(x, s).
 template <class T>
 void scale_forward(const T* x, T s, std::size_t n, T* out) {
-  for (std::size_t i = 0; i < n; ++i) out[i] = s * x[i];
+  parallel_for_each(n, [&](std::size_t i) { out[i] = s * x[i]; });
 }
 
 template <class T>

@@ -18,6 +18,7 @@
 #include "resilinet/core/error.hpp"
 #include "resilinet/core/tensor.hpp"
 #include "resilinet/core/tensor_view.hpp"
+#include "resilinet/core/threads.hpp"
 
 namespace resilinet {
 
@@ -269,14 +270,15 @@ Tape<T>& tape_of(const std::vector<Var<T>>& inputs) {
   return tape_of<T>(inputs.begin(), inputs.end());
 }
 
-/// Sets dst.grad[i] = f(i) for the first writer of this backward pass, else adds f(i).
+/// Sets dst.grad[i] = f(i) for the first writer of this backward pass, else adds f(i), split
+/// over threads.
 template <class T, class F>
 void add_grad_with(Node<T>& dst, std::size_t n, F&& f) {
   T* d = dst.grad.data();
   if (dst.grad_written) {
-    for (std::size_t i = 0; i < n; ++i) d[i] += f(i);
+    parallel_for_each(n, [&](std::size_t i) { d[i] += f(i); });
   } else {
-    for (std::size_t i = 0; i < n; ++i) d[i] = f(i);
+    parallel_for_each(n, [&](std::size_t i) { d[i] = f(i); });
     dst.grad_written = true;
   }
 }

@@ -274,4 +274,16 @@ void parallel_for(std::size_t n, F&& f, std::size_t grain = 1) {
   detail::ThreadPool::instance().run(loop);
 }
 
+/// Calls f(i) for every i in [0, n), split over threads in parts of at least element_grain
+/// values: an element-wise pass, whose results do not depend on the split.
+template <class F>
+void parallel_for_each(std::size_t n, F&& f) {
+  parallel_for(
+      n,
+      [&](std::size_t first, std::size_t end, std::size_t) {
+        for (std::size_t i = first; i < end; ++i) f(i);
+      },
+      element_grain);
+}
+
 }  // namespace resilinet
