@@ -92,10 +92,11 @@ TEST_CASE("gradient check: element-wise ops and activations") {
                    {&a});
 }
 
-TEST_CASE("element-wise ops split over threads give one thread's values and gradients") {
+TEST_CASE("element-wise and row ops split over threads give one thread's values and gradients") {
   // 120,004 values: split into parts of at least element_grain, at offsets that are not
-  // multiples of a vector's width on three threads; a and b each get several gradients, so
-  // both the first writer's assignment and the later writers' additions are split.
+  // multiples of a vector's width on three threads (row ops: a row per part); a, b and m each
+  // get several gradients, so both the first writer's assignment and the later writers'
+  // additions are split.
   Rng rng(12);
   auto a = param("a", Shape{4, 30001}, rng);
   auto b = param("b", Shape{4, 30001}, rng);
@@ -111,7 +112,8 @@ TEST_CASE("element-wise ops split over threads give one thread's values and grad
     Tape<double> tape;
     auto va = tape.param(a), vb = tape.param(b);
     auto s = add<double>(multiply<double>(va, vb), subtract<double>(va, multiply<double>(vb, -0.37)));
-    auto y = add<double>(relu6<double>(s), s);
+    auto m = add<double>(relu6<double>(s), s);
+    auto y = select_rows<double>({1, 0, 0, 1}, mask_rows<double>(m, {1, 1, 0, 1}), add<double>(m, va));
     std::vector<double> out(y.value().begin(), y.value().end());
     tape.backward(project(y, r));
     for (auto* p : {&a, &b}) out.insert(out.end(), p->grad().begin(), p->grad().end());

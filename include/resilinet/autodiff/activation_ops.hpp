@@ -35,12 +35,21 @@ void with_activation(Activation act, F&& f) {
     f([](T v) { return v; });
 }
 
-/// Applies `act` in place to n values.
+/// Applies `act` in place to n values, on the calling thread (e.g. a product's rows as they
+/// are finished).
 template <class T>
 void activate(Activation act, T* y, std::size_t n) {
   if (act == Activation::linear) return;
   with_activation<T>(act, [&](auto a) {
-    parallel_for_each(n, [&](std::size_t i) { y[i] = a(y[i]); });
+    for (std::size_t i = 0; i < n; ++i) y[i] = a(y[i]);
+  });
+}
+
+/// y = act(x) over n values, split over threads.
+template <class T>
+void activate(Activation act, const T* x, T* y, std::size_t n) {
+  with_activation<T>(act, [&](auto a) {
+    parallel_for_each(n, [&](std::size_t i) { y[i] = a(x[i]); });
   });
 }
 
@@ -89,8 +98,8 @@ Var<T> activate(Var<T> x, Activation act) {
   op.x = x.node();
   op.act = act;
   op.requires_grad = x.requires_grad();
-  op.value.assign(x.value());
-  detail::activate(act, op.value.data(), op.value.size());
+  op.value.resize(x.shape());
+  detail::activate(act, x.value().data(), op.value.data(), op.value.size());
   return Var<T>(&op, &tape);
 }
 

@@ -5,10 +5,12 @@
 /// They carry failure: a failed node's rows are zeroed (mask_rows), and an input mux takes
 /// each example from the main or the skip path (select_rows). Flags are one byte per example.
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "resilinet/autodiff/tape.hpp"
+#include "resilinet/core/threads.hpp"
 
 namespace resilinet {
 
@@ -31,18 +33,21 @@ void add_rows_grad(Node<T>& dst, const T* g, const RowFlags& flags, std::uint8_t
                    std::size_t w) {
   T* d = dst.grad.data();
   const bool added = dst.grad_written;
-  for (std::size_t i = 0; i < flags.size(); ++i) {
-    T* di = d + i * w;
-    const T* gi = g + i * w;
-    if ((flags[i] != 0) == (pass != 0)) {
-      if (added)
-        for (std::size_t j = 0; j < w; ++j) di[j] += gi[j];
-      else
-        std::copy_n(gi, w, di);
-    } else if (!added) {
-      std::fill_n(di, w, T(0));
-    }
-  }
+  parallel_for_each(
+      flags.size(),
+      [&](std::size_t i) {
+        T* di = d + i * w;
+        const T* gi = g + i * w;
+        if ((flags[i] != 0) == (pass != 0)) {
+          if (added)
+            for (std::size_t j = 0; j < w; ++j) di[j] += gi[j];
+          else
+            std::copy_n(gi, w, di);
+        } else if (!added) {
+          std::fill_n(di, w, T(0));
+        }
+      },
+      items_per_grain(w));
   dst.grad_written = true;
 }
 
@@ -78,10 +83,19 @@ Var<T> mask_rows(Var<T> x, const RowFlags& keep) {
   op.x = x.node();
   op.keep = keep;
   op.requires_grad = x.requires_grad();
-  op.value.assign(x.value());
+  op.value.resize(x.shape());
   const std::size_t w = x.shape().row_size();
-  for (std::size_t i = 0; i < keep.size(); ++i)
-    if (!keep[i]) std::fill(op.value.data() + i * w, op.value.data() + (i + 1) * w, T(0));
+  const T* xv = x.value().data();
+  T* y = op.value.data();
+  parallel_for_each(
+      keep.size(),
+      [&](std::size_t i) {
+        if (keep[i])
+          std::copy_n(xv + i * w, w, y + i * w);
+        else
+          std::fill_n(y + i * w, w, T(0));
+      },
+      items_per_grain(w));
   return Var<T>(&op, &tape);
 }
 
@@ -99,10 +113,12 @@ Var<T> select_rows(const RowFlags& first, Var<T> a, Var<T> b) {
   op.requires_grad = a.requires_grad() || b.requires_grad();
   op.value.resize(a.shape());
   const std::size_t w = a.shape().row_size();
-  for (std::size_t i = 0; i < first.size(); ++i) {
-    const T* src = (first[i] ? a : b).value().data() + i * w;
-    std::copy(src, src + w, op.value.data() + i * w);
-  }
+  parallel_for_each(
+      first.size(),
+      [&](std::size_t i) {
+        std::copy_n((first[i] ? a : b).value().data() + i * w, w, op.value.data() + i * w);
+      },
+      items_per_grain(w));
   return Var<T>(&op, &tape);
 }
 

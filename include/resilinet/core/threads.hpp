@@ -274,16 +274,17 @@ void parallel_for(std::size_t n, F&& f, std::size_t grain = 1) {
   detail::ThreadPool::instance().run(loop);
 }
 
-/// Calls f(i) for every i in [0, n), split over threads in parts of at least element_grain
-/// values: an element-wise pass, whose results do not depend on the split.
+/// Calls f(i) for every i in [0, n), split over threads in parts of at least `grain` items
+/// (by default element_grain, for items of one value): a pass whose items are independent,
+/// so its results do not depend on the split.
 template <class F>
-void parallel_for_each(std::size_t n, F&& f) {
+void parallel_for_each(std::size_t n, F&& f, std::size_t grain = element_grain) {
   parallel_for(
       n,
       [&](std::size_t first, std::size_t end, std::size_t) {
         for (std::size_t i = first; i < end; ++i) f(i);
       },
-      element_grain);
+      grain);
 }
 
 }  // namespace resilinet

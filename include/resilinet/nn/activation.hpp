@@ -24,8 +24,7 @@ class ActivationLayer : public Module<T> {
   /// act(x) without a tape.
   TensorView<const T> infer(TensorView<const T> x, Inference<T>& inf) const override {
     TensorView<T> y = inf.buffer(x.shape());
-    std::copy(x.begin(), x.end(), y.begin());
-    detail::activate(act_, y.data(), y.size());
+    detail::activate(act_, x.data(), y.data(), y.size());
     return y;
   }
 
