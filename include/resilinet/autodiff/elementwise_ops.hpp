@@ -104,7 +104,7 @@ Var<T> multiply(Var<T> a, Var<T> b) {
   const T* x = a.value().data();
   const T* y = b.value().data();
   T* out = op.value.data();
-  for (std::size_t i = 0, n = op.value.size(); i < n; ++i) out[i] = x[i] * y[i];
+  parallel_for_each(op.value.size(), [&](std::size_t i) { out[i] = x[i] * y[i]; });
   return Var<T>(&op, &tape);
 }
 
