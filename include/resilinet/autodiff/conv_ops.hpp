@@ -330,12 +330,7 @@ struct Conv2dOp : Node<T> {
     if (l2 == T(0)) return;
     T* dw = kernel.grad.data();
     const T* v = kernel.value.data();
-    parallel_for(
-        kernel.value.size(),
-        [&](std::size_t first, std::size_t end, std::size_t) {
-          for (std::size_t i = first; i < end; ++i) dw[i] += T(2) * l2 * v[i];
-        },
-        element_grain);
+    parallel_for_each(kernel.value.size(), [&](std::size_t i) { dw[i] += T(2) * l2 * v[i]; });
   }
 };
 
