@@ -251,7 +251,7 @@ TEST_CASE("gradient check: depthwise_conv2d (3x3 same stride 1, valid stride 2 a
   CHECK(y.value()[(1 * 3 + 1) * 2 + 1] == -2.0);
 }
 
-TEST_CASE_TEMPLATE("depthwise_conv2d against sums in double: every vector width, runs of whole windows and the border", T,
+TEST_CASE_TEMPLATE("depthwise_conv2d against sums in double: every vector width, runs of whole windows, the border, any thread count", T,
                    float, double) {
   // 31 channels take blocks of every width the build has (for float with AVX-512: 16, 8, 4
   // and single values); 9x20 maps give each row a run of at least min_run outputs whose 3x3
@@ -295,7 +295,10 @@ TEST_CASE_TEMPLATE("depthwise_conv2d against sums in double: every vector width,
       }
       return e / scale;
     };
-    for (int threads : {1, 2}) {
+    // The forward pass splits output rows over threads (2: a part ends inside an image), and
+    // each output is the same sum whichever part computes it.
+    std::vector<T> y_one;
+    for (int threads : {1, 2, 3}) {
       const int before = max_threads();
       set_num_threads(threads);
       Parameter<T> x("x", cast(xd)), k("k", cast(kd));
@@ -306,6 +309,8 @@ TEST_CASE_TEMPLATE("depthwise_conv2d against sums in double: every vector width,
       set_num_threads(before);
       CAPTURE(stride);
       CAPTURE(threads);
+      if (threads == 1) y_one.assign(y.value().begin(), y.value().end());
+      CHECK(std::equal(y_one.begin(), y_one.end(), y.value().begin(), y.value().end()));
       CHECK(worst(y.value(), y64) < 1e-6);
       CHECK(worst(x.grad(), dx64) < 1e-6);
       CHECK(worst(k.grad(), dw64) < 1e-6);
@@ -335,6 +340,85 @@ TEST_CASE("gradient check: batch norm in training and inference, with fused acti
                        },
                        {&x, &gamma, &beta});
     }
+}
+
+TEST_CASE_TEMPLATE("batch norm after a 1x1 or depthwise convolution takes the statistics the convolution summed while writing", T,
+                   float, double) {
+  // Large enough that both products and passes split over two threads, and (float with
+  // AVX-512) that each thread's rows of the 1x1 product finish in several blocks. The same
+  // layers with x·1 between convolution and batch norm (an op that sums nothing) are the
+  // reference: batch norm's own pass over the same values.
+  TwoThreads threads;
+  Rng rng(36);
+  const Shape shape{8, 16, 16, 16};
+  const auto x0 = testing::random_tensor<T>(shape, rng, -1.0, 3.0);
+  const auto r = testing::random_tensor<T>(shape, rng);
+  const auto w1 = testing::random_tensor<T>(Shape{1, 1, 16, 16}, rng);
+  const auto w3 = testing::random_tensor<T>(Shape{3, 3, 16, 1}, rng);
+  const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+  for (bool depthwise : {false, true})
+    for (bool training : {true, false}) {
+      std::vector<std::vector<double>> results[2];
+      for (bool apart : {false, true}) {
+        Parameter<T> x("x", x0), k("k", depthwise ? w3 : w1), gamma("gamma", Tensor<T>(Shape{16}, T(1.5))),
+            beta("beta", Tensor<T>(Shape{16}, T(0.25)));
+        Tensor<T> mean(Shape{16}), variance(Shape{16}, T(1));
+        Context<T> ctx(training ? Mode::train : Mode::infer);
+        Tape<T> tape;
+        auto z = depthwise ? depthwise_conv2d<T>(tape.param(x), tape.param(k), 1, 1, Padding::same, ctx)
+                           : conv2d<T>(tape.param(x), tape.param(k), Var<T>(), 1, 1, Padding::same, ctx);
+        const auto* sums = dynamic_cast<const detail::OutputSums<T>*>(z.node());
+        REQUIRE(sums);
+        CHECK(sums->output_sums.sums().size() == (training ? 32u : 0u));
+        if (apart) z = multiply<T>(z, T(1));
+        auto y = batch_norm<T>(z, tape.param(gamma), tape.param(beta), mean.view(), variance.view(),
+                               training, BatchNormOptions().with_activation(Activation::relu6));
+        tape.backward(sum(multiply(y, tape.input(r))));
+        const auto keep = [&](const auto& v) { results[apart].emplace_back(v.begin(), v.end()); };
+        keep(y.value());
+        keep(mean);
+        keep(variance);
+        keep(x.grad());
+        keep(k.grad());
+        keep(gamma.grad());
+      }
+      INFO((depthwise ? "depthwise" : "1x1") << (training ? " training" : " inference"));
+      for (std::size_t i = 0; i < results[0].size(); ++i) {
+        const std::vector<double>& got = results[0][i];
+        const std::vector<double>& want = results[1][i];
+        REQUIRE(got.size() == want.size());
+        double scale = 1e-30, err = 0;
+        for (std::size_t j = 0; j < got.size(); ++j) {
+          scale = std::max(scale, std::abs(want[j]));
+          err = std::max(err, std::abs(got[j] - want[j]));
+        }
+        CAPTURE(i);
+        CHECK(err <= tol * scale);
+      }
+    }
+}
+
+TEST_CASE("gradient check: batch norm in training on a 1x1 and a depthwise convolution's summed output") {
+  Rng rng(37);
+  auto x = param("x", Shape{2, 3, 4, 3}, rng);
+  auto w1 = param("w1", Shape{1, 1, 3, 4}, rng);
+  auto w3 = param("w3", Shape{3, 3, 3, 1}, rng);
+  auto gamma = param("gamma", Shape{4}, rng);
+  auto gamma3 = param("gamma3", Shape{3}, rng);
+  auto beta = param("beta", Shape{4}, rng);
+  auto beta3 = param("beta3", Shape{3}, rng);
+  Tensor<double> mm(Shape{4}), mv(Shape{4}, 1.0), mm3(Shape{3}), mv3(Shape{3}, 1.0);
+  const auto r = testing::random_tensor<double>(Shape{2, 3, 4, 4}, rng);
+  const auto r3 = testing::random_tensor<double>(Shape{2, 3, 4, 3}, rng);
+  Context<double> ctx(Mode::train);
+  expect_gradients("conv 1x1 -> batch_norm train", [&](Tape<double>& t) {
+    auto z = conv2d<double>(t.param(x), t.param(w1), Var<double>(), 1, 1, Padding::same, ctx);
+    return project(batch_norm<double>(z, gamma, beta, mm.view(), mv.view(), true), r);
+  }, {&x, &w1, &gamma, &beta});
+  expect_gradients("depthwise 3x3 -> batch_norm train", [&](Tape<double>& t) {
+    auto z = depthwise_conv2d<double>(t.param(x), t.param(w3), 1, 1, Padding::same, ctx);
+    return project(batch_norm<double>(z, gamma3, beta3, mm3.view(), mv3.view(), true), r3);
+  }, {&x, &w3, &gamma3, &beta3});
 }
 
 TEST_CASE("batch norm's fused activation: the same gradients, bit for bit, as batch norm then the activation") {

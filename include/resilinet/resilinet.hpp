@@ -13,6 +13,7 @@
 
 #include "resilinet/autodiff/activation_ops.hpp"
 #include "resilinet/autodiff/batch_norm_ops.hpp"
+#include "resilinet/autodiff/channel_sums.hpp"
 #include "resilinet/autodiff/conv_ops.hpp"
 #include "resilinet/autodiff/dropout_ops.hpp"
 #include "resilinet/autodiff/elementwise_ops.hpp"

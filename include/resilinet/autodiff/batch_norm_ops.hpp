@@ -6,14 +6,16 @@
 /// batch statistics normalise and the moving statistics are updated; in inference the moving
 /// statistics normalise. Statistics and their gradients are summed in blocks of 128 rows,
 /// accumulated in double per thread, and combined in thread order. Forward is one pass for
-/// the statistics and one for the output; backward one for the sums and one for dx, each
-/// reading x and dy only (the activation's derivative recomputed from x).
+/// the statistics (none when x's op added them up while writing x: OutputSums) and one for
+/// the output; backward one for the sums and one for dx, each reading x and dy only (the
+/// activation's derivative recomputed from x).
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "resilinet/autodiff/activation_ops.hpp"
+#include "resilinet/autodiff/channel_sums.hpp"
 #include "resilinet/autodiff/tape.hpp"
 #include "resilinet/core/threads.hpp"
 
@@ -54,35 +56,6 @@ namespace detail {
 /// (ResNet's 1x1 maps, 128 rows of 512, split in two).
 inline std::size_t row_grain(std::size_t c) {
   return std::max<std::size_t>(64, items_per_grain(c));
-}
-
-/// Per-channel sums over rows: f(row, acc) adds one row's two contributions per channel into
-/// acc[0..2C). Each thread sums blocks of 128 rows in T (so the loop vectorises fully), then
-/// adds each block into double accumulators; threads are combined in thread order. Each
-/// thread's sums lie on cache lines of their own (part_stride): with 24 channels two threads'
-/// sums shared a line, written on every row, and the second thread made the pass slower.
-template <class T, class F>
-void channel_sums(std::size_t rows, std::size_t c, std::vector<T>& block,
-                  std::vector<double>& partial, std::vector<double>& out, F&& f) {
-  const std::size_t threads = std::size_t(max_threads());
-  const std::size_t bs = part_stride<T>(2 * c), ps = part_stride<double>(2 * c);
-  partial.assign(threads * ps, 0.0);
-  block.assign(threads * bs, T(0));
-  parallel_for(
-      rows,
-      [&](std::size_t first, std::size_t end, std::size_t t) {
-        double* acc = partial.data() + t * ps;
-        T* blk = block.data() + t * bs;
-        for (std::size_t r0 = first; r0 < end; r0 += 128) {
-          std::fill_n(blk, 2 * c, T(0));
-          for (std::size_t r = r0; r < std::min(end, r0 + 128); ++r) f(r, blk);
-          for (std::size_t k = 0; k < 2 * c; ++k) acc[k] += double(blk[k]);
-        }
-      },
-      row_grain(c));
-  out.assign(2 * c, 0.0);
-  for (std::size_t t = 0; t < threads; ++t)
-    for (std::size_t k = 0; k < 2 * c; ++k) out[k] += partial[t * ps + k];
 }
 
 /// mean = the moving mean and inv_std = 1/sqrt(moving variance + ε), per channel.
@@ -134,8 +107,9 @@ struct BatchNormOp : Node<T> {
   std::size_t rows = 0, c = 0;
   bool training = false;
   std::vector<T> mean, inv_std;  // the statistics used by the forward pass
-  std::vector<T> block, coef;
-  std::vector<double> partial, sums;
+  std::vector<T> coef;
+  ChannelSums<T> stats;
+  std::vector<double> sums;
 
   void backward() override {
     const T* xv = x->value.data();
@@ -149,7 +123,7 @@ struct BatchNormOp : Node<T> {
     const T* shift = scale + c;
     with_activation_grad_at_input<T>(act, [&](auto d) {
       // sums[k] = Σ dz, sums[C + k] = Σ dz·x.
-      channel_sums(rows, c, block, partial, sums, [&](std::size_t r, T* acc) {
+      sums = channel_sums(stats, rows, c, row_grain(c), [&](std::size_t r, T* acc) {
         const T* xr = xv + r * c;
         const T* dr = dy + r * c;
         for (std::size_t k = 0; k < c; ++k) {
@@ -245,13 +219,19 @@ Var<T> batch_norm(Var<T> x, Var<T> gamma, Var<T> beta, TensorView<T> moving_mean
   op.inv_std.resize(c);
   const T* xv = x.value().data();
   if (training) {
-    detail::channel_sums(rows, c, op.block, op.partial, op.sums, [&](std::size_t r, T* acc) {
-      const T* xr = xv + r * c;
-      for (std::size_t k = 0; k < c; ++k) {
-        acc[k] += xr[k];
-        acc[c + k] += xr[k] * xr[k];
-      }
-    });
+    // Σx and Σx² per channel: those x's op added up while writing x, else a pass of its own.
+    const auto* producer = dynamic_cast<const detail::OutputSums<T>*>(x.node());
+    if (producer && producer->output_sums.sums().size() == 2 * c)
+      op.sums = producer->output_sums.sums();
+    else
+      op.sums = detail::channel_sums(op.stats, rows, c, detail::row_grain(c),
+                                     [&](std::size_t r, T* acc) {
+                                       const T* xr = xv + r * c;
+                                       for (std::size_t k = 0; k < c; ++k) {
+                                         acc[k] += xr[k];
+                                         acc[c + k] += xr[k] * xr[k];
+                                       }
+                                     });
     const double m = options.momentum;
     const double correction = double(rows) / (double(rows) - 1.0 - options.epsilon);
     // Weights of the old value and of the new one's divisor: plain m and 1; zero-debiased

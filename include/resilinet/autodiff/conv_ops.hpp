@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "resilinet/autodiff/channel_sums.hpp"
 #include "resilinet/autodiff/linear_ops.hpp"
 #include "resilinet/autodiff/tape.hpp"
 #include "resilinet/core/context.hpp"
@@ -264,7 +265,7 @@ void reduce_partials(Workspace<T>& ws, std::size_t slot, ThreadSpan span, std::s
 
 /// y = conv(x, w) + b on NHWC with a (KH, KW, C, F) kernel; an L2 penalty λ adds 2λw to dw.
 template <class T>
-struct Conv2dOp : Node<T> {
+struct Conv2dOp : Node<T>, OutputSums<T> {
   Node<T>* x = nullptr;
   Node<T>* w = nullptr;
   Node<T>* b = nullptr;
@@ -539,7 +540,7 @@ inline void outputs_for_tap(std::size_t k, std::size_t pad, std::size_t s, std::
 
 /// y = depthwise conv(x, w) on NHWC with a (KH, KW, C, 1) kernel (depth multiplier 1).
 template <class T>
-struct DepthwiseConv2dOp : Node<T> {
+struct DepthwiseConv2dOp : Node<T>, OutputSums<T> {
   Node<T>* x = nullptr;
   Node<T>* w = nullptr;
   WindowGeometry g;
@@ -664,15 +665,23 @@ inline WindowGeometry conv_geometry(const char* op, const Shape& x, const Shape&
 }
 
 /// y (N, OH, OW, F) = conv(x, w) + b (b null: none): the forward pass of conv2d(), shared by
-/// the tape and tape-free inference. im2col columns come from `ws`.
+/// the tape and tape-free inference. im2col columns come from `ws`. Given `sums`, a 1x1 stride-1
+/// convolution adds up its output's per-channel Σy and Σy² block by block as the product
+/// finishes each (in cache), and combines them; other convolutions do not touch `sums`.
 template <class T>
 void conv2d_forward(const WindowGeometry& g, std::size_t f, const T* x, const T* w, const T* b,
-                    Workspace<T>& ws, T* y) {
+                    Workspace<T>& ws, T* y, ChannelSums<T>* sums = nullptr) {
   const std::size_t rows = g.oh * g.ow, k = g.kh * g.kw * g.c;  // k: the pointwise path only
   if (b) seed_rows_with_bias(y, b, g.n * rows, f);
   const T beta = b ? T(1) : T(0);
   if (is_pointwise(g)) {
-    gemm(Trans::no, Trans::no, g.n * rows, f, k, T(1), x, k, w, f, beta, y, f);
+    if (!sums) return gemm(Trans::no, Trans::no, g.n * rows, f, k, T(1), x, k, w, f, beta, y, f);
+    sums->start(f);
+    gemm_then(Trans::no, Trans::no, g.n * rows, f, k, T(1), x, k, w, f, beta, y, f,
+              [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) {
+                sums->add_values(y, i0, i1, j0, j1);
+              });
+    sums->combine();
     return;
   }
   const TapPlan p = plan_taps(g);
@@ -694,43 +703,50 @@ void conv2d_forward(const WindowGeometry& g, std::size_t f, const T* x, const T*
 }
 
 /// y (N, OH, OW, C) = depthwise conv(x, w): the forward pass of depthwise_conv2d(), shared by
-/// the tape and tape-free inference.
+/// the tape and tape-free inference. Split over output rows (of any image), not images, so a
+/// batch of one uses every thread; each output is the same sum whatever the split. Given
+/// `sums`, each output row's per-channel Σy and Σy² are added up while it is in cache.
 template <class T>
-void depthwise_conv2d_forward(const WindowGeometry& g, const T* x, const T* w, T* y) {
+void depthwise_conv2d_forward(const WindowGeometry& g, const T* x, const T* w, T* y,
+                              ChannelSums<T>* sums = nullptr) {
   const std::size_t c = g.c;
-  parallel_for(g.n, [&](std::size_t first, std::size_t end, std::size_t) {
+  if (sums) sums->start(c);
+  parallel_for(g.n * g.oh, [&](std::size_t first, std::size_t end, std::size_t) {
     const std::ptrdiff_t x_row(g.w * c), w_row(g.kw * c);
     // A 3x3 window wholly inside the input: on rows whose three taps all do, the outputs
     // [lo, hi) go in one call.
     std::size_t lo = 0, hi = 0;
     if (g.kh == 3 && g.kw == 3) full_windows(g.pad_left, g.sw, 3, g.w, g.ow, min_run, lo, hi);
-    for (std::size_t i = first; i < end; ++i)
-      for (std::size_t oy = 0; oy < g.oh; ++oy) {
-        std::size_t ky0, ky1;
-        valid_taps(g.first_row(oy), g.kh, g.h, ky0, ky1);
-        T* out_row = y + (i * g.oh + oy) * g.ow * c;
-        const auto output = [&](std::size_t ox) {
-          std::size_t kx0, kx1;
-          valid_taps(g.first_col(ox), g.kw, g.w, kx0, kx1);
-          const std::size_t iy = std::size_t(g.first_row(oy) + long(ky0));
-          const std::size_t ix = std::size_t(g.first_col(ox) + long(kx0));
-          const T* xp = x + ((i * g.h + iy) * g.w + ix) * c;
-          const T* wp = w + (ky0 * g.kw + kx0) * c;
-          with_constant_window(ky1 - ky0, kx1 - kx0, [&](auto rows, auto cols) {
-            depthwise_sum(c, xp, x_row, std::ptrdiff_t(c), wp, w_row, std::ptrdiff_t(c), rows, cols,
-                          out_row + ox * c, false);
-          });
-        };
-        const bool run = hi > lo && ky1 - ky0 == 3;
-        for (std::size_t ox = 0; ox < (run ? lo : g.ow); ++ox) output(ox);
-        if (!run) continue;
+    for (std::size_t row = first; row < end; ++row) {
+      const std::size_t i = row / g.oh, oy = row % g.oh;
+      std::size_t ky0, ky1;
+      valid_taps(g.first_row(oy), g.kh, g.h, ky0, ky1);
+      T* out_row = y + row * g.ow * c;
+      const auto output = [&](std::size_t ox) {
+        std::size_t kx0, kx1;
+        valid_taps(g.first_col(ox), g.kw, g.w, kx0, kx1);
+        const std::size_t iy = std::size_t(g.first_row(oy) + long(ky0));
+        const std::size_t ix = std::size_t(g.first_col(ox) + long(kx0));
+        const T* xp = x + ((i * g.h + iy) * g.w + ix) * c;
+        const T* wp = w + (ky0 * g.kw + kx0) * c;
+        with_constant_window(ky1 - ky0, kx1 - kx0, [&](auto rows, auto cols) {
+          depthwise_sum(c, xp, x_row, std::ptrdiff_t(c), wp, w_row, std::ptrdiff_t(c), rows, cols,
+                        out_row + ox * c, false);
+        });
+      };
+      const bool run = hi > lo && ky1 - ky0 == 3;
+      for (std::size_t ox = 0; ox < (run ? lo : g.ow); ++ox) output(ox);
+      if (run) {
         depthwise_run3x3(c, x + ((i * g.h + std::size_t(g.first_row(oy))) * g.w +
                                  std::size_t(g.first_col(lo))) * c,
                          x_row, std::ptrdiff_t(c), std::ptrdiff_t(g.sw * c), w, w_row,
                          std::ptrdiff_t(c), hi - lo, out_row + lo * c, false);
         for (std::size_t ox = hi; ox < g.ow; ++ox) output(ox);
       }
-  });
+      if (sums) sums->add_values(y, row * g.ow, (row + 1) * g.ow, 0, c);
+    }
+  }, items_per_grain(9 * g.ow * c));
+  if (sums) sums->combine();
 }
 
 }  // namespace detail
@@ -758,8 +774,9 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, std::size_t sh, std::size_t sw, Padd
   op.ws = ctx.shared_workspace();
   op.requires_grad = x.requires_grad() || w.requires_grad() || (b && b.requires_grad());
   op.value.resize(Shape{g.n, g.oh, g.ow, f});
+  op.output_sums.clear();
   detail::conv2d_forward(g, f, x.value().data(), w.value().data(), b ? b.value().data() : nullptr,
-                         *op.ws, op.value.data());
+                         *op.ws, op.value.data(), ctx.training() ? &op.output_sums : nullptr);
   return Var<T>(&op, &tape);
 }
 
@@ -777,7 +794,9 @@ Var<T> depthwise_conv2d(Var<T> x, Var<T> w, std::size_t sh, std::size_t sw, Padd
   op.ws = ctx.shared_workspace();
   op.requires_grad = x.requires_grad() || w.requires_grad();
   op.value.resize(Shape{g.n, g.oh, g.ow, g.c});
-  detail::depthwise_conv2d_forward(g, x.value().data(), w.value().data(), op.value.data());
+  op.output_sums.clear();
+  detail::depthwise_conv2d_forward(g, x.value().data(), w.value().data(), op.value.data(),
+                                   ctx.training() ? &op.output_sums : nullptr);
   return Var<T>(&op, &tape);
 }
 

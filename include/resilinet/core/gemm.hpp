@@ -66,11 +66,17 @@ void gemm_eigen(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k,
     cm.noalias() += alpha * am.transpose() * bm.transpose();
 }
 
-/// The configured backend on one thread.
-template <class T>
+/// A finish() that does nothing.
+struct NoFinish {
+  void operator()(std::size_t, std::size_t, std::size_t, std::size_t) const {}
+};
+
+/// The configured backend on one thread, then finish(i0, i1, j0, j1) on blocks of C covering
+/// it: block by block while each is in cache with resilinet's packed kernel, else once on C.
+template <class T, class Finish = NoFinish>
 void gemm_serial(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
                  const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-                 std::size_t ldc) {
+                 std::size_t ldc, Finish&& finish = {}) {
 #ifdef RESILINET_GEMM_EIGEN
   gemm_eigen(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #else
@@ -78,22 +84,26 @@ void gemm_serial(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k
   if constexpr (std::is_same_v<T, float>) {
     // One row (a batch-1 layer) streams B once: the health network's batch-1 products took
     // 36.4 us through BLAS and 30 us here with AVX-512 (bench_health_step, gemm_us_b1).
-    if (m == 1 && ta == Trans::no && tb == Trans::no && n > 0)
-      return row_times_matrix(n, k, alpha, a, b, ldb, beta, c, std::make_index_sequence<Simd::max_vectors>());
+    if (m == 1 && ta == Trans::no && tb == Trans::no && n > 0) {
+      row_times_matrix(n, k, alpha, a, b, ldb, beta, c, std::make_index_sequence<Simd::max_vectors>());
+      return finish(std::size_t(0), m, std::size_t(0), n);
+    }
 #if defined(__AVX512F__)
-    if (k > 0) return packed_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (k > 0) return packed_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, finish);
 #endif
   }
 #endif
   gemm_blas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
+  finish(std::size_t(0), m, std::size_t(0), n);
 }
 
 }  // namespace detail
 
 /// gemm(), then finish(i0, i1, j0, j1) on each block of C (rows [i0, i1), columns [j0, j1)) by
-/// the thread that computed it, while the block is still in its cache: a layer's bias and
-/// activation cost no separate pass, and no serial one.
+/// the thread that computed it, with resilinet's packed kernel while the block is still in its
+/// cache (other backends: on each thread's part): a layer's bias and activation cost no
+/// separate pass, and no serial one.
 template <class T, class Finish>
 void gemm_then(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
                const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
@@ -113,13 +123,16 @@ void gemm_then(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, 
           // Rows of op(A): row i starts at a + i·lda stored as is, at a + i when transposed.
           const T* ap = a + begin * (ta == Trans::no ? lda : 1);
           detail::gemm_serial(ta, tb, end - begin, n, k, alpha, ap, lda, b, ldb, beta,
-                              c + begin * ldc, ldc);
-          finish(begin, end, std::size_t(0), n);
+                              c + begin * ldc, ldc,
+                              [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) {
+                                finish(begin + i0, begin + i1, j0, j1);
+                              });
         } else {
           const T* bp = b + begin * (tb == Trans::no ? 1 : ldb);
           detail::gemm_serial(ta, tb, m, end - begin, k, alpha, a, lda, bp, ldb, beta, c + begin,
-                              ldc);
-          finish(std::size_t(0), m, begin, end);
+                              ldc, [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) {
+                                finish(i0, i1, begin + j0, begin + j1);
+                              });
         }
       },
       grain);

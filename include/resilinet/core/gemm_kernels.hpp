@@ -233,10 +233,10 @@ template <int R, int V, bool KMajorA>
 }
 
 /// packed_gemm() with a register tile of R rows × V vectors.
-template <int R, int V>
+template <int R, int V, class Finish>
 void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
                        const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
-                       std::size_t ldc) {
+                       std::size_t ldc, Finish& finish) {
   using P = PackedBlocks;
   constexpr std::size_t W = std::size_t(Simd::lanes) * V;
   static_assert((P::mc + R - 1) / R * R * P::kc <= PackBuffers::a_size &&
@@ -295,23 +295,27 @@ void packed_gemm_tiles(Trans ta, Trans tb, std::size_t m, std::size_t n, std::si
                                        tile_cols, alpha, block_beta, ct, ldc,
                                        j == 0 && i0 + i + 2 * R <= m ? a + (i0 + i + R) * lda + p0 : nullptr);  // A's first reading
           }
+        if (p0 + kc == k) finish(i0, i0 + rows, j0, j0 + cols);  // the block's last k-block
       }
     }
   }
 }
 
 /// Row-major C = alpha·op(A)·op(B) + beta·C (op(A) M×K, op(B) K×N) on one thread, with k ≥ 1,
-/// through packed copies of B (and of A when transposed) in the thread's PackBuffers. The tile
-/// is 2 vectors wide, or 3 (with fewer rows) when that pads N less.
-inline void packed_gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                        const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
-                        std::size_t ldc) {
+/// through packed copies of B (and of A when transposed) in the thread's PackBuffers, calling
+/// finish(i0, i1, j0, j1) on each block of C once its sums are complete, while it is in cache
+/// (at most PackedBlocks::mc rows). The tile is 2 vectors wide, or 3 (with fewer rows) when
+/// that pads N less.
+template <class Finish>
+void packed_gemm(Trans ta, Trans tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                 const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+                 std::size_t ldc, Finish& finish) {
   constexpr std::size_t L = Simd::lanes;
   if (m == 0 || n == 0) return;
   if ((n + 3 * L - 1) / (3 * L) * 3 < (n + 2 * L - 1) / (2 * L) * 2)
-    packed_gemm_tiles<Simd::tile_rows * 2 / 3, 3>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    packed_gemm_tiles<Simd::tile_rows * 2 / 3, 3>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, finish);
   else
-    packed_gemm_tiles<Simd::tile_rows, 2>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    packed_gemm_tiles<Simd::tile_rows, 2>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, finish);
 }
 
 #endif  // __AVX512F__
