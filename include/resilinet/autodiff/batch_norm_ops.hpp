@@ -225,13 +225,7 @@ Var<T> batch_norm(Var<T> x, Var<T> gamma, Var<T> beta, TensorView<T> moving_mean
       op.sums = producer->output_sums.sums();
     else
       op.sums = detail::channel_sums(op.stats, rows, c, detail::row_grain(c),
-                                     [&](std::size_t r, T* acc) {
-                                       const T* xr = xv + r * c;
-                                       for (std::size_t k = 0; k < c; ++k) {
-                                         acc[k] += xr[k];
-                                         acc[c + k] += xr[k] * xr[k];
-                                       }
-                                     });
+                                     detail::value_sums(xv, c, 0, c));
     const double m = options.momentum;
     const double correction = double(rows) / (double(rows) - 1.0 - options.epsilon);
     // Weights of the old value and of the new one's divisor: plain m and 1; zero-debiased

@@ -13,6 +13,19 @@
 namespace resilinet {
 namespace detail {
 
+/// The f(row, acc) of ChannelSums::add for Σv and Σv² of channels [j0, j1) of v (c values per
+/// row).
+template <class T>
+auto value_sums(const T* v, std::size_t c, std::size_t j0, std::size_t j1) {
+  return [=](std::size_t r, T* acc) {
+    const T* row = v + r * c;
+    for (std::size_t k = j0; k < j1; ++k) {
+      acc[k] += row[k];
+      acc[c + k] += row[k] * row[k];
+    }
+  };
+}
+
 /// Per-channel pairs of sums (2C values) over rows. Each part adds blocks of at most 128 rows
 /// in T (so the loop vectorises fully), then adds each block into its own double accumulators,
 /// on cache lines of their own (with 24 channels two threads' sums once shared a line, written
@@ -46,13 +59,7 @@ class ChannelSums {
 
   /// Adds Σv and Σv² of rows [first, end) × channels [j0, j1) of v (C values per row).
   void add_values(const T* v, std::size_t first, std::size_t end, std::size_t j0, std::size_t j1) {
-    add(first, end, [&](std::size_t r, T* acc) {
-      const T* row = v + r * c_;
-      for (std::size_t k = j0; k < j1; ++k) {
-        acc[k] += row[k];
-        acc[c_ + k] += row[k] * row[k];
-      }
-    });
+    add(first, end, value_sums(v, c_, j0, j1));
   }
 
   /// Combines the parts' sums in part order: the first C values, then the second C.
